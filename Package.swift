@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+// kaudit: a Kubernetes audit-log stream analyzer.
+//
+// Targets, from the bottom up (imports point down only):
+//   CAuditSIMD  C header with SSE2 movemask helpers (inlined into the scanner)
+//   AuditJSON   zero-copy JSON scanning and NDJSON framing, stdlib only
+//   AuditModel  the lazy audit-event view and its derived views (exec, pod spec)
+//   CZstd/CZlib system libraries, imported by AuditInputs only
+//   AuditInputs byte sources (files, stdin, gzip, zstd) and the document stream
+//   AnalyzerKit glue: runs inputs through the reader and aggregates results
+//   kaudit      the command-line tool
+//   AuditSynth  deterministic synthetic audit logs for tests and benchmarks
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "kaudit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kaudit", targets: ["kaudit"]),
+        .library(name: "AuditJSON", targets: ["AuditJSON"]),
+        .library(name: "AuditModel", targets: ["AuditModel"]),
+        .library(name: "AuditInputs", targets: ["AuditInputs"]),
+        .library(name: "AnalyzerKit", targets: ["AnalyzerKit"]),
+        .library(name: "AuditSynth", targets: ["AuditSynth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CAuditSIMD"),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict),
+        .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict),
+        .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
+        .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
+        .target(name: "AuditSynth", swiftSettings: strict),
+        .executableTarget(
+            name: "kaudit",
+            dependencies: ["AnalyzerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .testTarget(name: "AuditJSONTests", dependencies: ["AuditJSON"], swiftSettings: strict),
+        .testTarget(name: "AuditModelTests", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict),
+        .testTarget(name: "AuditInputsTests", dependencies: ["AuditInputs", "AuditModel"], swiftSettings: strict),
+        .testTarget(name: "CorpusTests", dependencies: ["AuditInputs", "AuditModel", "AnalyzerKit"], swiftSettings: strict),
+        .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
+        .testTarget(name: "KauditCLITests", dependencies: ["kaudit"], swiftSettings: strict),
+    ]
+)

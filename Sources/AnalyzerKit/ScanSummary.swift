@@ -1,0 +1,67 @@
+import AuditInputs
+import AuditJSON
+import AuditModel
+
+/// Aggregates what a scan saw: counts of events, bytes and problems, and the most
+/// frequent verbs, resources and users. It is the record handler `kaudit scan` runs.
+public struct ScanSummary: AuditRecordHandler {
+    public var events = 0
+    public var bytes: Int64 = 0
+    public var inputs = 0
+    public var issuesByKind: [ReadIssue.Kind: Int] = [:]
+    /// Inputs that could not be read or ended in a damaged archive.
+    public var inputErrors: [String] = []
+    public var verbs = BoundedByteCounter(maxKeys: 1_000)
+    public var resources = BoundedByteCounter(maxKeys: 10_000)
+    public var users = BoundedByteCounter(maxKeys: 100_000)
+    public var stages = BoundedByteCounter(maxKeys: 100)
+    /// Events whose top-level object repeats a key (the last one is used).
+    public var duplicateKeyEvents = 0
+    /// Earliest and latest event time seen (microseconds since the epoch).
+    public var firstEventMicros: Int64?
+    public var lastEventMicros: Int64?
+
+    /// Called for each problem as it is found (to print it); counting happens regardless.
+    public var onIssue: ((ReadIssue) -> Void)?
+
+    public init(onIssue: ((ReadIssue) -> Void)? = nil) { self.onIssue = onIssue }
+
+    public var issueCount: Int { issuesByKind.values.reduce(0, +) }
+
+    public mutating func handle(event: AuditEvent, at location: RecordLocation) {
+        events += 1
+        if event.hasDuplicateKeys { duplicateKeyEvents += 1 }
+        Self.count(event.verb, in: &verbs)
+        Self.count(event[.stage], in: &stages)
+        if let ref = event.objectRef {
+            if let sub = ref.subresource, let res = ref.resource, let r = res.jsonString, let s = sub.jsonString {
+                // "pods/exec": join without allocating, via a small stack buffer.
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.rawCount + s.rawCount + 1) { tmp in
+                    var n = 0
+                    for b in r.rawBytes { tmp[n] = b; n += 1 }
+                    tmp[n] = UInt8(ascii: "/")
+                    n += 1
+                    for b in s.rawBytes { tmp[n] = b; n += 1 }
+                    resources.add(UnsafeBufferPointer(rebasing: tmp[0..<n]))
+                }
+            } else {
+                Self.count(ref.resource, in: &resources)
+            }
+        }
+        Self.count(event.user?.username, in: &users)
+        if let t = event.stageMicros {
+            if firstEventMicros.map({ t < $0 }) ?? true { firstEventMicros = t }
+            if lastEventMicros.map({ t > $0 }) ?? true { lastEventMicros = t }
+        }
+    }
+
+    public mutating func handle(issue: ReadIssue) {
+        issuesByKind[issue.kind, default: 0] += 1
+        onIssue?(issue)
+    }
+
+    static func count(_ value: JSONValue?, in counter: inout BoundedByteCounter) {
+        guard let s = value?.jsonString else { return }
+        s.withDecodedBytes { counter.add($0) }
+    }
+}

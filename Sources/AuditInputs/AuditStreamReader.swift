@@ -1,0 +1,492 @@
+import AuditJSON
+import AuditModel
+import Glibc
+
+/// Bounds the reader keeps, whatever the input.
+public struct ReaderLimits: Sendable {
+    /// Longest record (line, pretty-printed event or array element) read; longer ones are
+    /// skipped in bounded memory and reported. 64 MiB is far above what an apiserver
+    /// writes (its truncating backend caps events at 100 KiB and webhook batches at
+    /// 10 MiB) and still keeps a hostile line from taking the machine's memory.
+    public var maxRecordBytes: Int
+    /// Size of each read from the input. At least 1 MiB, so framing and parsing run over
+    /// large blocks and system calls stay rare.
+    public var readSize: Int
+
+    public init(maxRecordBytes: Int = 64 << 20, readSize: Int = 1 << 20) {
+        self.maxRecordBytes = max(maxRecordBytes, 64)
+        self.readSize = max(readSize, 64 << 10)
+    }
+}
+
+/// What a reader has seen so far.
+public struct ReaderStats: Sendable, Equatable {
+    /// Bytes of (decompressed) input read.
+    public var bytes: Int64 = 0
+    /// Records handed to the decoder (lines, documents, array elements).
+    public var records: Int = 0
+    /// Bytes thrown away in oversized records.
+    public var discardedBytes: Int64 = 0
+    /// The input layout that was recognised.
+    public var layout: AuditStreamReader.Layout = .ndjson
+}
+
+/// Reads audit events from a byte source, in any of the layouts audit logs come in.
+///
+/// - One event per line (the apiserver's log backend): lines are framed with `memchr`
+///   over large reads, and the bytes of a line split across reads are never searched twice.
+/// - An `EventList` (the webhook body), on one line or pretty-printed: its `items` are
+///   yielded as events.
+/// - Pretty-printed events, one after another.
+/// - A JSON array of events (or of EventLists).
+///
+/// The layout is recognised from the first document. Bad records are reported to the
+/// handler and skipped; only I/O and archive failures end the read (thrown). Memory is
+/// bounded by `limits.maxRecordBytes` plus two reads.
+///
+/// ```swift
+/// var source = try FileDescriptorSource(path: "audit.log")
+/// let reader = AuditStreamReader()
+/// try reader.read(from: &source, name: "audit.log", into: &myHandler)
+/// ```
+public final class AuditStreamReader {
+    public enum Layout: String, Sendable {
+        case ndjson, concatenated, array
+    }
+
+    enum Mode {
+        case detect, ndjson, concatenated, array
+    }
+
+    enum ArrayState {
+        case firstElementOrClose, commaOrClose, element
+    }
+
+    public let limits: ReaderLimits
+    public private(set) var stats = ReaderStats()
+
+    var buffer: UnsafeMutablePointer<UInt8>
+    var capacity: Int
+    var start = 0
+    var end = 0
+    /// Stream offset of `buffer[0]`.
+    var bufferOffset: Int64 = 0
+    var line = 1
+    /// Buffer offset up to which newlines have been counted into `line` (non-NDJSON layouts).
+    var lineCountedTo = 0
+    var framer = NDJSONFramer()
+    var mode = Mode.detect
+    var discarding = false
+    var discardLine = 0
+    var scan: ContainerScan?
+    var documentStart = 0
+    var documentLine = 1
+    var arrayState = ArrayState.firstElementOrClose
+    var arrayIndex = 0
+    var name = "-"
+
+    /// Extra readable bytes past `capacity`, so SIMD loads never leave the allocation.
+    static let padding = 64
+
+    public init(limits: ReaderLimits = ReaderLimits()) {
+        self.limits = limits
+        capacity = 2 * limits.readSize
+        buffer = .allocate(capacity: capacity + Self.padding)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Reads `source` to its end, handing every event and every problem to `handler`.
+    /// - Throws: `InputError` when the source cannot be read or an archive is damaged;
+    ///   everything before the failure has been handled by then.
+    public func read<S: ByteSource, H: AuditRecordHandler>(
+        from source: inout S, name: String, into handler: inout H
+    ) throws(InputError) {
+        reset(name: name)
+        var eof = false
+        while !eof {
+            makeRoom()
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
+            if n == 0 {
+                eof = true
+            } else {
+                end += n
+                stats.bytes += Int64(n)
+            }
+            process(isFinal: eof, &handler)
+        }
+    }
+
+    /// Reads events from bytes already in memory (a webhook body, a mapped file, a test
+    /// fixture), in place: nothing is copied.
+    public func read<H: AuditRecordHandler>(bytes: UnsafeRawBufferPointer, name: String, into handler: inout H) {
+        reset(name: name)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let own = buffer
+        let ownCapacity = capacity
+        // The reader only writes to its buffer in makeRoom(), which a final pass never calls.
+        buffer = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
+        capacity = bytes.count
+        end = bytes.count
+        stats.bytes = Int64(bytes.count)
+        process(isFinal: true, &handler)
+        buffer = own
+        capacity = ownCapacity
+        start = 0
+        end = 0
+    }
+
+    func reset(name: String) {
+        self.name = name
+        stats = ReaderStats()
+        start = 0
+        end = 0
+        bufferOffset = 0
+        line = 1
+        lineCountedTo = 0
+        framer = NDJSONFramer()
+        mode = .detect
+        discarding = false
+        scan = nil
+        arrayState = .firstElementOrClose
+        arrayIndex = 0
+    }
+
+    // MARK: Buffer management
+
+    /// Moves unconsumed bytes to the front and grows or shrinks the buffer so that at
+    /// least one read fits.
+    func makeRoom() {
+        if start > 0 && capacity - end < limits.readSize {
+            let keep = end - start
+            if keep > 0 { (buffer).update(from: buffer + start, count: keep) }
+            bufferOffset += Int64(start)
+            framer.rebase(by: start)
+            scan?.rebase(by: start)
+            documentStart -= start
+            lineCountedTo = max(0, lineCountedTo - start)
+            end = keep
+            start = 0
+        }
+        let base = 2 * limits.readSize
+        if capacity - end < limits.readSize {
+            resize(to: max(capacity * 2, end + limits.readSize))
+        } else if capacity > 4 * base && end - start < base / 2 && start == 0 {
+            resize(to: base)  // give back memory after an unusually large record
+        }
+    }
+
+    func resize(to newCapacity: Int) {
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity + Self.padding)
+        fresh.update(from: buffer, count: end)
+        buffer.deallocate()
+        buffer = fresh
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    func offset(_ position: Int) -> Int64 { bufferOffset + Int64(position) }
+
+    // MARK: Processing
+
+    func process<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) {
+        while true {
+            switch mode {
+            case .detect:
+                guard detectLayout(isFinal: isFinal) else { return }
+            case .ndjson:
+                processLines(isFinal: isFinal, &handler)
+                return
+            case .concatenated:
+                if !processDocuments(isFinal: isFinal, &handler) { return }
+            case .array:
+                if !processArray(isFinal: isFinal, &handler) { return }
+            }
+        }
+    }
+
+    /// Chooses the layout from the first document. Returns false when more bytes are needed.
+    func detectLayout(isFinal: Bool) -> Bool {
+        var i = start
+        if bufferOffset == 0 && i == 0 && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
+            start = 3  // UTF-8 byte-order mark
+            i = 3
+        }
+        while i < end && JSONScanner.skipWhitespace(buffer, i, i + 1) > i { i += 1 }
+        guard i < end else {
+            if isFinal { start = end }
+            return false
+        }
+        switch buffer[i] {
+        case UInt8(ascii: "["):
+            countLines(to: i)
+            start = i + 1
+            mode = .array
+            stats.layout = .array
+            arrayState = .firstElementOrClose
+            arrayIndex = 0
+            return true
+        case UInt8(ascii: "{"):
+            let nl: Int
+            if let p = memchr(buffer + i, 0x0A, end - i) {
+                nl = buffer.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            } else if isFinal || end - i > limits.maxRecordBytes {
+                nl = end
+            } else {
+                return false
+            }
+            var e = nl
+            while e > i && JSONScanner.skipWhitespace(buffer, e - 1, e) == e { e -= 1 }
+            let oneLine = JSONScanner.skipContainer(buffer, i, e) == e
+            mode = oneLine || nl == end ? .ndjson : .concatenated
+            stats.layout = mode == .ndjson ? .ndjson : .concatenated
+            return true
+        default:
+            mode = .ndjson
+            stats.layout = .ndjson
+            return true
+        }
+    }
+
+    /// One event (or EventList) per line.
+    func processLines<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) {
+        while true {
+            guard let nl = framer.nextNewline(buffer, lineStart: start, end: end) else { break }
+            if discarding {
+                stats.discardedBytes += Int64(nl + 1 - start)
+                discarding = false
+            } else {
+                handleDocument(start, nl, line: line, &handler)
+            }
+            start = nl + 1
+            line += 1
+        }
+        if discarding {
+            stats.discardedBytes += Int64(end - start)
+            start = end
+            return
+        }
+        if end - start > limits.maxRecordBytes {
+            report(.lineTooLong, at: start, line: line,
+                "line longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+            discarding = true
+            stats.discardedBytes += Int64(end - start)
+            start = end
+            return
+        }
+        if isFinal && start < end {
+            handleDocument(start, end, line: line, &handler)  // last line without a newline
+            start = end
+        }
+    }
+
+    /// Pretty-printed documents one after another. Returns true when the mode changed.
+    func processDocuments<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Bool {
+        while true {
+            if scan == nil {
+                start = JSONScanner.skipWhitespace(buffer, start, end)
+                guard start < end else { return false }
+                countLines(to: start)
+                switch buffer[start] {
+                case UInt8(ascii: "{"):
+                    scan = ContainerScan(start: start)
+                    documentStart = start
+                    documentLine = line
+                case UInt8(ascii: "["):
+                    start += 1
+                    mode = .array
+                    arrayState = .firstElementOrClose
+                    arrayIndex = 0
+                    return true
+                default:
+                    if !skipGarbageLine(isFinal: isFinal, &handler) { return false }
+                    continue
+                }
+            }
+            guard let documentEnd = finishScan(isFinal: isFinal, &handler) else { return mode != .concatenated }
+            handleDocument(documentStart, documentEnd, line: documentLine, &handler)
+            start = documentEnd
+        }
+    }
+
+    /// A JSON array of events. Returns true when the mode changed.
+    func processArray<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Bool {
+        while true {
+            if scan == nil {
+                start = JSONScanner.skipWhitespace(buffer, start, end)
+                guard start < end else { return false }
+                let b = buffer[start]
+                switch arrayState {
+                case .firstElementOrClose, .commaOrClose:
+                    if b == UInt8(ascii: "]") {
+                        start += 1
+                        mode = .detect
+                        return true
+                    }
+                    if arrayState == .commaOrClose {
+                        guard b == UInt8(ascii: ",") else {
+                            countLines(to: start)
+                            report(.unexpectedByte, at: start, line: line,
+                                "expected ',' or ']' in the array of events", &handler)
+                            mode = .detect
+                            return skipGarbageLine(isFinal: isFinal, &handler)
+                        }
+                        start += 1
+                        arrayState = .element
+                        continue
+                    }
+                    arrayState = .element
+                case .element:
+                    break
+                }
+                countLines(to: start)
+                if b == UInt8(ascii: "{") {
+                    scan = ContainerScan(start: start)
+                    documentStart = start
+                    documentLine = line
+                } else {
+                    let e = JSONScanner.skipValue(buffer, start, end)
+                    if e < 0 {
+                        if !isFinal && end - start <= limits.maxRecordBytes { return false }
+                        report(.invalidListItem, at: start, line: line, "unterminated array element", &handler)
+                        start = end
+                        return false
+                    }
+                    report(.invalidListItem, at: start, line: line,
+                        "array element \(arrayIndex) is not an object", &handler)
+                    arrayIndex += 1
+                    start = e
+                    arrayState = .commaOrClose
+                    continue
+                }
+            }
+            guard let documentEnd = finishScan(isFinal: isFinal, &handler) else { return mode != .array }
+            handleDocument(documentStart, documentEnd, line: documentLine, item: arrayIndex, &handler)
+            arrayIndex += 1
+            start = documentEnd
+            arrayState = .commaOrClose
+        }
+    }
+
+    /// Advances the container scan of the current document; nil while it is incomplete.
+    /// An over-long or unterminated document is reported and reading falls back to lines.
+    func finishScan<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Int? {
+        guard var s = scan else { return nil }
+        let r = s.advance(buffer, end: end, isFinal: isFinal)
+        scan = s
+        if r >= 0 {
+            scan = nil
+            return r
+        }
+        if end - documentStart > limits.maxRecordBytes {
+            report(.lineTooLong, at: documentStart, line: documentLine,
+                "document longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+            scan = nil
+            start = end
+            mode = .ndjson
+            discarding = true
+            framer.reset(to: end)
+            return nil
+        }
+        if isFinal {
+            report(.notAnObject, at: documentStart, line: documentLine, "input ends inside a JSON document", &handler)
+            scan = nil
+            start = end
+        }
+        return nil
+    }
+
+    /// Skips the rest of the current line after a byte that cannot start a document.
+    func skipGarbageLine<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Bool {
+        let from = start
+        let stop: Int
+        if let p = memchr(buffer + from, 0x0A, end - from) {
+            stop = buffer.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
+        } else if isFinal {
+            stop = end
+        } else {
+            return false
+        }
+        if mode != .detect {
+            report(.notAnObject, at: from, line: line, "not a JSON object", &handler)
+        }
+        start = stop
+        return true
+    }
+
+    /// Advances `line` over the newlines before `position` (layouts other than NDJSON).
+    func countLines(to position: Int) {
+        let from = max(lineCountedTo, 0)
+        if position > from {
+            line += NDJSONFramer.countNewlines(buffer, from: from, to: position)
+            lineCountedTo = position
+        }
+    }
+
+    // MARK: Documents
+
+    func handleDocument<H: AuditRecordHandler>(
+        _ from: Int, _ to: Int, line: Int, item: Int? = nil, _ handler: inout H
+    ) {
+        let s = JSONScanner.skipWhitespace(buffer, from, to)
+        guard s < to else { return }  // blank line
+        stats.records += 1
+        let base = UnsafePointer(buffer)
+        switch AuditEvent.decode(base, start: s, end: to) {
+        case .event(let event):
+            handler.handle(event: event, at: RecordLocation(line: line, byteOffset: offset(s), itemIndex: item))
+        case .eventList(let items, let apiVersion):
+            var index = 0
+            var elements = items.elements
+            while let element = elements.next() {
+                defer { index += 1 }
+                guard element.kind == .object else {
+                    report(.invalidListItem, at: element.start, line: line,
+                        "EventList item \(index) is not an object", &handler)
+                    continue
+                }
+                switch AuditEvent.decode(object: element, listAPIVersion: apiVersion) {
+                case .event(let event):
+                    handler.handle(
+                        event: event, at: RecordLocation(line: line, byteOffset: offset(element.start), itemIndex: index))
+                case .eventList:
+                    report(.invalidListItem, at: element.start, line: line,
+                        "EventList item \(index) is itself an EventList", &handler)
+                case .failure(let f):
+                    report(.invalidListItem, at: element.start + f.offset, line: line,
+                        "EventList item \(index): \(f.reason.rawValue)", &handler)
+                }
+            }
+            if elements.failed {
+                report(.malformedObject, at: items.start, line: line, "malformed EventList items array", &handler)
+            }
+        case .failure(let f):
+            report(ReadIssue.Kind(f.reason), at: s + f.offset, line: line, f.reason.rawValue, &handler)
+        }
+    }
+
+    func report<H: AuditRecordHandler>(
+        _ kind: ReadIssue.Kind, at position: Int, line: Int, _ detail: String, _ handler: inout H
+    ) {
+        handler.handle(issue: ReadIssue(kind: kind, source: name, line: line, byteOffset: offset(position), detail: detail))
+    }
+}
+
+/// A byte source over memory that is already there.
+public struct MemorySource: ByteSource {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    public var consumedBytes: Int64 { Int64(position) }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        let n = min(buffer.count, bytes.count - position)
+        if n > 0 {
+            buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + position, byteCount: n)  // Safe: n > 0.
+            position += n
+        }
+        return n
+    }
+}

@@ -1,0 +1,231 @@
+import CZlib
+import CZstd
+
+/// The container format of an input, told by its first bytes (never by its name).
+public enum InputFormat: String, Sendable {
+    case plain, gzip, zstd
+
+    /// Recognises gzip (`1f 8b`), zstd frames (`28 b5 2f fd`) and zstd skippable frames
+    /// (`5? 2a 4d 18`); anything else is plain text.
+    public static func detect(_ prefix: UnsafeRawBufferPointer) -> InputFormat {
+        if prefix.count >= 2 && prefix[0] == 0x1F && prefix[1] == 0x8B { return .gzip }
+        if prefix.count >= 4 {
+            if prefix[0] == 0x28 && prefix[1] == 0xB5 && prefix[2] == 0x2F && prefix[3] == 0xFD { return .zstd }
+            if prefix[0] & 0xF0 == 0x50 && prefix[1] == 0x2A && prefix[2] == 0x4D && prefix[3] == 0x18 { return .zstd }
+        }
+        return .plain
+    }
+}
+
+/// Replays bytes already read (the magic-number peek) before reading on.
+public final class PrefixedSource<Inner: ByteSource>: ByteSource {
+    var prefix: [UInt8]
+    var prefixUsed = 0
+    var inner: Inner
+
+    public init(prefix: [UInt8], inner: Inner) {
+        self.prefix = prefix
+        self.inner = inner
+    }
+
+    public var consumedBytes: Int64 { inner.consumedBytes - Int64(prefix.count - prefixUsed) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if prefixUsed < prefix.count {
+            let n = min(buffer.count, prefix.count - prefixUsed)
+            prefix.withUnsafeBytes { p in
+                buffer.baseAddress!.copyMemory(from: p.baseAddress! + prefixUsed, byteCount: n)  // Safe: n > 0.
+            }
+            prefixUsed += n
+            return n
+        }
+        return try inner.read(into: buffer)
+    }
+}
+
+/// Streaming gzip decompression with zlib, in bounded memory.
+///
+/// Every member of a multi-member file is read (pigz and concatenated rotations produce
+/// them). A stream that ends inside a member is reported as truncated, after every byte
+/// decoded before the damage has been returned.
+public final class GzipSource<Inner: ByteSource>: ByteSource {
+    var inner: Inner
+    let name: String
+    var stream = z_stream()
+    var input: UnsafeMutableRawBufferPointer
+    var innerEOF = false
+    var memberEnded = false
+    var finished = false
+
+    /// Compressed bytes read from the file; decompressed bytes are what `read` returns.
+    public var consumedBytes: Int64 { inner.consumedBytes - Int64(stream.avail_in) }
+
+    public init(inner: Inner, name: String, inputBufferSize: Int = 256 << 10) throws(InputError) {
+        self.inner = inner
+        self.name = name
+        input = .allocate(byteCount: inputBufferSize, alignment: 64)
+        // 15 + 32: a 32 KiB window, and a gzip or zlib header detected automatically.
+        let rc = kaudit_inflateInit2(&stream, 15 + 32)
+        guard rc == Z_OK else {
+            input.deallocate()
+            throw InputError(.corruptArchive, "\(name): cannot start gzip decoding (zlib error \(rc))")
+        }
+    }
+
+    deinit {
+        inflateEnd(&stream)
+        input.deallocate()
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if let e = pendingError {
+            pendingError = nil
+            throw e
+        }
+        guard !finished, buffer.count > 0 else { return 0 }
+        stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)  // Safe: count > 0.
+        stream.avail_out = UInt32(clamping: buffer.count)
+        while stream.avail_out > 0 {
+            if stream.avail_in == 0 && !innerEOF {
+                let n = try inner.read(into: input)
+                if n == 0 {
+                    innerEOF = true
+                } else {
+                    stream.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)  // Safe: allocated.
+                    stream.avail_in = UInt32(n)
+                }
+            }
+            if stream.avail_in == 0 && innerEOF {
+                let produced = buffer.count - Int(stream.avail_out)
+                if produced > 0 { return produced }
+                finished = true
+                if !memberEnded {
+                    throw InputError(.truncatedArchive,
+                        "\(name): gzip stream is truncated at compressed offset \(consumedBytes)")
+                }
+                return 0
+            }
+            if memberEnded {
+                // More input after a complete member: the next member starts here.
+                inflateReset(&stream)
+                memberEnded = false
+            }
+            let rc = inflate(&stream, Z_NO_FLUSH)
+            switch rc {
+            case Z_OK, Z_BUF_ERROR:
+                continue
+            case Z_STREAM_END:
+                memberEnded = true
+            default:
+                finished = true
+                let produced = buffer.count - Int(stream.avail_out)
+                let detail = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
+                pendingError = InputError(.corruptArchive,
+                    "\(name): corrupt gzip data at compressed offset \(consumedBytes): \(detail)")
+                if produced > 0 { return produced }
+                let e = pendingError!  // Safe: set just above.
+                pendingError = nil
+                throw e
+            }
+        }
+        return buffer.count
+    }
+
+    var pendingError: InputError?
+}
+
+/// Streaming zstd decompression in bounded memory.
+///
+/// Every frame is read and skippable frames are skipped (libzstd does both). Frames whose
+/// window exceeds `maxWindowLog` are refused, so a hostile archive cannot make kaudit
+/// allocate an arbitrary window.
+public final class ZstdSource<Inner: ByteSource>: ByteSource {
+    /// 2^27 = 128 MiB, zstd's own default limit for streaming decoders.
+    public static var defaultMaxWindowLog: Int32 { 27 }
+
+    var inner: Inner
+    let name: String
+    let context: OpaquePointer
+    var input: UnsafeMutableRawBufferPointer
+    var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+    var innerEOF = false
+    var frameComplete = true
+    var finished = false
+    var pendingError: InputError?
+
+    public var consumedBytes: Int64 { inner.consumedBytes - Int64(inBuffer.size - inBuffer.pos) }
+
+    public init(inner: Inner, name: String, maxWindowLog: Int32 = ZstdSource.defaultMaxWindowLog) throws(InputError) {
+        self.inner = inner
+        self.name = name
+        guard let ctx = ZSTD_createDCtx() else {
+            throw InputError(.corruptArchive, "\(name): cannot create a zstd decoder")
+        }
+        context = ctx
+        ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, maxWindowLog)
+        input = .allocate(byteCount: ZSTD_DStreamInSize(), alignment: 64)
+    }
+
+    deinit {
+        ZSTD_freeDCtx(context)
+        input.deallocate()
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+        if let e = pendingError {
+            pendingError = nil
+            finished = true
+            throw e
+        }
+        guard !finished, buffer.count > 0 else { return 0 }
+        var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+        while out.pos < out.size {
+            if inBuffer.pos == inBuffer.size && !innerEOF {
+                let n = try inner.read(into: input)
+                if n == 0 {
+                    innerEOF = true
+                } else {
+                    inBuffer = ZSTD_inBuffer(src: input.baseAddress, size: n, pos: 0)
+                }
+            }
+            if inBuffer.pos == inBuffer.size && innerEOF {
+                // Flush whatever the decoder still holds.
+                let before = out.pos
+                let rc = ZSTD_decompressStream(context, &out, &inBuffer)
+                if ZSTD_isError(rc) == 0 && out.pos > before { continue }
+                if out.pos > 0 {
+                    if !frameComplete { pendingError = truncated() }
+                    finished = pendingError != nil
+                    return out.pos
+                }
+                finished = true
+                if !frameComplete { throw truncated() }
+                return 0
+            }
+            let rc = ZSTD_decompressStream(context, &out, &inBuffer)
+            if ZSTD_isError(rc) != 0 {
+                let message = String(cString: ZSTD_getErrorName(rc))
+                let error: InputError
+                if ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge {
+                    error = InputError(.windowTooLarge,
+                        "\(name): zstd window larger than \(1 << (Self.defaultMaxWindowLog - 20)) MiB; raise the limit with --zstd-window-log-max")
+                } else {
+                    error = InputError(.corruptArchive,
+                        "\(name): corrupt zstd data at compressed offset \(consumedBytes): \(message)")
+                }
+                if out.pos > 0 {
+                    pendingError = error
+                    return out.pos
+                }
+                finished = true
+                throw error
+            }
+            frameComplete = rc == 0
+        }
+        return out.pos
+    }
+
+    private func truncated() -> InputError {
+        InputError(.truncatedArchive, "\(name): zstd stream is truncated at compressed offset \(consumedBytes)")
+    }
+}

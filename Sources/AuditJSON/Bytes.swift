@@ -1,0 +1,44 @@
+/// ASCII byte constants used by the scanner.
+@usableFromInline enum ASCII {
+    @usableFromInline static let quote: UInt8 = 0x22  // "
+    @usableFromInline static let backslash: UInt8 = 0x5C
+    @usableFromInline static let openBrace: UInt8 = 0x7B  // {
+    @usableFromInline static let closeBrace: UInt8 = 0x7D  // }
+    @usableFromInline static let openBracket: UInt8 = 0x5B  // [
+    @usableFromInline static let closeBracket: UInt8 = 0x5D  // ]
+    @usableFromInline static let colon: UInt8 = 0x3A
+    @usableFromInline static let comma: UInt8 = 0x2C
+    @usableFromInline static let space: UInt8 = 0x20
+    @usableFromInline static let tab: UInt8 = 0x09
+    @usableFromInline static let newline: UInt8 = 0x0A
+    @usableFromInline static let carriageReturn: UInt8 = 0x0D
+
+    @inlinable @inline(__always)
+    static func isWhitespace(_ b: UInt8) -> Bool {
+        b == space || b == newline || b == carriageReturn || b == tab
+    }
+}
+
+/// Compares `count` bytes at `p` with the UTF-8 of a static string.
+@inlinable @inline(__always)
+public func bytesEqual(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: StaticString) -> Bool {
+    guard count == s.utf8CodeUnitCount else { return false }
+    let q = s.utf8Start
+    var i = 0
+    while i < count {
+        if p[i] != q[i] { return false }
+        i &+= 1
+    }
+    return true
+}
+
+/// Compares two byte runs of equal length.
+@inlinable @inline(__always)
+public func bytesEqual(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    var i = 0
+    while i < count {
+        if p[i] != q[i] { return false }
+        i &+= 1
+    }
+    return true
+}

@@ -1,0 +1,102 @@
+import AuditJSON
+
+/// RFC 3339 timestamps as microseconds since the Unix epoch.
+///
+/// The apiserver writes `2006-01-02T15:04:05.000000Z` (MicroTime); older fields have
+/// second precision, and other producers write other precisions or offsets. Fractions
+/// beyond microseconds are truncated. No Foundation: this runs for every event.
+public enum RFC3339 {
+    /// Parses `bytes` (without quotes).
+    /// - Returns: microseconds since 1970-01-01T00:00:00Z, or nil if malformed.
+    public static func microseconds(_ p: UnsafePointer<UInt8>, _ count: Int) -> Int64? {
+        guard count >= 20 else { return nil }
+        @inline(__always) func digits(_ at: Int, _ n: Int) -> Int? {
+            var v = 0
+            for k in at..<(at + n) {
+                let d = Int(p[k]) &- 48
+                guard d >= 0 && d < 10 else { return nil }
+                v = v * 10 + d
+            }
+            return v
+        }
+        guard let year = digits(0, 4), p[4] == UInt8(ascii: "-"), let month = digits(5, 2),
+            p[7] == UInt8(ascii: "-"), let day = digits(8, 2),
+            p[10] | 0x20 == UInt8(ascii: "t") || p[10] == UInt8(ascii: " "),
+            let hour = digits(11, 2), p[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
+            p[16] == UInt8(ascii: ":"), let second = digits(17, 2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var micros = 0
+        if i < count && p[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 100_000
+            let fracStart = i
+            while i < count, p[i] >= 48 && p[i] <= 57 {
+                micros += Int(p[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > fracStart else { return nil }
+        }
+        guard i < count else { return nil }
+        var offsetSeconds = 0
+        switch p[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard i + 6 <= count, let oh = digits(i + 1, 2), p[i + 3] == UInt8(ascii: ":"),
+                let om = digits(i + 4, 2)
+            else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * (p[i] == UInt8(ascii: "+") ? 1 : -1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        return seconds * 1_000_000 + Int64(micros)
+    }
+
+    /// Parses a JSON string value holding a timestamp.
+    public static func microseconds(_ value: JSONValue) -> Int64? {
+        guard let s = value.jsonString, !s.hasEscapes else { return nil }
+        return microseconds(s.base + s.start, s.rawCount)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// Formats microseconds since the epoch as `2006-01-02T15:04:05.000000Z` (for output).
+    public static func format(microseconds us: Int64) -> String {
+        var secs = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
+        let frac = Int(us - secs * 1_000_000)
+        var days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        secs -= Int64(days) * 86_400
+        // civil from days (Hinnant)
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func pad(_ v: Int, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        let s = Int(secs)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(s / 3600, 2)):\(pad(s / 60 % 60, 2)):\(pad(s % 60, 2)).\(pad(frac, 6))Z"
+    }
+}

@@ -1,0 +1,113 @@
+// SSE2 byte-class bitmasks for the JSON scanner.
+//
+// Swift has no movemask; these static inline helpers are emitted into the
+// importing Swift module and inlined into its loops (see the performance notes
+// in the README). SSE2 is the x86-64 baseline, so no target flags are needed.
+// Other architectures get a portable scalar fallback with the same results.
+#ifndef CAUDITSIMD_H
+#define CAUDITSIMD_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1  // memrchr
+#endif
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+
+/// libc memchr (vectorised by glibc), exposed so AuditJSON needs no Glibc import.
+static inline const uint8_t *kaudit_memchr(const uint8_t *p, uint8_t c, size_t n) {
+    return (const uint8_t *)memchr(p, c, n);
+}
+
+/// libc memrchr: finds the last newline of a chunk.
+static inline const uint8_t *kaudit_memrchr(const uint8_t *p, uint8_t c, size_t n) {
+    return (const uint8_t *)memrchr(p, c, n);
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/// Bit i set when p[i] == c, for the 16 bytes at p.
+static inline uint32_t kaudit_eq16(const uint8_t *p, uint8_t c) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
+}
+
+/// Bit i set when p[i] is '"' or '\\', for the 16 bytes at p.
+static inline uint32_t kaudit_quote_or_backslash16(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(q, b));
+}
+
+/// The four masks a container skip needs, for the 64 bytes at p.
+typedef struct {
+    uint64_t quote;      // '"'
+    uint64_t backslash;  // '\\'
+    uint64_t open;       // '{' or '['
+    uint64_t close;      // '}' or ']'
+} kaudit_block_masks;
+
+static inline uint64_t kaudit__mask64(__m128i a, __m128i b, __m128i c, __m128i d) {
+    return (uint64_t)(uint32_t)_mm_movemask_epi8(a)
+        | ((uint64_t)(uint32_t)_mm_movemask_epi8(b) << 16)
+        | ((uint64_t)(uint32_t)_mm_movemask_epi8(c) << 32)
+        | ((uint64_t)(uint32_t)_mm_movemask_epi8(d) << 48);
+}
+
+static inline kaudit_block_masks kaudit_block64(const uint8_t *p) {
+    __m128i v0 = _mm_loadu_si128((const __m128i *)(p + 0));
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i v2 = _mm_loadu_si128((const __m128i *)(p + 32));
+    __m128i v3 = _mm_loadu_si128((const __m128i *)(p + 48));
+    const __m128i q = _mm_set1_epi8('"');
+    const __m128i bs = _mm_set1_epi8('\\');
+    // '{' = 0x7B, '[' = 0x5B, '}' = 0x7D, ']' = 0x5D: they differ only in bit 0x20,
+    // so OR-ing 0x20 folds each pair onto '{' and '}'.
+    const __m128i fold = _mm_set1_epi8(0x20);
+    const __m128i ob = _mm_set1_epi8('{');
+    const __m128i cb = _mm_set1_epi8('}');
+    __m128i f0 = _mm_or_si128(v0, fold), f1 = _mm_or_si128(v1, fold);
+    __m128i f2 = _mm_or_si128(v2, fold), f3 = _mm_or_si128(v3, fold);
+    kaudit_block_masks m;
+    m.quote = kaudit__mask64(_mm_cmpeq_epi8(v0, q), _mm_cmpeq_epi8(v1, q), _mm_cmpeq_epi8(v2, q), _mm_cmpeq_epi8(v3, q));
+    m.backslash = kaudit__mask64(_mm_cmpeq_epi8(v0, bs), _mm_cmpeq_epi8(v1, bs), _mm_cmpeq_epi8(v2, bs), _mm_cmpeq_epi8(v3, bs));
+    m.open = kaudit__mask64(_mm_cmpeq_epi8(f0, ob), _mm_cmpeq_epi8(f1, ob), _mm_cmpeq_epi8(f2, ob), _mm_cmpeq_epi8(f3, ob));
+    m.close = kaudit__mask64(_mm_cmpeq_epi8(f0, cb), _mm_cmpeq_epi8(f1, cb), _mm_cmpeq_epi8(f2, cb), _mm_cmpeq_epi8(f3, cb));
+    return m;
+}
+
+#else  // portable fallback
+
+static inline uint32_t kaudit_eq16(const uint8_t *p, uint8_t c) {
+    uint32_t m = 0;
+    for (int i = 0; i < 16; i++) m |= (uint32_t)(p[i] == c) << i;
+    return m;
+}
+
+static inline uint32_t kaudit_quote_or_backslash16(const uint8_t *p) {
+    uint32_t m = 0;
+    for (int i = 0; i < 16; i++) m |= (uint32_t)(p[i] == '"' || p[i] == '\\') << i;
+    return m;
+}
+
+typedef struct {
+    uint64_t quote, backslash, open, close;
+} kaudit_block_masks;
+
+static inline kaudit_block_masks kaudit_block64(const uint8_t *p) {
+    kaudit_block_masks m = {0, 0, 0, 0};
+    for (int i = 0; i < 64; i++) {
+        uint8_t c = p[i], f = c | 0x20;
+        m.quote |= (uint64_t)(c == '"') << i;
+        m.backslash |= (uint64_t)(c == '\\') << i;
+        m.open |= (uint64_t)(f == '{') << i;
+        m.close |= (uint64_t)(f == '}') << i;
+    }
+    return m;
+}
+#endif
+
+#endif

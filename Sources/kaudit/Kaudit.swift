@@ -1,0 +1,69 @@
+import AnalyzerKit
+import ArgumentParser
+import Glibc
+
+/// The `kaudit` command.
+///
+/// Exit codes: 0 success, 2 usage errors, unreadable inputs or damaged archives.
+/// A closed stdout (EPIPE) ends the program quietly with 0, as pipes into `head` expect.
+@main
+struct Kaudit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kaudit",
+        abstract: "Analyze Kubernetes audit logs: read audit.k8s.io events at memory speed.",
+        discussion: """
+            kaudit reads the kube-apiserver's audit events (one per line as the log backend \
+            writes them, EventList webhook bodies, pretty-printed events or JSON arrays; \
+            audit.k8s.io/v1 and v1beta1; plain, gzip or zstd, recognised by content).
+
+            Exit status: 0 on success, 2 on a usage error, an unreadable input or a damaged archive.
+            """,
+        version: "0.1.0",
+        subcommands: [Scan.self])
+
+    static func main() {
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Glibc.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .success {  // --help, --version
+                Output.stdout(fullMessage(for: error) + "\n")
+                Glibc.exit(ExitStatus.success)
+            }
+            Output.stderr("kaudit: " + fullMessage(for: error) + "\n")
+            Glibc.exit(ExitStatus.usageOrIO)
+        }
+    }
+}
+
+/// Process exit statuses.
+enum ExitStatus {
+    static let success: Int32 = 0
+    /// Usage errors, unreadable inputs, damaged archives.
+    static let usageOrIO: Int32 = 2
+}
+
+/// Writes to stdout and stderr with write(2), so a closed pipe is seen as EPIPE at once.
+enum Output {
+    static func stdout(_ s: String) { write(1, s) }
+    static func stderr(_ s: String) { write(2, s) }
+
+    static func write(_ fd: Int32, _ s: String) {
+        var s = s
+        s.withUTF8 { buf in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)  // Safe: off < count.
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EPIPE && fd == 1 { Glibc.exit(ExitStatus.success) }
+                    return
+                }
+                off += n
+            }
+        }
+    }
+}
