@@ -77,6 +77,9 @@ public final class AuditStreamReader {
     var framer = NDJSONFramer()
     var mode = Mode.detect
     var discarding = false
+    /// Inside a line that cannot start a document, being skipped up to its newline
+    /// (kept across reads, so skipping does not depend on where a read ends).
+    var skippingGarbage = false
     var discardLine = 0
     var scan: ContainerScan?
     var documentStart = 0
@@ -147,6 +150,7 @@ public final class AuditStreamReader {
         framer = NDJSONFramer()
         mode = .detect
         discarding = false
+        skippingGarbage = false
         scan = nil
         arrayState = .firstElementOrClose
         arrayIndex = 0
@@ -158,6 +162,10 @@ public final class AuditStreamReader {
     /// least one read fits.
     func makeRoom() {
         if start > 0 && capacity - end < limits.readSize {
+            // Fix: count the newlines before `start` first, or the ones between the last
+            // counted position and `start` (a pretty-printed document that ended exactly at
+            // the end of a read) were dropped and later line numbers came out too small.
+            if mode != .ndjson { countLines(to: start) }
             let keep = end - start
             if keep > 0 { (buffer).update(from: buffer + start, count: keep) }
             bufferOffset += Int64(start)
@@ -191,6 +199,8 @@ public final class AuditStreamReader {
 
     func process<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) {
         while true {
+            // Finish skipping a garbage line that the previous read ended inside.
+            if skippingGarbage && !skipGarbageLine(isFinal: isFinal, &handler) { return }
             switch mode {
             case .detect:
                 guard detectLayout(isFinal: isFinal) else { return }
@@ -208,6 +218,14 @@ public final class AuditStreamReader {
     /// Chooses the layout from the first document. Returns false when more bytes are needed.
     func detectLayout(isFinal: Bool) -> Bool {
         var i = start
+        // Fix (found by AuditInputsTests "read boundaries"): a byte-order mark cut by the end
+        // of the first read was taken for garbage, and the first record was lost. Wait for
+        // its third byte before deciding.
+        if bufferOffset == 0 && i == 0 && end > 0 && end < 3 && !isFinal && buffer[0] == 0xEF
+            && (end < 2 || buffer[1] == 0xBB)
+        {
+            return false
+        }
         if bufferOffset == 0 && i == 0 && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
             start = 3  // UTF-8 byte-order mark
             i = 3
@@ -217,6 +235,9 @@ public final class AuditStreamReader {
             if isFinal { start = end }
             return false
         }
+        // Fix: after an array or a skipped line, count the lines read so far, because
+        // NDJSON mode counts lines only from `start` on (else line numbers came out too small).
+        countLines(to: start)
         switch buffer[i] {
         case UInt8(ascii: "["):
             countLines(to: i)
@@ -237,7 +258,23 @@ public final class AuditStreamReader {
             }
             var e = nl
             while e > i && JSONScanner.skipWhitespace(buffer, e - 1, e) == e { e -= 1 }
-            let oneLine = JSONScanner.skipContainer(buffer, i, e) == e
+            var oneLine = JSONScanner.skipContainer(buffer, i, e) == e
+            if !oneLine && nl < end {
+                // Fix (found by AuditInputsTests "a truncated first line does not swallow the
+                // file"): a first line cut short (`{"kind":"Event","user":{...` then a newline)
+                // made the whole file one pretty-printed document that never closed. A pretty
+                // document's next line is a key, a `}` or an unfinished value, never a whole
+                // one-line object: when the next non-blank line is one, these are lines.
+                let j = JSONScanner.skipWhitespace(buffer, nl + 1, end)
+                var next = end
+                if j < end, let p = memchr(buffer + j, 0x0A, end - j) {
+                    next = buffer.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                } else if !isFinal && end - i <= limits.maxRecordBytes {
+                    return false  // wait for the whole next line
+                }
+                while next > j && JSONScanner.skipWhitespace(buffer, next - 1, next) == next { next -= 1 }
+                oneLine = j < next && buffer[j] == UInt8(ascii: "{") && JSONScanner.skipContainer(buffer, j, next) == next
+            }
             mode = oneLine || nl == end ? .ndjson : .concatenated
             stats.layout = mode == .ndjson ? .ndjson : .concatenated
             return true
@@ -255,6 +292,14 @@ public final class AuditStreamReader {
             if discarding {
                 stats.discardedBytes += Int64(nl + 1 - start)
                 discarding = false
+            } else if nl - start > limits.maxRecordBytes {
+                // Fix (found by AuditInputsTests "long lines give the same issues whatever the
+                // read sizes"): a line over the limit was reported only when a read ended inside
+                // it; one that arrived whole (large reads, in-place reads) was decoded like any
+                // other. The limit now holds whatever the read sizes.
+                report(.lineTooLong, at: start, line: line,
+                    "line longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+                stats.discardedBytes += Int64(nl + 1 - start)
             } else {
                 handleDocument(start, nl, line: line, &handler)
             }
@@ -346,11 +391,16 @@ public final class AuditStreamReader {
                     documentLine = line
                 } else {
                     let e = JSONScanner.skipValue(buffer, start, end)
-                    if e < 0 {
+                    // Fix (found by Fuzz/ReaderFuzzer.swift): a number that reaches the end of
+                    // the bytes read so far may go on in the next read; wait for it, as for an
+                    // unterminated string, instead of splitting it at the read boundary.
+                    if e < 0 || (e == end && !isFinal) {
                         if !isFinal && end - start <= limits.maxRecordBytes { return false }
-                        report(.invalidListItem, at: start, line: line, "unterminated array element", &handler)
-                        start = end
-                        return false
+                        if e < 0 {
+                            report(.invalidListItem, at: start, line: line, "unterminated array element", &handler)
+                            start = end
+                            return false
+                        }
                     }
                     report(.invalidListItem, at: start, line: line,
                         "array element \(arrayIndex) is not an object", &handler)
@@ -382,6 +432,7 @@ public final class AuditStreamReader {
             report(.lineTooLong, at: documentStart, line: documentLine,
                 "document longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
             scan = nil
+            countLines(to: end)  // Fix: NDJSON mode counts lines only from here on.
             start = end
             mode = .ndjson
             discarding = true
@@ -397,20 +448,29 @@ public final class AuditStreamReader {
     }
 
     /// Skips the rest of the current line after a byte that cannot start a document.
+    /// Returns false when the line goes on past the bytes read so far.
+    ///
+    /// Fix (found by Fuzz/ReaderFuzzer.swift): this used to wait for the newline without
+    /// remembering it was skipping, so when a read ended inside the line the next pass
+    /// re-detected the layout from the garbage byte and the result depended on read sizes
+    /// (and a long line without a newline was buffered whole). Now the state is kept in
+    /// `skippingGarbage`, the record is reported once when skipping starts, and the bytes
+    /// seen so far are consumed.
     func skipGarbageLine<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Bool {
-        let from = start
-        let stop: Int
-        if let p = memchr(buffer + from, 0x0A, end - from) {
-            stop = buffer.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
-        } else if isFinal {
-            stop = end
+        if !skippingGarbage {
+            if mode != .detect {
+                countLines(to: start)
+                report(.notAnObject, at: start, line: line, "not a JSON object", &handler)
+            }
+            skippingGarbage = true
+        }
+        if let p = memchr(buffer + start, 0x0A, end - start) {
+            start = buffer.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
         } else {
-            return false
+            start = end
+            if !isFinal { return false }
         }
-        if mode != .detect {
-            report(.notAnObject, at: from, line: line, "not a JSON object", &handler)
-        }
-        start = stop
+        skippingGarbage = false
         return true
     }
 
@@ -432,8 +492,9 @@ public final class AuditStreamReader {
         guard s < to else { return }  // blank line
         stats.records += 1
         let base = UnsafePointer(buffer)
-        switch AuditEvent.decode(base, start: s, end: to) {
-        case .event(let event):
+        var event = AuditEvent()
+        switch event.load(base, start: s, end: to) {
+        case .event:
             handler.handle(event: event, at: RecordLocation(line: line, byteOffset: offset(s), itemIndex: item))
         case .eventList(let items, let apiVersion):
             var index = 0
@@ -445,8 +506,8 @@ public final class AuditStreamReader {
                         "EventList item \(index) is not an object", &handler)
                     continue
                 }
-                switch AuditEvent.decode(object: element, listAPIVersion: apiVersion) {
-                case .event(let event):
+                switch event.load(object: element, listAPIVersion: apiVersion) {
+                case .event:
                     handler.handle(
                         event: event, at: RecordLocation(line: line, byteOffset: offset(element.start), itemIndex: index))
                 case .eventList:

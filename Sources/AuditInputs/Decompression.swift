@@ -152,12 +152,15 @@ public final class ZstdSource<Inner: ByteSource>: ByteSource {
     var frameComplete = true
     var finished = false
     var pendingError: InputError?
+    /// The window limit in force, for the error message.
+    let maxWindowLog: Int32
 
     public var consumedBytes: Int64 { inner.consumedBytes - Int64(inBuffer.size - inBuffer.pos) }
 
     public init(inner: Inner, name: String, maxWindowLog: Int32 = ZstdSource.defaultMaxWindowLog) throws(InputError) {
         self.inner = inner
         self.name = name
+        self.maxWindowLog = maxWindowLog
         guard let ctx = ZSTD_createDCtx() else {
             throw InputError(.corruptArchive, "\(name): cannot create a zstd decoder")
         }
@@ -208,7 +211,7 @@ public final class ZstdSource<Inner: ByteSource>: ByteSource {
                 let error: InputError
                 if ZSTD_getErrorCode(rc) == ZSTD_error_frameParameter_windowTooLarge {
                     error = InputError(.windowTooLarge,
-                        "\(name): zstd window larger than \(1 << (Self.defaultMaxWindowLog - 20)) MiB; raise the limit with --zstd-window-log-max")
+                        "\(name): zstd window larger than \(Self.describeWindow(log: maxWindowLog)); raise the limit with --zstd-window-log-max")
                 } else {
                     error = InputError(.corruptArchive,
                         "\(name): corrupt zstd data at compressed offset \(consumedBytes): \(message)")
@@ -223,6 +226,11 @@ public final class ZstdSource<Inner: ByteSource>: ByteSource {
             frameComplete = rc == 0
         }
         return out.pos
+    }
+
+    /// Fix: the message used to name the default limit (128 MiB) whatever the configured one was.
+    static func describeWindow(log: Int32) -> String {
+        log >= 20 ? "\(1 << (Int(log) - 20)) MiB" : "\(1 << (Int(log) - 10)) KiB"
     }
 
     private func truncated() -> InputError {

@@ -23,19 +23,20 @@
 @inlinable @inline(__always)
 public func bytesEqual(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: StaticString) -> Bool {
     guard count == s.utf8CodeUnitCount else { return false }
-    let q = s.utf8Start
-    var i = 0
-    while i < count {
-        if p[i] != q[i] { return false }
-        i &+= 1
-    }
-    return true
+    return bytesEqual(p, s.utf8Start, count)
 }
 
 /// Compares two byte runs of equal length.
 @inlinable @inline(__always)
 public func bytesEqual(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    // Eight bytes per compare: keys and enum values are mostly 4 to 24 bytes long.
     var i = 0
+    while i &+ 8 <= count {
+        let a = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+        let b = UnsafeRawPointer(q + i).loadUnaligned(as: UInt64.self)
+        if a != b { return false }
+        i &+= 8
+    }
     while i < count {
         if p[i] != q[i] { return false }
         i &+= 1

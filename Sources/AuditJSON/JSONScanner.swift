@@ -56,6 +56,21 @@ public enum JSONScanner {
         }
     }
 
+    /// Whether `[i, end)` contains a backslash (16 bytes per step).
+    @inlinable @inline(__always)
+    public static func containsBackslash(_ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Bool {
+        var j = i
+        while j &+ 16 <= end {
+            if kaudit_eq16(base + j, ASCII.backslash) != 0 { return true }
+            j &+= 16
+        }
+        while j < end {
+            if base[j] == ASCII.backslash { return true }
+            j &+= 1
+        }
+        return false
+    }
+
     /// Skips a number or a literal (`true`, `false`, `null`) starting at `i`.
     ///
     /// Numbers are not validated or converted here (a 200,000-digit number is skipped in
@@ -93,13 +108,58 @@ public enum JSONScanner {
     }
 
     /// Skips any JSON value starting at `i` (which must not be whitespace).
+    ///
+    /// Containers are skimmed token by token (`skimContainer`), which is fastest for the
+    /// small objects of the audit envelope; use `skipContainer` for large bodies.
     @inlinable
     public static func skipValue(_ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
         guard i < end else { return -1 }
         switch base[i] {
         case ASCII.quote: return skipString(base, i, end)
-        case ASCII.openBrace, ASCII.openBracket: return skipContainer(base, i, end)
+        case ASCII.openBrace, ASCII.openBracket: return skimContainer(base, i, end)
         default: return skipScalar(base, i, end)
+        }
+    }
+
+    /// Skips an object or array by jumping from one quote or bracket to the next (16 bytes
+    /// at a time) and skipping strings whole. Cheaper than `skipContainer` for containers
+    /// of a few hundred bytes; `skipContainer` wins on large, string-dense bodies.
+    /// Depth is a counter, so nesting costs no stack.
+    @inlinable
+    public static func skimContainer(_ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
+        var depth = 0
+        var j = i
+        while true {
+            var k: Int
+            if j &+ 16 <= end {
+                let m = kaudit_structural16(base + j)
+                if m == 0 {
+                    j &+= 16
+                    continue
+                }
+                k = j &+ m.trailingZeroBitCount
+            } else {
+                k = j
+                while k < end {
+                    let f = base[k] | 0x20
+                    if base[k] == ASCII.quote || f == ASCII.openBrace || f == ASCII.closeBrace { break }
+                    k &+= 1
+                }
+                if k >= end { return -1 }
+            }
+            let c = base[k]
+            if c == ASCII.quote {
+                j = skipString(base, k, end)
+                if j < 0 { return -1 }
+                continue
+            }
+            if c | 0x20 == ASCII.openBrace {
+                depth &+= 1
+            } else {
+                depth &-= 1
+                if depth <= 0 { return k &+ 1 }
+            }
+            j = k &+ 1
         }
     }
 
@@ -196,5 +256,75 @@ public struct ContainerScan: Sendable {
             bits &= bits &- 1
         }
         return -1
+    }
+}
+
+extension JSONScanner {
+    /// Walks the members of the object whose `{` is at `i`, without knowing where it ends.
+    ///
+    /// For each member, `body` gets the key and the offset of the value's first byte, and
+    /// returns the offset just past the value (having skipped or indexed it as it likes),
+    /// or -1 if the value is malformed.
+    /// - Returns: the offset after the closing `}`, or -1 with `failure` set to where the
+    ///   object stopped making sense.
+    @inlinable @inline(__always)
+    public static func walkObject(
+        _ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int, failure: inout Int,
+        _ body: (JSONString, Int) -> Int
+    ) -> Int {
+        var j = i &+ 1
+        var first = true
+        while true {
+            if j < end && ASCII.isWhitespace(base[j]) { j = skipWhitespace(base, j, end) }
+            guard j < end else {
+                failure = j
+                return -1
+            }
+            var c = base[j]
+            if c == ASCII.closeBrace && first { return j &+ 1 }
+            if !first {
+                if c == ASCII.closeBrace { return j &+ 1 }
+                guard c == ASCII.comma else {
+                    failure = j
+                    return -1
+                }
+                j &+= 1
+                if j < end && ASCII.isWhitespace(base[j]) { j = skipWhitespace(base, j, end) }
+                guard j < end else {
+                    failure = j
+                    return -1
+                }
+                c = base[j]
+            }
+            first = false
+            guard c == ASCII.quote else {
+                failure = j
+                return -1
+            }
+            var escaped = false
+            let keyEnd = skipString(base, j, end, sawEscape: &escaped)
+            guard keyEnd > 0 else {
+                failure = j
+                return -1
+            }
+            var k = keyEnd
+            if k < end && base[k] != ASCII.colon { k = skipWhitespace(base, k, end) }
+            guard k < end, base[k] == ASCII.colon else {
+                failure = k
+                return -1
+            }
+            k &+= 1
+            if k < end && ASCII.isWhitespace(base[k]) { k = skipWhitespace(base, k, end) }
+            guard k < end else {
+                failure = k
+                return -1
+            }
+            let valueEnd = body(JSONString(base: base, start: j &+ 1, end: keyEnd &- 1, hasEscapes: escaped), k)
+            guard valueEnd > k else {
+                failure = k
+                return -1
+            }
+            j = valueEnd
+        }
     }
 }

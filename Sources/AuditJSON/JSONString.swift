@@ -73,7 +73,10 @@ public struct JSONString {
     /// Invalid UTF-8 is passed through as is; a lone surrogate escape becomes U+FFFD.
     public func withDecodedBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
         if !hasEscapes { return try body(rawBytes) }
-        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(end - start, 1)) { tmp in
+        // Decoding can grow the bytes: a malformed `\u` (2 raw bytes) becomes U+FFFD (3 bytes),
+        // so reserve 1.5x the raw length (found by Fuzz/ReaderFuzzer.swift: stack overflow write).
+        let capacity = (end - start) + (end - start) / 2 + 2
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { tmp in
             var decoder = JSONUnescaper(self)
             var n = 0
             while let b = decoder.next() {
@@ -196,16 +199,8 @@ extension JSONValue {
     @inlinable
     public var jsonString: JSONString? {
         guard kind == .string, end - start >= 2 else { return nil }
-        // Escape presence is found by a short scan; most audit strings have none.
-        var escaped = false
-        var i = start + 1
-        while i < end - 1 {
-            if base[i] == ASCII.backslash {
-                escaped = true
-                break
-            }
-            i += 1
-        }
+        // Escape presence is found by a 16-bytes-at-a-time scan; most audit strings have none.
+        let escaped = JSONScanner.containsBackslash(base, start + 1, end - 1)
         return JSONString(base: base, start: start + 1, end: end - 1, hasEscapes: escaped)
     }
 

@@ -93,68 +93,123 @@ public struct AuditDecodeFailure: Error, Sendable, Equatable {
 @frozen
 public struct AuditEvent {
     /// The whole event object.
-    public let object: JSONValue
+    public private(set) var object: JSONValue
     @usableFromInline var slots: EnvelopeSlots
     /// The `apiVersion` of the EventList this event came from, for items that have none.
-    public let listAPIVersion: JSONValue?
+    public private(set) var listAPIVersion: JSONValue?
     /// Whether a top-level key appeared more than once (the last occurrence is used).
-    public let hasDuplicateKeys: Bool
+    public private(set) var hasDuplicateKeys: Bool
 
     /// Outcome of reading one JSON document.
     public enum Decoded {
         case event(AuditEvent)
-        /// An EventList: its `items` array (each item is read with `decode(_:listAPIVersion:)`).
+        /// An EventList: its `items` array (each item is read with `decode(object:listAPIVersion:)`).
         case eventList(items: JSONValue, apiVersion: JSONValue?)
         case failure(AuditDecodeFailure)
     }
 
-    @inlinable
-    init(object: JSONValue, slots: EnvelopeSlots, listAPIVersion: JSONValue?, hasDuplicateKeys: Bool) {
-        self.object = object
-        self.slots = slots
-        self.listAPIVersion = listAPIVersion
-        self.hasDuplicateKeys = hasDuplicateKeys
+    /// Outcome of `load`: the view now holds an event, or the document is something else.
+    public enum LoadResult {
+        case event
+        /// An EventList: its `items` array (load each item with `load(object:listAPIVersion:)`).
+        case eventList(items: JSONValue, apiVersion: JSONValue?)
+        case failure(AuditDecodeFailure)
     }
+
+    /// An empty view, to be filled by `load`. Loading in place lets a reader keep one view
+    /// and never copy the index (a few hundred bytes) per event.
+    public init() {
+        object = JSONValue(base: AuditEvent.nothing, start: 0, end: 0)
+        slots = EnvelopeSlots()
+        listAPIVersion = nil
+        hasDuplicateKeys = false
+    }
+
+    /// A readable byte for empty views (a static C string; never read past `start == end`).
+    static var nothing: UnsafePointer<UInt8> { ("" as StaticString).utf8Start }
 
     /// Reads one document (a line of the log, an EventList item, a webhook body).
     ///
     /// - Parameters:
-    ///   - bytes: the buffer holding the document.
+    ///   - base: the buffer holding the document.
     ///   - start: offset of the document's first byte (leading whitespace allowed).
     ///   - end: offset one past its last byte (trailing whitespace allowed).
     ///   - listAPIVersion: for EventList items, the list's apiVersion.
     public static func decode(
         _ base: UnsafePointer<UInt8>, start: Int, end: Int, listAPIVersion: JSONValue? = nil
     ) -> Decoded {
+        var event = AuditEvent()
+        return wrap(event.load(base, start: start, end: end, listAPIVersion: listAPIVersion), event)
+    }
+
+    /// Reads an object whose bounds are known (its first byte is `{`, its last `}`).
+    public static func decode(object: JSONValue, origin: Int? = nil, listAPIVersion: JSONValue? = nil) -> Decoded {
+        var event = AuditEvent()
+        return wrap(event.load(object: object, origin: origin, listAPIVersion: listAPIVersion), event)
+    }
+
+    static func wrap(_ result: LoadResult, _ event: AuditEvent) -> Decoded {
+        switch result {
+        case .event: return .event(event)
+        case .eventList(let items, let apiVersion): return .eventList(items: items, apiVersion: apiVersion)
+        case .failure(let f): return .failure(f)
+        }
+    }
+
+    /// Loads one document into this view (see `decode(_:start:end:listAPIVersion:)`).
+    public mutating func load(
+        _ base: UnsafePointer<UInt8>, start: Int, end: Int, listAPIVersion: JSONValue? = nil
+    ) -> LoadResult {
         var s = start
         var e = end
-        while s < e && isSpace(base[s]) { s += 1 }
-        while e > s && isSpace(base[e - 1]) { e -= 1 }
+        while s < e && AuditEvent.isSpace(base[s]) { s += 1 }
+        while e > s && AuditEvent.isSpace(base[e - 1]) { e -= 1 }
         guard e - s >= 2, base[s] == UInt8(ascii: "{"), base[e - 1] == UInt8(ascii: "}") else {
             return .failure(AuditDecodeFailure(.notAnObject, offset: s - start))
         }
-        return decode(object: JSONValue(base: base, start: s, end: e), origin: start, listAPIVersion: listAPIVersion)
+        return load(object: JSONValue(base: base, start: s, end: e), origin: start, listAPIVersion: listAPIVersion)
     }
 
     @inline(__always)
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
-    /// Reads an object whose bounds are known (its first byte is `{`, its last `}`).
-    public static func decode(object: JSONValue, origin: Int? = nil, listAPIVersion: JSONValue? = nil) -> Decoded {
+    /// Loads an object whose bounds are known (its first byte is `{`, its last `}`).
+    ///
+    /// One pass over the event records where every top-level member's value is, and, inside
+    /// `user`, `objectRef`, `responseStatus`, `annotations` and `metadata`, where the fields
+    /// detection reads are. Bodies (`requestObject`, `responseObject`) are skipped 64 bytes
+    /// at a time; nothing is decoded.
+    public mutating func load(object: JSONValue, origin: Int? = nil, listAPIVersion: JSONValue? = nil) -> LoadResult {
         let origin = origin ?? object.start
-        var slots = EnvelopeSlots()
-        var duplicate = false
-        var it = object.members
-        while let m = it.next() {
-            let field = withDecodedKey(m.key) { p, n in EnvelopeField.classify(p, n) }
-            if let field {
-                duplicate = slots.set(field, m.value) || duplicate
-            }
-        }
-        if it.failed {
-            return .failure(AuditDecodeFailure(.malformedObject, offset: it.failureOffset - origin))
-        }
         let base = object.base
+        self.object = object
+        self.listAPIVersion = listAPIVersion
+        slots = EnvelopeSlots()
+        var duplicate = false
+        var failure = 0
+        let end = JSONScanner.walkObject(base, object.start, object.end, failure: &failure) { key, valueStart in
+            let field = withDecodedKey(key) { p, n in EnvelopeField.classify(p, n) }
+            guard let field else { return JSONScanner.skipValue(base, valueStart, object.end) }
+            let valueEnd: Int
+            switch field {
+            case .requestObject, .responseObject:
+                valueEnd = base[valueStart] == UInt8(ascii: "{") || base[valueStart] == UInt8(ascii: "[")
+                    ? JSONScanner.skipContainer(base, valueStart, object.end)
+                    : JSONScanner.skipValue(base, valueStart, object.end)
+            case .user, .objectRef, .responseStatus, .annotations, .metadata:
+                valueEnd = AuditEvent.indexNested(field, base, valueStart, object.end, &slots)
+            default:
+                valueEnd = JSONScanner.skipValue(base, valueStart, object.end)
+            }
+            if valueEnd > valueStart {
+                duplicate = slots.set(field, JSONValue(base: base, start: valueStart, end: valueEnd)) || duplicate
+            }
+            return valueEnd
+        }
+        hasDuplicateKeys = duplicate
+        if end != object.end {
+            return .failure(AuditDecodeFailure(.malformedObject, offset: (end < 0 ? failure : end) - origin))
+        }
         if let kind = slots[.kind].value(base) {
             if kind.stringEquals("EventList") {
                 guard let items = slots[.items].value(base), items.kind == .array else {
@@ -171,7 +226,31 @@ public struct AuditEvent {
         {
             return .failure(AuditDecodeFailure(.notAnEvent, offset: object.start - origin))
         }
-        return .event(AuditEvent(object: object, slots: slots, listAPIVersion: listAPIVersion, hasDuplicateKeys: duplicate))
+        return .event
+    }
+
+    /// Indexes the members of a nested envelope object; returns the offset after it.
+    /// A value that is not an object is skipped and indexes nothing.
+    @inline(__always)
+    static func indexNested(
+        _ parent: EnvelopeField, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ slots: inout EnvelopeSlots
+    ) -> Int {
+        // A repeated key replaces the whole object, even when the later value is not an
+        // object (`"user":{...},"user":null`): clear before the guard, or the first object's
+        // username and groups would survive under the last (non-object) value.
+        // (Found by AuditModelTests "a repeated nested object replaced by a non-object".)
+        slots.clearNested(of: parent)
+        guard base[start] == UInt8(ascii: "{") else { return JSONScanner.skipValue(base, start, end) }
+        var failure = 0
+        return JSONScanner.walkObject(base, start, end, failure: &failure) { key, valueStart in
+            let valueEnd = JSONScanner.skipValue(base, valueStart, end)
+            if valueEnd > valueStart,
+                let field = withDecodedKey(key, { p, n in NestedField.classify(parent, p, n) })
+            {
+                slots.set(field, JSONValue(base: base, start: valueStart, end: valueEnd))
+            }
+            return valueEnd
+        }
     }
 
     /// The value of a top-level member.
@@ -191,10 +270,30 @@ public struct AuditEvent {
     public var userAgent: JSONValue? { self[.userAgent] }
     /// `sourceIPs` (an array of strings). Only the last one is not client-controlled.
     public var sourceIPs: JSONValue? { self[.sourceIPs] }
-    public var user: UserInfoView? { self[.user].map(UserInfoView.init) }
+    public var user: UserInfoView? {
+        guard let object = self[.user] else { return nil }
+        let b = object.base
+        return UserInfoView(
+            object: object, username: slots[.userUsername].value(b), uid: slots[.userUID].value(b),
+            groups: slots[.userGroups].value(b), extra: slots[.userExtra].value(b))
+    }
     public var impersonatedUser: UserInfoView? { self[.impersonatedUser].map(UserInfoView.init) }
-    public var objectRef: ObjectRefView? { self[.objectRef].map(ObjectRefView.init) }
-    public var responseStatus: ResponseStatusView? { self[.responseStatus].map(ResponseStatusView.init) }
+    public var objectRef: ObjectRefView? {
+        guard let object = self[.objectRef] else { return nil }
+        let b = object.base
+        return ObjectRefView(
+            object: object, resource: slots[.refResource].value(b), subresource: slots[.refSubresource].value(b),
+            namespace: slots[.refNamespace].value(b), name: slots[.refName].value(b),
+            apiGroup: slots[.refAPIGroup].value(b), apiVersion: slots[.refAPIVersion].value(b),
+            uid: slots[.refUID].value(b), resourceVersion: slots[.refResourceVersion].value(b))
+    }
+    public var responseStatus: ResponseStatusView? {
+        guard let object = self[.responseStatus] else { return nil }
+        let b = object.base
+        return ResponseStatusView(
+            object: object, codeValue: slots[.statusCode].value(b), status: slots[.statusStatus].value(b),
+            reason: slots[.statusReason].value(b), message: slots[.statusMessage].value(b))
+    }
     /// The request body (Request and RequestResponse levels), as raw JSON.
     public var requestObject: JSONValue? { self[.requestObject] }
     /// The response body (RequestResponse level), as raw JSON.
@@ -204,9 +303,9 @@ public struct AuditEvent {
     /// One annotation's value, e.g. `authorization.k8s.io/decision`.
     public func annotation(_ key: StaticString) -> JSONValue? { annotations?[key] }
     /// `authorization.k8s.io/decision`: `allow` or `forbid`.
-    public var authorizationDecision: JSONValue? { annotation("authorization.k8s.io/decision") }
+    public var authorizationDecision: JSONValue? { slots[.annotationDecision].value(object.base) }
     /// `authorization.k8s.io/reason`: the RBAC explanation.
-    public var authorizationReason: JSONValue? { annotation("authorization.k8s.io/reason") }
+    public var authorizationReason: JSONValue? { slots[.annotationReason].value(object.base) }
 
     /// `requestReceivedTimestamp` in microseconds since the epoch (v1beta1: `timestamp`).
     public var requestReceivedMicros: Int64? {
@@ -219,7 +318,7 @@ public struct AuditEvent {
     /// This is the event time that windows and ordering use.
     public var stageMicros: Int64? {
         if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v) { return t }
-        if let m = self[.metadata], let v = m["creationTimestamp"], let t = RFC3339.microseconds(v) { return t }
+        if let v = slots[.metadataCreationTimestamp].value(object.base), let t = RFC3339.microseconds(v) { return t }
         return requestReceivedMicros
     }
 
@@ -241,21 +340,96 @@ public struct AuditEvent {
     }
 }
 
-/// The index of top-level members: one slot per `EnvelopeField`.
+/// Fields inside the nested envelope objects that the one-pass index records.
+public enum NestedField: Int, CaseIterable, Sendable {
+    case userUsername = 22, userUID, userGroups, userExtra
+    case refResource, refSubresource, refNamespace, refName, refAPIGroup, refAPIVersion, refUID, refResourceVersion
+    case statusCode, statusStatus, statusReason, statusMessage
+    case annotationDecision, annotationReason
+    case metadataCreationTimestamp
+
+    /// The slot range of each parent, so a repeated parent key can clear its children.
+    static func range(of parent: EnvelopeField) -> ClosedRange<Int> {
+        switch parent {
+        case .user: return NestedField.userUsername.rawValue...NestedField.userExtra.rawValue
+        case .objectRef: return NestedField.refResource.rawValue...NestedField.refResourceVersion.rawValue
+        case .responseStatus: return NestedField.statusCode.rawValue...NestedField.statusMessage.rawValue
+        case .annotations: return NestedField.annotationDecision.rawValue...NestedField.annotationReason.rawValue
+        case .metadata: return NestedField.metadataCreationTimestamp.rawValue...NestedField.metadataCreationTimestamp.rawValue
+        default: return 1...0
+        }
+    }
+
+    @inline(__always)
+    static func classify(_ parent: EnvelopeField, _ p: UnsafePointer<UInt8>, _ n: Int) -> NestedField? {
+        switch parent {
+        case .user:
+            switch n {
+            case 8: return bytesEqual(p, 8, "username") ? .userUsername : nil
+            case 6: return bytesEqual(p, 6, "groups") ? .userGroups : nil
+            case 3: return bytesEqual(p, 3, "uid") ? .userUID : nil
+            case 5: return bytesEqual(p, 5, "extra") ? .userExtra : nil
+            default: return nil
+            }
+        case .objectRef:
+            switch n {
+            case 8:
+                if bytesEqual(p, 8, "resource") { return .refResource }
+                return bytesEqual(p, 8, "apiGroup") ? .refAPIGroup : nil
+            case 9: return bytesEqual(p, 9, "namespace") ? .refNamespace : nil
+            case 4: return bytesEqual(p, 4, "name") ? .refName : nil
+            case 11: return bytesEqual(p, 11, "subresource") ? .refSubresource : nil
+            case 10: return bytesEqual(p, 10, "apiVersion") ? .refAPIVersion : nil
+            case 3: return bytesEqual(p, 3, "uid") ? .refUID : nil
+            case 15: return bytesEqual(p, 15, "resourceVersion") ? .refResourceVersion : nil
+            default: return nil
+            }
+        case .responseStatus:
+            switch n {
+            case 4: return bytesEqual(p, 4, "code") ? .statusCode : nil
+            case 6:
+                if bytesEqual(p, 6, "reason") { return .statusReason }
+                return bytesEqual(p, 6, "status") ? .statusStatus : nil
+            case 7: return bytesEqual(p, 7, "message") ? .statusMessage : nil
+            default: return nil
+            }
+        case .annotations:
+            switch n {
+            case 29: return bytesEqual(p, 29, "authorization.k8s.io/decision") ? .annotationDecision : nil
+            case 27: return bytesEqual(p, 27, "authorization.k8s.io/reason") ? .annotationReason : nil
+            default: return nil
+            }
+        case .metadata:
+            return n == 17 && bytesEqual(p, 17, "creationTimestamp") ? .metadataCreationTimestamp : nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// The index: one slot per `EnvelopeField`, then one per `NestedField`.
 @frozen
 public struct EnvelopeSlots: Sendable {
-    @usableFromInline var storage: InlineArray<22, FieldSlot>
+    @usableFromInline var storage: InlineArray<41, FieldSlot>
 
     @inlinable init() { storage = InlineArray(repeating: FieldSlot()) }
 
     @inlinable
-    subscript(_ f: EnvelopeField) -> FieldSlot {
-        get { storage[f.rawValue] }
-    }
+    subscript(_ f: EnvelopeField) -> FieldSlot { storage[f.rawValue] }
+
+    @inlinable
+    subscript(_ f: NestedField) -> FieldSlot { storage[f.rawValue] }
 
     /// Records a value; returns true when the field had been seen before.
     @inlinable @inline(__always)
     mutating func set(_ f: EnvelopeField, _ v: JSONValue) -> Bool { storage[f.rawValue].set(v) }
+
+    @inlinable @inline(__always)
+    mutating func set(_ f: NestedField, _ v: JSONValue) { _ = storage[f.rawValue].set(v) }
+
+    mutating func clearNested(of parent: EnvelopeField) {
+        for i in NestedField.range(of: parent) { storage[i] = FieldSlot() }
+    }
 }
 
 /// The audit level of an event.

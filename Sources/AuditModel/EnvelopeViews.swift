@@ -10,6 +10,15 @@ public struct UserInfoView {
     /// A map of string to array of strings (e.g. credential-id, pod-name, node-name).
     public private(set) var extra: JSONValue?
 
+    /// A view whose fields were found by the event's one-pass index.
+    init(object: JSONValue, username: JSONValue?, uid: JSONValue?, groups: JSONValue?, extra: JSONValue?) {
+        self.object = object
+        self.username = username
+        self.uid = uid
+        self.groups = groups
+        self.extra = extra
+    }
+
     public init(_ object: JSONValue) {
         self.object = object
         for m in object.members {
@@ -43,6 +52,22 @@ public struct ObjectRefView {
     public private(set) var apiVersion: JSONValue?
     public private(set) var uid: JSONValue?
     public private(set) var resourceVersion: JSONValue?
+
+    /// A view whose fields were found by the event's one-pass index.
+    init(
+        object: JSONValue, resource: JSONValue?, subresource: JSONValue?, namespace: JSONValue?, name: JSONValue?,
+        apiGroup: JSONValue?, apiVersion: JSONValue?, uid: JSONValue?, resourceVersion: JSONValue?
+    ) {
+        self.object = object
+        self.resource = resource
+        self.subresource = subresource
+        self.namespace = namespace
+        self.name = name
+        self.apiGroup = apiGroup
+        self.apiVersion = apiVersion
+        self.uid = uid
+        self.resourceVersion = resourceVersion
+    }
 
     public init(_ object: JSONValue) {
         self.object = object
@@ -93,6 +118,15 @@ public struct ResponseStatusView {
     public private(set) var status: JSONValue?
     public private(set) var reason: JSONValue?
     public private(set) var message: JSONValue?
+
+    /// A view whose fields were found by the event's one-pass index.
+    init(object: JSONValue, codeValue: JSONValue?, status: JSONValue?, reason: JSONValue?, message: JSONValue?) {
+        self.object = object
+        self.codeValue = codeValue
+        self.status = status
+        self.reason = reason
+        self.message = message
+    }
 
     public init(_ object: JSONValue) {
         self.object = object

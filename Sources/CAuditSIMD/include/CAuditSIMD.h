@@ -42,6 +42,16 @@ static inline uint32_t kaudit_quote_or_backslash16(const uint8_t *p) {
     return (uint32_t)_mm_movemask_epi8(_mm_or_si128(q, b));
 }
 
+/// Bit i set when p[i] is '"', '{', '}', '[' or ']', for the 16 bytes at p.
+static inline uint32_t kaudit_structural16(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    __m128i f = _mm_or_si128(v, _mm_set1_epi8(0x20));  // folds '[' onto '{' and ']' onto '}'
+    __m128i q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+    __m128i o = _mm_cmpeq_epi8(f, _mm_set1_epi8('{'));
+    __m128i c = _mm_cmpeq_epi8(f, _mm_set1_epi8('}'));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(q, _mm_or_si128(o, c)));
+}
+
 /// The four masks a container skip needs, for the 64 bytes at p.
 typedef struct {
     uint64_t quote;      // '"'
@@ -90,6 +100,15 @@ static inline uint32_t kaudit_eq16(const uint8_t *p, uint8_t c) {
 static inline uint32_t kaudit_quote_or_backslash16(const uint8_t *p) {
     uint32_t m = 0;
     for (int i = 0; i < 16; i++) m |= (uint32_t)(p[i] == '"' || p[i] == '\\') << i;
+    return m;
+}
+
+static inline uint32_t kaudit_structural16(const uint8_t *p) {
+    uint32_t m = 0;
+    for (int i = 0; i < 16; i++) {
+        uint8_t c = p[i], f = c | 0x20;
+        m |= (uint32_t)(c == '"' || f == '{' || f == '}') << i;
+    }
     return m;
 }
 

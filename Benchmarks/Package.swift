@@ -1,0 +1,24 @@
+// swift-tools-version: 6.1
+// kaudit benchmarks: a separate package so the root's `swift test` never builds them.
+// Run everything with `Benchmarks/run.sh` (see Benchmarks/README.md).
+import PackageDescription
+
+let package = Package(
+    name: "kaudit-benchmarks",
+    dependencies: [
+        .package(path: ".."),
+    ],
+    targets: [
+        .executableTarget(
+            name: "audit-gen",
+            dependencies: [.product(name: "AuditSynth", package: "main")]),
+        .executableTarget(
+            name: "reader-throughput",
+            dependencies: [
+                .product(name: "AuditJSON", package: "main"),
+                .product(name: "AuditModel", package: "main"),
+                .product(name: "AuditInputs", package: "main"),
+            ]),
+    ],
+    swiftLanguageModes: [.v5]
+)

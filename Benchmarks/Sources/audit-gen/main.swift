@@ -1,0 +1,33 @@
+// audit-gen: writes a deterministic synthetic audit log (see AuditSynth).
+//
+//   audit-gen OUTPUT BYTES [SEED]     e.g. audit-gen /tmp/audit.ndjson 1073741824 42
+import AuditSynth
+import Glibc
+
+let args = CommandLine.arguments
+guard args.count >= 3, let bytes = Int(args[2]) else {
+    fputs("usage: audit-gen OUTPUT BYTES [SEED]\n", stderr)
+    exit(2)
+}
+let seed = args.count > 3 ? UInt64(args[3]) ?? 42 : 42
+let fd = open(args[1], O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+guard fd >= 0 else {
+    fputs("audit-gen: cannot create \(args[1])\n", stderr)
+    exit(2)
+}
+var log = SyntheticAuditLog(.init(seed: seed))
+log.generate(bytes: bytes) { block in
+    var off = 0
+    while off < block.count {
+        let n = write(fd, block.baseAddress! + off, block.count - off)
+        if n <= 0 { fputs("audit-gen: write failed\n", stderr); exit(2) }
+        off += n
+    }
+}
+close(fd)
+let i = log.injected
+print("""
+    {"bytes":\(log.bytesGenerated),"events":\(log.eventsGenerated),"seed":\(seed),\
+    "injected":{"podExec":\(i.podExec),"secretsList":\(i.secretsList),\
+    "clusterAdminBindings":\(i.clusterAdminBindings),"privilegedPods":\(i.privilegedPods)}}
+    """)

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Reader benchmark: kaudit against the simdjson baseline, on the same file, in one run.
+#
+#   Benchmarks/run.sh [BYTES] [REPS]     default: 1073741824 bytes (1 GiB), 5 repetitions
+#
+# Steps: build the benchmark package (release), generate the synthetic corpus (seed 42)
+# unless it exists, build ../shared/perf/simdjson_baseline.cpp against Debian's
+# libsimdjson-dev, run both (1 and 2 cores), then measure `kaudit scan` end to end
+# (streaming read, peak RSS). Results: one JSON object per line, then a summary.
+# Set KAUDIT_BENCH_DIR to keep the corpus elsewhere (default /tmp/kaudit-bench).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+bytes="${1:-1073741824}"
+reps="${2:-5}"
+work="${KAUDIT_BENCH_DIR:-/tmp/kaudit-bench}"
+mkdir -p "$work"
+corpus="$work/audit-$bytes.ndjson"
+baseline_src="$root/../shared/perf/simdjson_baseline.cpp"
+
+need=()
+dpkg -s libsimdjson-dev >/dev/null 2>&1 || need+=(libsimdjson-dev)
+command -v g++ >/dev/null || need+=(g++)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== building (release)" >&2
+swift build -c release --package-path "$here" >&2
+swift build -c release --package-path "$root" --product kaudit >&2
+bin="$here/.build/release"
+
+if [ ! -s "$corpus" ]; then
+    echo "== generating $corpus" >&2
+    "$bin/audit-gen" "$corpus" "$bytes" 42
+fi
+
+echo "== building the malloc counter and the simdjson baseline" >&2
+gcc -O2 -shared -fPIC -o "$work/libmalloc_counter.so" "$here/malloc-counter/malloc_counter.c" -ldl
+if [ -f "$baseline_src" ]; then
+    g++ -O3 -march=native -std=c++17 -pthread "$baseline_src" -o "$work/sj_count" -lsimdjson
+fi
+
+out="$work/results.jsonl"
+: > "$out"
+echo "== kaudit reader" >&2
+LD_PRELOAD="$work/libmalloc_counter.so" "$bin/reader-throughput" "$corpus" --reps "$reps" | tee -a "$out"
+if [ -x "$work/sj_count" ]; then
+    echo "== simdjson baseline (same file)" >&2
+    "$work/sj_count" "$corpus" --reps "$reps" | sed 's/^{/{"bench":"simdjson","cores":1,/' | tee -a "$out"
+    "$work/sj_count" "$corpus" --threads 2 --reps "$reps" | sed 's/^{/{"bench":"simdjson","cores":2,/' | tee -a "$out"
+fi
+echo "== kaudit scan end to end (streaming read, peak RSS)" >&2
+/usr/bin/time -f '{"bench":"kaudit_scan","seconds":%e,"max_rss_kib":%M}' \
+    "$root/.build/release/kaudit" scan "$corpus" --format json > "$work/scan.json" 2> "$work/scan.time"
+tail -n 1 "$work/scan.time" | tee -a "$out"
+
+python3 - "$out" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+def pick(bench, cores):
+    return [r for r in rows if r.get("bench") == bench and r.get("cores") == cores]
+def mbps(bench, cores):
+    rs = pick(bench, cores)
+    return statistics.median(r["MBps"] for r in rs) if rs else None
+f1, f2 = mbps("framing", 1), mbps("framing", 2)
+p1, p2 = mbps("parse_extract_all", 1), mbps("parse_extract_all", 2)
+s1, s2 = mbps("simdjson", 1), mbps("simdjson", 2)
+alloc = pick("parse_extract_all", 1)[0].get("allocations_per_event")
+scan = [r for r in rows if r.get("bench") == "kaudit_scan"]
+print("\nsummary (MB = 10^6 bytes; medians)")
+print(f"  framing            1 core {f1} MB/s   2 cores {f2} MB/s   scaling {f2/f1:.2f}x")
+print(f"  parse+extract all  1 core {p1} MB/s   2 cores {p2} MB/s   scaling {p2/p1:.2f}x")
+if s1:
+    print(f"  simdjson baseline  1 core {s1:.0f} MB/s   2 cores {s2:.0f} MB/s")
+    print(f"  kaudit / simdjson  1 core {p1/s1:.2f}x   2 cores {p2/s2:.2f}x")
+print(f"  allocations per event (parse loop): {alloc}")
+if scan:
+    print(f"  kaudit scan: {scan[0]['seconds']} s, peak RSS {scan[0]['max_rss_kib']/1024:.1f} MiB")
+PY

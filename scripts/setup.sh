@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Quick start, step 1: install what a fresh Debian/Ubuntu machine with the Swift
+# toolchain lacks, build kaudit, and scan the bundled sample log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: libzstd-dev and zlib1g-dev (linked through SwiftPM systemLibrary
+# targets, found with pkg-config), and the zstd/gzip tools the tests use to make archives.
+packages=(libzstd-dev zlib1g-dev pkg-config zstd gzip)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "setup: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+swift build --product kaudit
+.build/debug/kaudit scan SampleLogs/streams/sample.ndjson
