@@ -57,12 +57,24 @@ public enum JSONScanner {
     }
 
     /// Whether `[i, end)` contains a backslash (16 bytes per step).
+    ///
+    /// Offsets are relative to the start of the buffer, so bytes at offsets >= 0 are
+    /// readable: a short string is checked with one 16-byte load that ends where it ends.
     @inlinable @inline(__always)
     public static func containsBackslash(_ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Bool {
+        let n = end &- i
+        if n <= 16 && end >= 16 {
+            let m = kaudit_eq16(base + (end &- 16), ASCII.backslash)
+            return (m >> UInt32(16 &- n)) != 0
+        }
         var j = i
         while j &+ 16 <= end {
             if kaudit_eq16(base + j, ASCII.backslash) != 0 { return true }
             j &+= 16
+        }
+        if j < end && end >= 16 {
+            let m = kaudit_eq16(base + (end &- 16), ASCII.backslash)
+            return (m >> UInt32(16 &- (end &- j))) != 0
         }
         while j < end {
             if base[j] == ASCII.backslash { return true }

@@ -436,17 +436,17 @@ public struct EnvelopeSlots: Sendable {
 public enum AuditLevel: String, Sendable, CaseIterable {
     case none = "None", metadata = "Metadata", request = "Request", requestResponse = "RequestResponse"
 
+    /// Recognises the value by its length first, then its bytes (it is read for most events).
     public init?(_ v: JSONValue) {
-        if v.stringEquals("Metadata") {
-            self = .metadata
-        } else if v.stringEquals("Request") {
-            self = .request
-        } else if v.stringEquals("RequestResponse") {
-            self = .requestResponse
-        } else if v.stringEquals("None") {
-            self = .none
-        } else {
-            return nil
+        let n = v.end - v.start - 2
+        guard n > 0, v.base[v.start] == UInt8(ascii: "\"") else { return nil }
+        let p = v.base + v.start + 1
+        switch n {
+        case 8 where bytesEqual(p, 8, "Metadata"): self = .metadata
+        case 7 where bytesEqual(p, 7, "Request"): self = .request
+        case 15 where bytesEqual(p, 15, "RequestResponse"): self = .requestResponse
+        case 4 where bytesEqual(p, 4, "None"): self = .none
+        default: return nil
         }
     }
 }
@@ -456,17 +456,23 @@ public enum AuditStage: String, Sendable, CaseIterable {
     case requestReceived = "RequestReceived", responseStarted = "ResponseStarted"
     case responseComplete = "ResponseComplete", panic = "Panic"
 
+    /// Recognises the value by its length first, then its bytes (it is read for most events).
     public init?(_ v: JSONValue) {
-        if v.stringEquals("ResponseComplete") {
-            self = .responseComplete
-        } else if v.stringEquals("RequestReceived") {
-            self = .requestReceived
-        } else if v.stringEquals("ResponseStarted") {
-            self = .responseStarted
-        } else if v.stringEquals("Panic") {
-            self = .panic
-        } else {
-            return nil
+        let n = v.end - v.start - 2
+        guard n > 0, v.base[v.start] == UInt8(ascii: "\"") else { return nil }
+        let p = v.base + v.start + 1
+        switch n {
+        case 16 where bytesEqual(p, 16, "ResponseComplete"): self = .responseComplete
+        case 15:
+            if bytesEqual(p, 15, "ResponseStarted") {
+                self = .responseStarted
+            } else if bytesEqual(p, 15, "RequestReceived") {
+                self = .requestReceived
+            } else {
+                return nil
+            }
+        case 5 where bytesEqual(p, 5, "Panic"): self = .panic
+        default: return nil
         }
     }
 }

@@ -3,19 +3,20 @@ import AuditJSON
 /// Where a member's value sits in the buffer: two 32-bit offsets, or absent.
 ///
 /// Events are capped far below 2 GiB, so 32-bit offsets keep the index small (it is
-/// rebuilt for every event and lives on the stack).
+/// rebuilt for every event and lives on the stack). A present value never ends at
+/// offset 0, so all-zero means absent and a fresh index is plain zeroed memory.
 @frozen
 public struct FieldSlot: Sendable {
-    @usableFromInline var start: Int32 = -1
+    @usableFromInline var start: Int32 = 0
     @usableFromInline var end: Int32 = 0
 
     @inlinable init() {}
 
-    @inlinable var isPresent: Bool { start >= 0 }
+    @inlinable var isPresent: Bool { end > 0 }
 
     @inlinable @inline(__always)
     mutating func set(_ v: JSONValue) -> Bool {
-        let wasSet = start >= 0
+        let wasSet = end > 0
         start = Int32(truncatingIfNeeded: v.start)
         end = Int32(truncatingIfNeeded: v.end)
         return wasSet
@@ -23,7 +24,7 @@ public struct FieldSlot: Sendable {
 
     @inlinable @inline(__always)
     func value(_ base: UnsafePointer<UInt8>) -> JSONValue? {
-        start >= 0 ? JSONValue(base: base, start: Int(start), end: Int(end)) : nil
+        end > 0 ? JSONValue(base: base, start: Int(start), end: Int(end)) : nil
     }
 }
 

@@ -66,24 +66,28 @@ public enum RFC3339 {
     /// through (it is on every event, twice).
     @inline(__always)
     static func microTime(_ p: UnsafePointer<UInt8>) -> Int64? {
-        var bad: UInt8 = 0
-        @inline(__always) func d(_ i: Int) -> Int {
-            let v = p[i] &- 48
-            bad |= v > 9 ? 1 : 0
-            return Int(v)
-        }
         guard p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"), p[10] == UInt8(ascii: "T"),
             p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":")
         else { return nil }
-        let year = d(0) &* 1000 &+ d(1) &* 100 &+ d(2) &* 10 &+ d(3)
-        let month = d(5) &* 10 &+ d(6)
-        let day = d(8) &* 10 &+ d(9)
-        let hour = d(11) &* 10 &+ d(12)
-        let minute = d(14) &* 10 &+ d(15)
-        let second = d(17) &* 10 &+ d(18)
-        let micros = d(20) &* 100_000 &+ d(21) &* 10_000 &+ d(22) &* 1000 &+ d(23) &* 100 &+ d(24) &* 10 &+ d(25)
-        guard bad == 0, month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61
-        else { return nil }
+        // Digits minus '0'; any byte that is not a digit makes some value > 9.
+        let y0 = p[0] &- 48, y1 = p[1] &- 48, y2 = p[2] &- 48, y3 = p[3] &- 48
+        let mo0 = p[5] &- 48, mo1 = p[6] &- 48, d0 = p[8] &- 48, d1 = p[9] &- 48
+        let h0 = p[11] &- 48, h1 = p[12] &- 48, mi0 = p[14] &- 48, mi1 = p[15] &- 48
+        let s0 = p[17] &- 48, s1 = p[18] &- 48
+        let f0 = p[20] &- 48, f1 = p[21] &- 48, f2 = p[22] &- 48, f3 = p[23] &- 48, f4 = p[24] &- 48, f5 = p[25] &- 48
+        @inline(__always) func over9(_ v: UInt8) -> UInt8 { v > 9 ? 1 : 0 }
+        let bad = over9(y0) | over9(y1) | over9(y2) | over9(y3) | over9(mo0) | over9(mo1) | over9(d0) | over9(d1)
+            | over9(h0) | over9(h1) | over9(mi0) | over9(mi1) | over9(s0) | over9(s1) | over9(f0) | over9(f1)
+            | over9(f2) | over9(f3) | over9(f4) | over9(f5)
+        guard bad == 0 else { return nil }
+        let year = Int(y0) &* 1000 &+ Int(y1) &* 100 &+ Int(y2) &* 10 &+ Int(y3)
+        let month = Int(mo0) &* 10 &+ Int(mo1)
+        let day = Int(d0) &* 10 &+ Int(d1)
+        let hour = Int(h0) &* 10 &+ Int(h1)
+        let minute = Int(mi0) &* 10 &+ Int(mi1)
+        let second = Int(s0) &* 10 &+ Int(s1)
+        let micros = Int(f0) &* 100_000 &+ Int(f1) &* 10_000 &+ Int(f2) &* 1000 &+ Int(f3) &* 100 &+ Int(f4) &* 10 &+ Int(f5)
+        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) &* 86_400 &+ Int64(hour &* 3600 &+ minute &* 60 &+ second)
         return seconds &* 1_000_000 &+ Int64(micros)
@@ -99,13 +103,13 @@ public enum RFC3339 {
     /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
     @inline(__always)
     public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        let y = month <= 2 ? year &- 1 : year
+        let era = (y >= 0 ? y : y &- 399) / 400
+        let yoe = y &- era &* 400
+        let mp = month > 2 ? month &- 3 : month &+ 9
+        let doy = (153 &* mp &+ 2) / 5 &+ day &- 1
+        let doe = yoe &* 365 &+ yoe / 4 &- yoe / 100 &+ doy
+        return era &* 146_097 &+ doe &- 719_468
     }
 
     /// Formats microseconds since the epoch as `2006-01-02T15:04:05.000000Z` (for output).

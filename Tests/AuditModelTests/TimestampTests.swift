@@ -1,0 +1,85 @@
+import AuditJSON
+import AuditModel
+import Testing
+
+// RFC 3339 parsing and formatting, checked against libc's timegm.
+
+@Suite("RFC3339")
+struct TimestampTests {
+    @Test(
+        "valid timestamps",
+        arguments: [
+            ("1970-01-01T00:00:00Z", Int64(0)),
+            ("2018-10-26T13:38:34Z", 1_540_561_114_000_000),
+            ("2018-10-26T13:38:34.867116Z", 1_540_561_114_867_116),  // MicroTime, as the apiserver writes it
+            ("2018-10-26T13:38:34.8Z", 1_540_561_114_800_000),
+            ("2018-10-26T13:38:34.86Z", 1_540_561_114_860_000),
+            ("2018-10-26T13:38:34.000001Z", 1_540_561_114_000_001),
+            ("2018-10-26T13:38:34.8671169Z", 1_540_561_114_867_116),  // beyond microseconds: truncated
+            ("2018-10-26T13:38:34.123456789Z", 1_540_561_114_123_456),
+            ("2018-10-26T13:38:34.1234567890123456789Z", 1_540_561_114_123_456),
+            ("2018-10-26T15:38:34+02:00", 1_540_561_114_000_000),
+            ("2018-10-26T08:08:34.5-05:30", 1_540_561_114_500_000),
+            ("2018-10-26T13:38:34+00:00", 1_540_561_114_000_000),
+            ("2018-10-26t13:38:34z", 1_540_561_114_000_000),
+            ("2018-10-26 13:38:34Z", 1_540_561_114_000_000),
+            ("1969-12-31T23:59:59Z", -1_000_000),
+            ("2000-02-29T12:00:00Z", 951_825_600_000_000),  // leap day
+            ("2016-12-31T23:59:60Z", 1_483_228_800_000_000),  // leap second: the next second
+        ])
+    func valid(_ text: String, _ expected: Int64) {
+        #expect(rfc3339(text) == expected)
+    }
+
+    @Test(
+        "malformed timestamps are nil",
+        arguments: [
+            "", "2018-10-26", "2018-10-26T13:38:34", "2018-10-26T13:38:34.Z", "2018-10-26T13:38:34Zjunk",
+            "2018-10-26T13:38:34+0200", "2018-10-26T13:38:34+02", "2018-13-01T00:00:00Z", "2018-00-01T00:00:00Z",
+            "2018-10-00T00:00:00Z", "2018-10-32T00:00:00Z", "2018-10-26T24:00:00Z", "2018-10-26T13:60:00Z",
+            "2018-10-26T13:38:61Z", "abcd-10-26T13:38:34Z", "2018/10/26T13:38:34Z", "2018-10-26X13:38:34Z",
+            "2018-10-26T13:38:34 Z", " 2018-10-26T13:38:34Z", "+2018-10-26T13:38:34Z", "2018-10-26T13:38:3Z",
+        ])
+    func malformed(_ text: String) {
+        #expect(rfc3339(text) == nil)
+    }
+
+    @Test("JSON values: only unescaped strings are timestamps")
+    func jsonValues() throws {
+        let bytes = utf8(#"["2018-10-26T13:38:34Z","2018-10-26T13:38:34\u005A",1540561114,null]"#)
+        try bytes.withUnsafeBufferPointer { buffer in
+            let array = try #require(JSONValue.parse(buffer))
+            #expect(array.elements.map(RFC3339.microseconds) == [1_540_561_114_000_000, nil, nil, nil])
+        }
+    }
+
+    @Test("daysFromCivil agrees with timegm over four centuries")
+    func civilDays() {
+        var rng = SplitMix64(seed: 1)
+        for _ in 0..<5_000 {
+            let y = Int.random(in: 1900...2300, using: &rng)
+            let m = Int.random(in: 1...12, using: &rng)
+            let d = Int.random(in: 1...28, using: &rng)
+            #expect(Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400_000_000 == utcMicros(y, m, d))
+        }
+        for (y, m, d) in [(1900, 3, 1), (2000, 2, 29), (2100, 3, 1), (2400, 2, 29), (1970, 1, 1)] {
+            #expect(Int64(RFC3339.daysFromCivil(year: y, month: m, day: d)) * 86_400_000_000 == utcMicros(y, m, d))
+        }
+    }
+
+    @Test("format and parse round-trip")
+    func roundTrip() {
+        #expect(RFC3339.format(microseconds: 0) == "1970-01-01T00:00:00.000000Z")
+        #expect(RFC3339.format(microseconds: -1) == "1969-12-31T23:59:59.999999Z")
+        #expect(RFC3339.format(microseconds: 1_540_561_114_867_116) == "2018-10-26T13:38:34.867116Z")
+        #expect(RFC3339.format(microseconds: 951_825_600_000_000) == "2000-02-29T12:00:00.000000Z")
+        var rng = SplitMix64(seed: 2)
+        let lower = utcMicros(1, 1, 1) - 0  // 0001-01-01
+        let upper = utcMicros(9999, 12, 31, 23, 59, 59, 999_999)
+        for _ in 0..<10_000 {
+            let us = Int64.random(in: lower...upper, using: &rng)
+            let formatted = RFC3339.format(microseconds: us)
+            #expect(rfc3339(formatted) == us, "\(us) formatted as \(formatted)")
+        }
+    }
+}
