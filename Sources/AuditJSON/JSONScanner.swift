@@ -137,11 +137,39 @@ public enum JSONScanner {
     /// at a time) and skipping strings whole. Cheaper than `skipContainer` for containers
     /// of a few hundred bytes; `skipContainer` wins on large, string-dense bodies.
     /// Depth is a counter, so nesting costs no stack.
+    ///
+    /// In compact JSON the byte after a string or a bracket is almost always the next token
+    /// (`,` `:` `"` `}` `]` `{` `[`), so it is looked at directly; the 16-byte search runs
+    /// only over numbers, literals and whitespace.
     @inlinable
     public static func skimContainer(_ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int) -> Int {
         var depth = 0
         var j = i
         while true {
+            guard j < end else { return -1 }
+            var c = base[j]
+            if c == ASCII.comma || c == ASCII.colon {
+                j &+= 1
+                guard j < end else { return -1 }
+                c = base[j]
+            }
+            if c == ASCII.quote {
+                j = skipString(base, j, end)
+                if j < 0 { return -1 }
+                continue
+            }
+            if c | 0x20 == ASCII.openBrace {
+                depth &+= 1
+                j &+= 1
+                continue
+            }
+            if c | 0x20 == ASCII.closeBrace {
+                depth &-= 1
+                if depth <= 0 { return j &+ 1 }
+                j &+= 1
+                continue
+            }
+            // A number, a literal or whitespace: search for the next quote or bracket.
             var k: Int
             if j &+ 16 <= end {
                 let m = kaudit_structural16(base + j)
@@ -159,19 +187,7 @@ public enum JSONScanner {
                 }
                 if k >= end { return -1 }
             }
-            let c = base[k]
-            if c == ASCII.quote {
-                j = skipString(base, k, end)
-                if j < 0 { return -1 }
-                continue
-            }
-            if c | 0x20 == ASCII.openBrace {
-                depth &+= 1
-            } else {
-                depth &-= 1
-                if depth <= 0 { return k &+ 1 }
-            }
-            j = k &+ 1
+            j = k
         }
     }
 

@@ -210,6 +210,12 @@ public struct AuditEvent {
         if end != object.end {
             return .failure(AuditDecodeFailure(.malformedObject, offset: (end < 0 ? failure : end) - origin))
         }
+        return classifyDocument(origin: origin)
+    }
+
+    /// After indexing: an Event, an EventList, or something else.
+    mutating func classifyDocument(origin: Int) -> LoadResult {
+        let base = object.base
         if let kind = slots[.kind].value(base) {
             if kind.stringEquals("EventList") {
                 guard let items = slots[.items].value(base), items.kind == .array else {

@@ -124,9 +124,11 @@ struct ExtractAll: AuditRecordHandler {
         if let v { checksum &+= UInt64(v.end &- v.start) }
     }
 
+    /// A string field is extracted as its raw byte range (escapes are decoded only when a
+    /// caller asks for the text); its first byte is read so the range is really located.
     @inline(__always)
     mutating func foldString(_ v: JSONValue?) {
-        if let s = v?.jsonString { checksum &+= UInt64(s.rawCount) &+ (s.hasEscapes ? 1 : 0) }
+        if let v, v.kind == .string { checksum &+= UInt64(v.end &- v.start) &+ UInt64(v.base[v.start &+ 1]) }
     }
 
     mutating func handle(event e: AuditEvent, at location: RecordLocation) {
