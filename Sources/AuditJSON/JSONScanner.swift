@@ -287,6 +287,89 @@ public struct ContainerScan: Sendable {
     }
 }
 
+/// Steps through the members of an object whose end is not known yet, without closures,
+/// so that a caller's loop keeps its state in registers.
+///
+/// ```swift
+/// var cursor = JSONObjectCursor(base, open: start, end: end)
+/// while let key = cursor.nextKey() {
+///     let valueEnd = JSONScanner.skipValue(base, cursor.position, end)  // or index it
+///     guard cursor.valueEnded(at: valueEnd) else { break }
+/// }
+/// // cursor.closedAt: offset after the closing brace, or -1 (see cursor.failure)
+/// ```
+@frozen
+public struct JSONObjectCursor {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let end: Int
+    /// After `nextKey()` returned a key: the offset of the member's value.
+    public var position: Int
+    @usableFromInline var first = true
+    /// Offset just past the closing `}` once iteration ended cleanly, else -1.
+    public var closedAt = -1
+    /// Where the object stopped making sense, when it did (else -1).
+    public var failure = -1
+
+    /// Starts at the object's `{` at offset `open`; nothing at or after `end` is read.
+    @inlinable
+    public init(_ base: UnsafePointer<UInt8>, open: Int, end: Int) {
+        self.base = base
+        self.end = end
+        self.position = open &+ 1
+    }
+
+    @inlinable @inline(__always)
+    mutating func fail(_ at: Int) -> JSONString? {
+        failure = at
+        return nil
+    }
+
+    /// Reads the next member's key and colon. Returns nil at the closing brace (setting
+    /// `closedAt`) or at malformed input (setting `failure`).
+    @inlinable @inline(__always)
+    public mutating func nextKey() -> JSONString? {
+        var j = position
+        if j < end && ASCII.isWhitespace(base[j]) { j = JSONScanner.skipWhitespace(base, j, end) }
+        guard j < end else { return fail(j) }
+        var c = base[j]
+        if c == ASCII.closeBrace {
+            closedAt = j &+ 1
+            return nil
+        }
+        if !first {
+            guard c == ASCII.comma else { return fail(j) }
+            j &+= 1
+            if j < end && ASCII.isWhitespace(base[j]) { j = JSONScanner.skipWhitespace(base, j, end) }
+            guard j < end else { return fail(j) }
+            c = base[j]
+        }
+        first = false
+        guard c == ASCII.quote else { return fail(j) }
+        var escaped = false
+        let keyEnd = JSONScanner.skipString(base, j, end, sawEscape: &escaped)
+        guard keyEnd > 0 else { return fail(j) }
+        var k = keyEnd
+        if k < end && base[k] != ASCII.colon { k = JSONScanner.skipWhitespace(base, k, end) }
+        guard k < end, base[k] == ASCII.colon else { return fail(k) }
+        k &+= 1
+        if k < end && ASCII.isWhitespace(base[k]) { k = JSONScanner.skipWhitespace(base, k, end) }
+        guard k < end else { return fail(k) }
+        position = k
+        return JSONString(base: base, start: j &+ 1, end: keyEnd &- 1, hasEscapes: escaped)
+    }
+
+    /// Records where the current member's value ended (-1 or no progress: malformed).
+    @inlinable @inline(__always)
+    public mutating func valueEnded(at valueEnd: Int) -> Bool {
+        guard valueEnd > position else {
+            failure = position
+            return false
+        }
+        position = valueEnd
+        return true
+    }
+}
+
 extension JSONScanner {
     /// Walks the members of the object whose `{` is at `i`, without knowing where it ends.
     ///
@@ -300,59 +383,11 @@ extension JSONScanner {
         _ base: UnsafePointer<UInt8>, _ i: Int, _ end: Int, failure: inout Int,
         _ body: (JSONString, Int) -> Int
     ) -> Int {
-        var j = i &+ 1
-        var first = true
-        while true {
-            if j < end && ASCII.isWhitespace(base[j]) { j = skipWhitespace(base, j, end) }
-            guard j < end else {
-                failure = j
-                return -1
-            }
-            var c = base[j]
-            if c == ASCII.closeBrace && first { return j &+ 1 }
-            if !first {
-                if c == ASCII.closeBrace { return j &+ 1 }
-                guard c == ASCII.comma else {
-                    failure = j
-                    return -1
-                }
-                j &+= 1
-                if j < end && ASCII.isWhitespace(base[j]) { j = skipWhitespace(base, j, end) }
-                guard j < end else {
-                    failure = j
-                    return -1
-                }
-                c = base[j]
-            }
-            first = false
-            guard c == ASCII.quote else {
-                failure = j
-                return -1
-            }
-            var escaped = false
-            let keyEnd = skipString(base, j, end, sawEscape: &escaped)
-            guard keyEnd > 0 else {
-                failure = j
-                return -1
-            }
-            var k = keyEnd
-            if k < end && base[k] != ASCII.colon { k = skipWhitespace(base, k, end) }
-            guard k < end, base[k] == ASCII.colon else {
-                failure = k
-                return -1
-            }
-            k &+= 1
-            if k < end && ASCII.isWhitespace(base[k]) { k = skipWhitespace(base, k, end) }
-            guard k < end else {
-                failure = k
-                return -1
-            }
-            let valueEnd = body(JSONString(base: base, start: j &+ 1, end: keyEnd &- 1, hasEscapes: escaped), k)
-            guard valueEnd > k else {
-                failure = k
-                return -1
-            }
-            j = valueEnd
+        var cursor = JSONObjectCursor(base, open: i, end: end)
+        while let key = cursor.nextKey() {
+            guard cursor.valueEnded(at: body(key, cursor.position)) else { break }
         }
+        if cursor.closedAt < 0 { failure = cursor.failure }
+        return cursor.closedAt
     }
 }
