@@ -161,61 +161,33 @@ public struct JSONMember {
 /// When the object is malformed iteration stops early and `failed` is set.
 @frozen
 public struct JSONMembers: IteratorProtocol, Sequence {
-    @usableFromInline let base: UnsafePointer<UInt8>
-    @usableFromInline var i: Int
-    @usableFromInline let end: Int
-    @usableFromInline var first = true
+    @usableFromInline var cursor: JSONObjectCursor
+    @usableFromInline var done: Bool
+
     /// Set when iteration stopped at malformed input instead of the closing brace.
-    public var failed = false
+    public var failed: Bool { cursor.failure >= 0 }
     /// Offset where the malformed input was found.
-    public var failureOffset = 0
+    public var failureOffset: Int { Swift.max(cursor.failure, 0) }
 
     @inlinable
     init(_ object: JSONValue) {
-        base = object.base
-        if object.kind == .object {
-            i = object.start + 1
-            end = object.end - 1  // the closing brace
-        } else {
-            i = 0
-            end = 0
-        }
-    }
-
-    @inlinable @inline(__always)
-    mutating func fail(_ at: Int) -> JSONMember? {
-        failed = true
-        failureOffset = at
-        i = end
-        return nil
+        cursor = JSONObjectCursor(object.base, open: object.start, end: object.end)
+        done = object.kind != .object
     }
 
     @inlinable
     public mutating func next() -> JSONMember? {
-        var j = JSONScanner.skipWhitespace(base, i, end)
-        guard j < end else { return nil }
-        if !first {
-            guard base[j] == ASCII.comma else { return fail(j) }
-            j = JSONScanner.skipWhitespace(base, j + 1, end)
-            guard j < end else { return fail(j) }
+        guard !done, let key = cursor.nextKey() else {
+            done = true
+            return nil
         }
-        first = false
-        guard base[j] == ASCII.quote else { return fail(j) }
-        var escaped = false
-        let keyEnd = JSONScanner.skipString(base, j, end, sawEscape: &escaped)
-        guard keyEnd > 0 else { return fail(j) }
-        var k = keyEnd
-        if k < end && base[k] != ASCII.colon { k = JSONScanner.skipWhitespace(base, k, end) }
-        guard k < end, base[k] == ASCII.colon else { return fail(k) }
-        k += 1
-        if k < end && ASCII.isWhitespace(base[k]) { k = JSONScanner.skipWhitespace(base, k, end) }
-        guard k < end else { return fail(k) }
-        let valueEnd = JSONScanner.skipValue(base, k, end)
-        guard valueEnd > k else { return fail(k) }
-        i = valueEnd
-        return JSONMember(
-            key: JSONString(base: base, start: j + 1, end: keyEnd - 1, hasEscapes: escaped),
-            value: JSONValue(base: base, start: k, end: valueEnd))
+        let valueStart = cursor.position
+        let valueEnd = JSONScanner.skipValue(cursor.base, valueStart, cursor.end)
+        guard cursor.valueEnded(at: valueEnd) else {
+            done = true
+            return nil
+        }
+        return JSONMember(key: key, value: JSONValue(base: cursor.base, start: valueStart, end: valueEnd))
     }
 }
 
