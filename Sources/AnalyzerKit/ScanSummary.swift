@@ -34,15 +34,19 @@ public struct ScanSummary: AuditRecordHandler {
         Self.count(event.verb, in: &verbs)
         Self.count(event[.stage], in: &stages)
         if let ref = event.objectRef {
-            if let sub = ref.subresource, let res = ref.resource, let r = res.jsonString, let s = sub.jsonString {
-                // "pods/exec": join without allocating, via a small stack buffer.
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.rawCount + s.rawCount + 1) { tmp in
-                    var n = 0
-                    for b in r.rawBytes { tmp[n] = b; n += 1 }
-                    tmp[n] = UInt8(ascii: "/")
-                    n += 1
-                    for b in s.rawBytes { tmp[n] = b; n += 1 }
-                    resources.add(UnsafeBufferPointer(rebasing: tmp[0..<n]))
+            if let res = ref.resource?.jsonString, let sub = ref.subresource?.jsonString {
+                // "pods/exec", joined from the decoded names in a small stack buffer.
+                res.withDecodedBytes { r in
+                    sub.withDecodedBytes { s in
+                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count + s.count + 1) { tmp in
+                            var n = 0
+                            for b in r { tmp[n] = b; n += 1 }
+                            tmp[n] = UInt8(ascii: "/")
+                            n += 1
+                            for b in s { tmp[n] = b; n += 1 }
+                            resources.add(UnsafeBufferPointer(rebasing: tmp[0..<n]))
+                        }
+                    }
                 }
             } else {
                 Self.count(ref.resource, in: &resources)
