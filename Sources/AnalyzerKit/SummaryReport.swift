@@ -20,7 +20,7 @@ public struct SummaryReport {
         let mb = Double(s.bytes) / 1e6
         out += "inputs   \(s.inputs)\n"
         out += "events   \(s.events)\n"
-        out += "bytes    \(s.bytes) (\(format(mb, 1)) MB)\n"
+        out += "bytes    \(s.bytes) (\(Self.human(s.bytes)))\n"
         if elapsedSeconds > 0 {
             out += "speed    \(format(mb / elapsedSeconds, 1)) MB/s, \(Int(Double(s.events) / elapsedSeconds)) events/s\n"
         }
@@ -37,6 +37,15 @@ public struct SummaryReport {
         out += table("resources", s.resources)
         out += table("users", s.users)
         return out
+    }
+
+    /// 1 KB = 1000 bytes, as throughput figures are given.
+    static func human(_ bytes: Int64) -> String {
+        let v = Double(bytes)
+        if v >= 1e9 { return format(v / 1e9, 2) + " GB" }
+        if v >= 1e6 { return format(v / 1e6, 1) + " MB" }
+        if v >= 1e3 { return format(v / 1e3, 1) + " KB" }
+        return "\(bytes) B"
     }
 
     func table(_ title: String, _ counter: BoundedByteCounter) -> String {
