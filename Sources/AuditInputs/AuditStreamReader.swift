@@ -60,6 +60,20 @@ public final class AuditStreamReader {
 
     enum ArrayState {
         case firstElementOrClose, commaOrClose, element
+        /// Inside a bad element or stray bytes after one, skipped up to the next `,` or `]`
+        /// (kept across reads, so resynchronising does not depend on where a read ends).
+        case skippingToken
+    }
+
+    /// What became of the current document after scanning the bytes read so far.
+    enum ScanOutcome {
+        /// Its end is not within the bytes read so far.
+        case incomplete
+        /// Complete and within the limit; it ends before this offset.
+        case complete(Int)
+        /// Reported and skipped (over the limit, or cut off by the end of the input);
+        /// reading goes on at `start`.
+        case skipped
     }
 
     public let limits: ReaderLimits
@@ -76,12 +90,15 @@ public final class AuditStreamReader {
     var lineCountedTo = 0
     var framer = NDJSONFramer()
     var mode = Mode.detect
+    /// Inside an NDJSON line over the limit (reported), dropped up to its newline.
     var discarding = false
     /// Inside a line that cannot start a document, being skipped up to its newline
     /// (kept across reads, so skipping does not depend on where a read ends).
     var skippingGarbage = false
-    var discardLine = 0
     var scan: ContainerScan?
+    /// Inside a document (or array element) over `limits.maxRecordBytes`: it has been
+    /// reported, and its bytes are dropped as `scan` passes them, up to its closing bracket.
+    var discardingDocument = false
     var documentStart = 0
     var documentLine = 1
     var arrayState = ArrayState.firstElementOrClose
@@ -152,6 +169,7 @@ public final class AuditStreamReader {
         discarding = false
         skippingGarbage = false
         scan = nil
+        discardingDocument = false
         arrayState = .firstElementOrClose
         arrayIndex = 0
     }
@@ -348,15 +366,26 @@ public final class AuditStreamReader {
                     continue
                 }
             }
-            guard let documentEnd = finishScan(isFinal: isFinal, &handler) else { return mode != .concatenated }
-            handleDocument(documentStart, documentEnd, line: documentLine, &handler)
-            start = documentEnd
+            switch finishScan(isFinal: isFinal, &handler) {
+            case .incomplete:
+                return false
+            case .skipped:
+                continue
+            case .complete(let documentEnd):
+                handleDocument(documentStart, documentEnd, line: documentLine, &handler)
+                start = documentEnd
+            }
         }
     }
 
     /// A JSON array of events. Returns true when the mode changed.
     func processArray<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Bool {
         while true {
+            if arrayState == .skippingToken {
+                guard skipBadToken() else { return false }
+                if mode != .array { return true }
+                continue
+            }
             if scan == nil {
                 start = JSONScanner.skipWhitespace(buffer, start, end)
                 guard start < end else { return false }
@@ -373,15 +402,15 @@ public final class AuditStreamReader {
                             countLines(to: start)
                             report(.unexpectedByte, at: start, line: line,
                                 "expected ',' or ']' in the array of events", &handler)
-                            mode = .detect
-                            return skipGarbageLine(isFinal: isFinal, &handler)
+                            arrayState = .skippingToken
+                            continue
                         }
                         start += 1
                         arrayState = .element
                         continue
                     }
                     arrayState = .element
-                case .element:
+                case .element, .skippingToken:
                     break
                 }
                 countLines(to: start)
@@ -391,6 +420,18 @@ public final class AuditStreamReader {
                     documentLine = line
                 } else {
                     let e = JSONScanner.skipValue(buffer, start, end)
+                    // Fix: a byte that cannot start a value (`[{…},]`, `[1,,2]`, `[{…}, x]`) used
+                    // to be waited on like a value cut by the read, up to the end of the input,
+                    // and everything after it was dropped. It is reported at once and skipped.
+                    if e < 0 && !Self.mayContinue(b, available: end - start) {
+                        report(.invalidListItem, at: start, line: line,
+                            b == UInt8(ascii: ",") || b == UInt8(ascii: "]")
+                                ? "array element \(arrayIndex) is missing"
+                                : "array element \(arrayIndex) is not a JSON value", &handler)
+                        arrayIndex += 1
+                        arrayState = .skippingToken
+                        continue
+                    }
                     // Fix (found by Fuzz/ReaderFuzzer.swift): a number that reaches the end of
                     // the bytes read so far may go on in the next read; wait for it, as for an
                     // unterminated string, instead of splitting it at the read boundary.
@@ -410,41 +451,104 @@ public final class AuditStreamReader {
                     continue
                 }
             }
-            guard let documentEnd = finishScan(isFinal: isFinal, &handler) else { return mode != .array }
-            handleDocument(documentStart, documentEnd, line: documentLine, item: arrayIndex, &handler)
-            arrayIndex += 1
-            start = documentEnd
-            arrayState = .commaOrClose
+            switch finishScan(isFinal: isFinal, &handler) {
+            case .incomplete:
+                return false
+            case .skipped:
+                arrayIndex += 1
+                arrayState = .commaOrClose
+            case .complete(let documentEnd):
+                handleDocument(documentStart, documentEnd, line: documentLine, item: arrayIndex, &handler)
+                arrayIndex += 1
+                start = documentEnd
+                arrayState = .commaOrClose
+            }
         }
     }
 
-    /// Advances the container scan of the current document; nil while it is incomplete.
-    /// An over-long or unterminated document is reported and reading falls back to lines.
-    func finishScan<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> Int? {
-        guard var s = scan else { return nil }
+    /// Whether `skipValue` may have failed on a value starting with `b` only because it goes
+    /// on past the `available` bytes read so far: a string or nested array, or a literal
+    /// shorter than `false`. Any other failure is a byte that cannot start a value.
+    static func mayContinue(_ b: UInt8, available: Int) -> Bool {
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "["): return true
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"): return available < 5
+        default: return false
+        }
+    }
+
+    /// Skips the rest of a bad array element, or stray bytes after an element (already
+    /// reported). A bare token ends at the next `,` (the next element follows) or `]` (the
+    /// array ends; what follows is read in whatever layout it has). A token that runs into
+    /// a string, a container or the end of the line cannot be skipped safely without
+    /// guessing, so the array is given up and reading goes on at the next line.
+    /// Returns false when the token goes on past the bytes read so far.
+    func skipBadToken() -> Bool {
+        var i = start
+        while i < end {
+            switch buffer[i] {
+            case UInt8(ascii: ","):
+                start = i + 1
+                arrayState = .element
+                return true
+            case UInt8(ascii: "]"):
+                start = i + 1
+                arrayState = .firstElementOrClose
+                mode = .detect
+                return true
+            case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["), 0x0A:
+                start = i
+                arrayState = .firstElementOrClose
+                mode = .detect
+                skippingGarbage = true  // reported already: skipGarbageLine only skips
+                return true
+            default:
+                i += 1
+            }
+        }
+        start = end
+        return false
+    }
+
+    /// Advances the container scan of the current document.
+    ///
+    /// Fix: a document over the limit used to switch the reader to lines wherever the read
+    /// that crossed the limit ended (so the rest of it came out as one issue per line, as
+    /// many as the read sizes made), and one that arrived in a single read was not checked
+    /// at all. Now it is reported once, at its start, the scan goes on while its bytes are
+    /// dropped (memory stays within the limit plus two reads), and the layout resumes after
+    /// its closing bracket. A document is over the limit when more than
+    /// `limits.maxRecordBytes` bytes pass without its end, whatever the read sizes.
+    func finishScan<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) -> ScanOutcome {
+        guard var s = scan else { return .incomplete }
         let r = s.advance(buffer, end: end, isFinal: isFinal)
         scan = s
-        if r >= 0 {
-            scan = nil
-            return r
+        // At the end of the input an unterminated scan has examined every byte (position == end).
+        let scanned = r >= 0 ? r : s.position
+        if !discardingDocument {
+            if scanned - documentStart > limits.maxRecordBytes {
+                report(.lineTooLong, at: documentStart, line: documentLine,
+                    "document longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+                discardingDocument = true
+            } else if r >= 0 {
+                scan = nil
+                return .complete(r)
+            } else if isFinal {
+                report(.notAnObject, at: documentStart, line: documentLine, "input ends inside a JSON document", &handler)
+                scan = nil
+                start = end
+                return .skipped
+            } else {
+                return .incomplete
+            }
         }
-        if end - documentStart > limits.maxRecordBytes {
-            report(.lineTooLong, at: documentStart, line: documentLine,
-                "document longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
-            scan = nil
-            countLines(to: end)  // Fix: NDJSON mode counts lines only from here on.
-            start = end
-            mode = .ndjson
-            discarding = true
-            framer.reset(to: end)
-            return nil
-        }
-        if isFinal {
-            report(.notAnObject, at: documentStart, line: documentLine, "input ends inside a JSON document", &handler)
-            scan = nil
-            start = end
-        }
-        return nil
+        // `start` is the first byte not dropped yet (the document's start when just reported).
+        stats.discardedBytes += Int64(scanned - start)
+        start = scanned
+        guard r >= 0 || isFinal else { return .incomplete }
+        discardingDocument = false
+        scan = nil
+        return .skipped
     }
 
     /// Skips the rest of the current line after a byte that cannot start a document.

@@ -181,15 +181,25 @@ struct CompressedInputTests {
         #expect(read.found.entries == Self.entriesOfCompleteLines(Array(Self.plain.bytes[..<cut])))
     }
 
-    @Test("a zstd window over the limit is refused")
+    /// The message names the limit in force (it used to say 128 MiB whatever the limit was)
+    /// and the flag that raises it.
+    @Test("a zstd window over the limit is refused, and the message names the limit")
     func zstdWindowTooLarge() throws {
         let dir = try TemporaryDirectory()
+        // About 1.9 MiB in one frame: its window is the content size, over 1 MiB.
         let path = try dir.write("big-window.log.zst", try zstd(Self.plain.bytes, in: dir))
+        for (log, limit) in [(Int32(10), "1 KiB"), (20, "1 MiB")] {
+            var options = InputOpener.Options()
+            options.zstdWindowLogMax = log
+            let read = readFile(path, options: options)
+            let error = try #require(read.error, "window log \(log)")
+            #expect(error.code == .windowTooLarge)
+            #expect(error.message == "\(path): zstd window larger than \(limit); raise the limit with --zstd-window-log-max")
+            #expect(read.found.entries.isEmpty)
+        }
         var options = InputOpener.Options()
-        options.zstdWindowLogMax = 10  // 1 KiB: far below what a 2 MiB frame needs
-        let read = readFile(path, options: options)
-        #expect(read.error?.code == .windowTooLarge)
-        #expect(read.found.entries.isEmpty)
+        options.zstdWindowLogMax = 21  // 2 MiB is enough
+        #expect(readFile(path, options: options).error == nil)
         #expect(readFile(path).error == nil)  // the default limit accepts it
     }
 

@@ -172,29 +172,110 @@ struct ReaderBadRecordTests {
         #expect(reader.stats.discardedBytes > Int64(huge))
     }
 
-    /// An over-long pretty document is reported once, at its start, and the documents
-    /// before it are read. What comes after the report is a known problem: the reader falls
-    /// back to lines from wherever the read that crossed the limit ended, so the rest of the
-    /// document comes out as one `not_json_object` issue per line, and how many depends on
-    /// the read sizes. (Reported to the lead; the fix is to keep the container scan running
-    /// while discarding and resume after the document, as a line reader resumes after the
-    /// newline.)
-    @Test("an over-long pretty document is reported once")
-    func prettyDocumentTooLong() {
+    /// A pretty event padded to over 10,000 bytes (the limit is 4096).
+    static func bigPretty(_ id: String, indent: String = "") -> String {
+        let padding = #""pad": ""# + String(repeating: "y", count: 10_000) + #"","#
+        return Events.pretty(id, indent: indent).replacing(#""verb": "get","#, with: #""verb": "get", "# + padding)
+    }
+
+    /// Pretty documents and array elements over the limit, one just over it on one line,
+    /// one exactly at it, each followed by more to read.
+    static var longDocuments: StreamBuilder {
         var b = StreamBuilder()
         b.event("p1", Events.pretty("p1"))
         b.raw("\n")
-        let padding = #""pad": ""# + String(repeating: "y", count: 6_000) + #"","#
-        b.issue(.lineTooLong, Events.pretty("big").replacing(#""verb": "get","#, with: #""verb": "get", "# + padding) + "\n")
+        b.issue(.lineTooLong, bigPretty("big"))
+        b.raw("\n")
+        b.event("p2", Events.pretty("p2"))
+        b.raw("\n")
+        b.issue(.lineTooLong, Events.large("just-over", size: 4_097))
+        b.raw("\n")
+        b.event("at-limit", Events.large("at-limit", size: 4_096))
+        b.raw("\n[\n  ")
+        b.event("a0", Events.pretty("a0", indent: "  "), item: 0)
+        b.raw(",\n  ")
+        b.issue(.lineTooLong, bigPretty("a1", indent: "  "))
+        b.raw(",\n  ")
+        b.event("a2", Events.compact("a2"), item: 2)
+        b.raw("\n]\n")
+        b.event("p3", Events.pretty("p3"))
+        b.raw("\n")
+        return b
+    }
+
+    /// Fix: the rest of an over-long pretty document used to come out as one
+    /// `not_json_object` issue per line (as many as the read sizes made), and one that
+    /// arrived in a single read was not checked against the limit at all.
+    @Test("an over-long pretty document or array element is reported once; the layout resumes after it")
+    func prettyDocumentTooLong() {
+        let b = Self.longDocuments
+        let discarded = Int64(Self.bigPretty("big").utf8.count + 4_097 + Self.bigPretty("a1", indent: "  ").utf8.count)
         let reader = AuditStreamReader(limits: Self.limits)
-        for k in [1, 7, 64, 1_000, 4_096, 5_000, b.bytes.count] {
+        for k in [1, 7, 63, 64, 65, 1_000, 4_095, 4_096, 4_097, 5_000, 10_001, 20_000, b.bytes.count] {
             let found = readStream(b.bytes, chunk: k, reader: reader)
-            #expect(Array(found.entries.prefix(2)) == b.expected, "pieces of \(k)")
-            #expect(found.auditIDs == ["p1"], "pieces of \(k)")
-            // Intermittent: for some read sizes the discard happens to end at the document's end.
-            withKnownIssue("the rest of an over-long pretty document is read as lines", isIntermittent: true) {
-                #expect(found.entries == b.expected, "pieces of \(k)")
-            }
+            #expect(found.entries == b.expected, "pieces of \(k)")
+            #expect(reader.stats.discardedBytes == discarded, "pieces of \(k)")
         }
+        #expect(readInPlace(b.bytes, limits: Self.limits).entries == b.expected, "in place")
+    }
+
+    @Test("the input ends inside an over-long document: one issue", arguments: [false, true])
+    func longDocumentAtTheEnd(inArray: Bool) {
+        var b = StreamBuilder()
+        if inArray { b.raw("[") }
+        b.event("p1", Events.pretty("p1"), item: inArray ? 0 : nil)
+        b.raw(inArray ? ", " : "\n")
+        b.issue(.lineTooLong, String(Self.bigPretty("cut").prefix(8_000)))
+        let reader = AuditStreamReader(limits: Self.limits)
+        for k in [1, 64, 1_000, 4_097, b.bytes.count] {
+            #expect(readStream(b.bytes, chunk: k, reader: reader).entries == b.expected, "pieces of \(k)")
+        }
+        #expect(readInPlace(b.bytes, limits: Self.limits).entries == b.expected, "in place")
+    }
+
+    @Test("a 32 MiB pretty document or array element is skipped in bounded memory", arguments: [false, true])
+    func hugeDocumentBoundedMemory(inArray: Bool) throws {
+        let limits = ReaderLimits(maxRecordBytes: 4096, readSize: 64 << 10)
+        let huge = 32 << 20
+        var bytes = utf8((inArray ? "[" : "") + Events.pretty("before") + (inArray ? ",\n" : "\n"))
+        bytes += utf8("{\n  \"kind\": \"Event\",\n  \"auditID\": \"huge\",\n  \"requestObject\": {\"data\": \"")
+        bytes += [UInt8](repeating: UInt8(ascii: "A"), count: huge)
+        bytes += utf8("\"}\n}" + (inArray ? ",\n" : "\n") + Events.pretty("after") + (inArray ? "]\n" : "\n"))
+        let reader = AuditStreamReader(limits: limits)
+        var source = WatchingSource(inner: ChunkedSource(bytes, maxChunk: 1 << 20))
+        var collector = Collector()
+        try reader.read(from: &source, name: "huge.log", into: &collector)
+        #expect(collector.auditIDs == ["before", "after"])
+        #expect(collector.events.map(\.itemIndex) == (inArray ? [0, 2] : [nil, nil]))
+        #expect(collector.issues.map(\.kind) == [.lineTooLong])
+        #expect(collector.issues.first?.line == 36)
+        // The buffer never grew past its initial two reads.
+        #expect(source.largestRequest <= 2 * limits.readSize)
+        #expect(reader.stats.discardedBytes > Int64(huge))
+    }
+
+    // MARK: Arrays that go wrong
+
+    /// Fix: a byte that cannot start a value used to be waited on up to the end of the
+    /// input, reported as "unterminated array element", and everything after it dropped.
+    @Test("a trailing comma or a bad token in an array: reported, and reading goes on")
+    func arrayResynchronises() {
+        let trailing = readStream(utf8(#"[{"auditID":"a"},]"# + "\n" + #"{"auditID":"b"}"#))
+        #expect(trailing.auditIDs == ["a", "b"])
+        #expect(trailing.issues == [IssueRecord(kind: .invalidListItem, line: 1, byteOffset: 17, source: "test.log")])
+
+        let bare = readStream(utf8(#"[{"auditID":"a"}, x, {"auditID":"c"}]"#))
+        #expect(bare.events.map(\.itemIndex) == [0, 2])
+        #expect(bare.issues == [IssueRecord(kind: .invalidListItem, line: 1, byteOffset: 18, source: "test.log")])
+
+        let numbers = readStream(utf8("[1,,2]\n[" + #"{"auditID":"d"}"# + "]"))
+        #expect(numbers.issues.map(\.byteOffset) == [1, 3, 4])
+        #expect(numbers.issues.map(\.kind) == [.invalidListItem, .invalidListItem, .invalidListItem])
+        #expect(numbers.events == [EventRecord(auditID: "d", apiVersion: nil, line: 2, byteOffset: 8, itemIndex: 0)])
+
+        let garbage = readStream(utf8("[\n" + #"{"auditID":"e"}"# + " garbage\n]\n" + #"{"auditID":"f"}"# + "\n"))
+        #expect(garbage.auditIDs == ["e", "f"])
+        #expect(garbage.issues.map(\.kind) == [.unexpectedByte, .notAnObject])  // the stray `]` line, read as a line
+        #expect(garbage.issues.map(\.line) == [2, 3])
     }
 }

@@ -63,27 +63,115 @@ struct ReaderSplitTests {
         return b
     }
 
-    static let names = ["ndjson", "pretty", "array"]
+    /// A small event with only an apiVersion, an auditID and `padding` bytes of padding;
+    /// pretty-printed (every line after the first prefixed with `indent`) or on one line.
+    static func small(_ id: String, pretty: Bool = true, padding: Int = 0, indent: String = "") -> String {
+        var members = [#""apiVersion": "audit.k8s.io/v1""#, #""auditID": "\#(id)""#]
+        if padding > 0 { members.append(#""pad": ""# + String(repeating: "y", count: padding) + "\"") }
+        guard pretty else { return "{" + members.joined(separator: ",") + "}" }
+        return "{\n" + members.map { indent + "  " + $0 }.joined(separator: ",\n") + "\n" + indent + "}"
+    }
+
+    /// Read with a 200-byte limit: documents and an array element over it, each reported
+    /// once at its start and followed by more to read, and one the input ends inside.
+    static var long: StreamBuilder {
+        var b = StreamBuilder()
+        b.event("s1", small("s1"))
+        b.raw("\n")
+        b.issue(.lineTooLong, small("big", padding: 300))
+        b.raw("\n")
+        b.event("s2", small("s2"))
+        b.issue(.lineTooLong, small("one-line", pretty: false, padding: 200))  // `}{`, then one line
+        b.raw("\n")
+        b.event("s3", small("s3", pretty: false))
+        b.raw("\n[\n  ")
+        b.event("a0", small("a0", indent: "  "), item: 0)
+        b.raw(",\n  ")
+        b.issue(.lineTooLong, small("a1", padding: 300, indent: "  "))
+        b.raw(",\n  ")
+        b.event("a2", small("a2", indent: "  "), item: 2)
+        b.raw("\n]\n")
+        b.event("s4", small("s4"))
+        b.raw("\n")
+        b.issue(.lineTooLong, String(small("cut", padding: 300).dropLast(2)))  // no second "ends inside" issue
+        return b
+    }
+
+    /// Arrays with elements that cannot start a value and stray bytes after elements, each
+    /// followed by more arrays, and NDJSON lines at the end.
+    static var badArray: StreamBuilder {
+        func one(_ id: String) -> String { small(id, pretty: false) }
+        var b = StreamBuilder()
+        b.raw("[")
+        b.event("a0", one("a0"), item: 0)
+        b.raw(",")
+        b.issue(.invalidListItem, "]")  // a trailing comma
+        b.raw("\n[")
+        b.event("b0", one("b0"), item: 0)
+        b.raw(", ")
+        b.issue(.invalidListItem, "x")  // a bare token: skipped up to the next comma
+        b.raw(", ")
+        b.event("b2", one("b2"), item: 2)
+        b.raw("]\n[")
+        b.issue(.invalidListItem, "1")  // not an object
+        b.raw(",")
+        b.issue(.invalidListItem, ",")  // an empty element
+        b.event("c2", one("c2"), item: 2)
+        b.raw(", ")
+        b.issue(.invalidListItem, "tru , ")  // a misspelt literal
+        b.event("c4", one("c4"), item: 4)
+        b.raw("]\n[")
+        b.event("d0", one("d0"), item: 0)
+        b.issue(.unexpectedByte, "} , ")  // stray bytes after an element
+        b.event("d1", one("d1"), item: 1)
+        b.raw("]\n[")
+        b.event("e0", one("e0"), item: 0)
+        b.raw(" ")
+        b.issue(.unexpectedByte, "garbage\n")  // runs into the end of the line: the array is given up
+        b.raw("[")
+        b.event("f0", one("f0"), item: 0)
+        b.raw(" ")
+        b.issue(.unexpectedByte, one("f1") + "] " + one("lost") + "\n")  // a missing comma: the line is given up
+        b.raw("[\n  ")
+        b.event("g0", small("g0", indent: "  "), item: 0)
+        b.raw(",\n")
+        b.issue(.invalidListItem, "]")  // a trailing comma in a pretty array
+        b.raw("\n")
+        b.event("n1", one("n1"))
+        b.raw("\n")
+        b.event("n2", one("n2"))
+        b.raw("\n")
+        return b
+    }
+
+    static let names = ["ndjson", "pretty", "array", "long", "badArray"]
 
     static func input(_ name: String) -> StreamBuilder {
         switch name {
         case "ndjson": return ndjson
         case "pretty": return pretty
+        case "long": return long
+        case "badArray": return badArray
         default: return array
         }
+    }
+
+    /// The limits a fixture is read with: "long" needs a small record limit.
+    static func limits(_ name: String, readSize: Int = 1 << 20) -> ReaderLimits {
+        ReaderLimits(maxRecordBytes: name == "long" ? 200 : 64 << 20, readSize: readSize)
     }
 
     @Test("the fixtures read right in one piece", arguments: names)
     func wholeInput(_ name: String) {
         let b = Self.input(name)
-        #expect(readStream(b.bytes).entries == b.expected, "\(name)")
-        #expect(readInPlace(b.bytes).entries == b.expected, "\(name) in place")
+        #expect(readStream(b.bytes, limits: Self.limits(name)).entries == b.expected, "\(name)")
+        #expect(readInPlace(b.bytes, limits: Self.limits(name)).entries == b.expected, "\(name) in place")
     }
 
     @Test("pieces of every size from 1 byte to the whole input", arguments: names)
     func everyChunkSize(_ name: String) {
         let b = Self.input(name)
-        let reader = AuditStreamReader(limits: ReaderLimits(readSize: 64 << 10))
+        let reader = AuditStreamReader(limits: Self.limits(name, readSize: 64 << 10))
         for k in 1...b.bytes.count {
             let found = readStream(b.bytes, chunk: k, reader: reader)
             if found.entries != b.expected {
@@ -96,7 +184,7 @@ struct ReaderSplitTests {
     @Test("two pieces split at every offset", arguments: names)
     func everySplitOffset(_ name: String) {
         let b = Self.input(name)
-        let reader = AuditStreamReader()
+        let reader = AuditStreamReader(limits: Self.limits(name))
         for split in 0...b.bytes.count {
             let found = readPieces([Array(b.bytes[..<split]), Array(b.bytes[split...])], reader: reader)
             if found.entries != b.expected {
@@ -109,7 +197,7 @@ struct ReaderSplitTests {
     @Test("random piece sizes", arguments: names)
     func randomPieces(_ name: String) {
         let b = Self.input(name)
-        let reader = AuditStreamReader()
+        let reader = AuditStreamReader(limits: Self.limits(name))
         var rng = SplitMix64(seed: UInt64(name.utf8.count) + 11)
         for round in 0..<200 {
             var pieces: [[UInt8]] = []
