@@ -213,6 +213,9 @@ public struct ContainerScan: Sendable {
     @usableFromInline var prevInString: UInt64 = 0
     @usableFromInline var prevEscaped: UInt64 = 0
 
+    /// Below this many bytes the inlined SSE2 loop is cheaper than a call into C.
+    @usableFromInline static var vectorThreshold: Int { 512 }
+
     /// Starts a scan at the container's opening bracket.
     @inlinable public init(start: Int) { self.position = start }
 
@@ -226,6 +229,17 @@ public struct ContainerScan: Sendable {
     /// - Returns: the offset after the closing bracket, or -1 if it is not within `end` yet.
     @inlinable
     public mutating func advance(_ base: UnsafePointer<UInt8>, end: Int, isFinal: Bool) -> Int {
+        if end &- position >= Self.vectorThreshold {
+            // Large bodies: whole blocks with AVX2 in C when the CPU has it (one call per
+            // body; the inlined SSE2 loop below finishes the rest).
+            var st = kaudit_container_state(depth: depth, prev_escaped: prevEscaped, prev_in_string: prevInString)
+            let r = kaudit_skip_container_blocks(base + position, end &- position, &st)
+            if r >= 0 { return position &+ r }
+            position &+= -(r &+ 1)
+            depth = st.depth
+            prevEscaped = st.prev_escaped
+            prevInString = st.prev_in_string
+        }
         while position &+ 64 <= end {
             let hit = processBlock(kaudit_block64(base + position))
             if hit >= 0 { return position &+ hit &+ 1 }

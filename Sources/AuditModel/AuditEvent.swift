@@ -254,7 +254,8 @@ public struct AuditEvent {
         // object (`"user":{...},"user":null`): clear before the guard, or the first object's
         // username and groups would survive under the last (non-object) value.
         // (Found by AuditModelTests "a repeated nested object replaced by a non-object".)
-        slots.clearNested(of: parent)
+        // The index starts zeroed, so only a repeated parent has anything to clear.
+        if slots[parent].isPresent { slots.clearNested(of: parent) }
         guard base[start] == UInt8(ascii: "{") else { return JSONScanner.skipValue(base, start, end) }
         var cursor = JSONObjectCursor(base, open: start, end: end)
         while let key = cursor.nextKey() {

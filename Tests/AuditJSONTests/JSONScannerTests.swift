@@ -107,6 +107,32 @@ struct JSONScannerTests {
         return bytes
     }
 
+    @Test("large bodies (the AVX2 block path, when the CPU has it) match the reference")
+    func largeBodiesMatchReference() {
+        var generator = JSONishGenerator(seed: 0x626F_6479)
+        for round in 0..<200 {
+            // An array of generated containers and backslash-run strings, kilobytes long.
+            var body = utf8("[")
+            while body.count < 600 + round * 40 {
+                if body.count > 1 { body += utf8(",") }
+                if generator.int(0...3) == 0 {
+                    body += Self.backslashRunDocument(padding: generator.int(0...63), run: generator.int(0...9))
+                } else {
+                    body += generator.container(depth: 0)
+                }
+            }
+            body += utf8("]")
+            let prefix = Array(repeating: UInt8(ascii: " "), count: generator.int(0...63))
+            let bytes = prefix + body + utf8(",{\"after\":[1]}]")
+            let start = prefix.count
+            let expected = referenceSkipContainer(bytes, from: start, to: bytes.count)
+            #expect(expected == start + body.count)
+            #expect(bothSkippers(bytes, from: start, to: bytes.count) == expected)
+            let cut = start + generator.int(1...body.count - 1)
+            #expect(skipContainer(bytes, from: start, to: cut) == -1, "cut at \(cut - start) of \(body.count)")
+        }
+    }
+
     @Test("backslash runs of every length, crossing every 64-byte block boundary")
     func backslashRunsAcrossBlocks() {
         for padding in 0..<64 {

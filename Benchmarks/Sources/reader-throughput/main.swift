@@ -25,6 +25,8 @@ guard args.count >= 2 else {
 let path = args[1]
 var reps = 5
 if let i = args.firstIndex(of: "--reps"), i + 1 < args.count, let n = Int(args[i + 1]) { reps = n }
+/// `--only parse` runs just the one-core parse (for profiling).
+let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
 
 func now() -> Double {
     var ts = timespec()
@@ -195,6 +197,11 @@ func report(_ name: String, cores: Int, bytes: Int, events: UInt64, times: [Doub
 
 let data = loadFile(path)
 let halves = split(data, 2)
+
+if only == "parse" {
+    for _ in 0..<reps { _ = parse(data) }
+    exit(0)
+}
 
 do {
     var times: [Double] = []

@@ -129,4 +129,16 @@ static inline kaudit_block_masks kaudit_block64(const uint8_t *p) {
 }
 #endif
 
+/// The state a container skip carries from one 64-byte block to the next.
+typedef struct {
+    long depth;               // brackets open so far (the container's own counts)
+    uint64_t prev_escaped;    // 1 when the previous block ended with an odd backslash run
+    uint64_t prev_in_string;  // all ones when the previous block ended inside a string
+} kaudit_container_state;
+
+/// Skips whole 64-byte blocks of a container with AVX2, when the CPU has it.
+/// Returns the offset just past the closing bracket when found, else -(bytes consumed) - 1
+/// (always a multiple of 64 consumed; -1 when AVX2 is not available and nothing was done).
+long kaudit_skip_container_blocks(const uint8_t *p, long len, kaudit_container_state *st);
+
 #endif
