@@ -44,11 +44,18 @@ let package = Package(
             name: "kaudit",
             dependencies: ["AnalyzerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
-        .testTarget(name: "AuditJSONTests", dependencies: ["AuditJSON"], swiftSettings: strict),
-        .testTarget(name: "AuditModelTests", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict),
-        .testTarget(name: "AuditInputsTests", dependencies: ["AuditInputs", "AuditModel"], swiftSettings: strict),
-        .testTarget(name: "CorpusTests", dependencies: ["AuditInputs", "AuditModel", "AnalyzerKit"], swiftSettings: strict),
+        // Test-only helpers shared by the test targets (never linked into the product).
+        .target(name: "AuditTestSupport", path: "Tests/AuditTestSupport", swiftSettings: strict),
+        .testTarget(name: "AuditJSONTests", dependencies: ["AuditJSON", "AuditTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AuditModelTests", dependencies: ["AuditModel", "AuditJSON", "AuditTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AuditInputsTests", dependencies: ["AuditInputs", "AuditModel", "AuditTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "CorpusTests", dependencies: ["AuditInputs", "AuditModel", "AnalyzerKit", "AuditTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
-        .testTarget(name: "KauditCLITests", dependencies: ["kaudit"], swiftSettings: strict),
+        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
     ]
 )

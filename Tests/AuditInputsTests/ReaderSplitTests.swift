@@ -1,3 +1,4 @@
+import AuditTestSupport
 import AuditInputs
 import AuditJSON
 import AuditModel

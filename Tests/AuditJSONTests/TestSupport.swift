@@ -1,4 +1,5 @@
 import AuditJSON
+import AuditTestSupport
 import Testing
 
 // Shared helpers for the AuditJSON tests: byte plumbing, a seeded PRNG, a scalar
@@ -53,18 +54,6 @@ func texts(_ value: JSONValue, _ path: String, flattenArrays: Bool = true) -> [S
 
 // MARK: Deterministic randomness
 
-/// SplitMix64: tiny, seedable, good enough to generate test inputs reproducibly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 // MARK: Reference skipper
 

@@ -1,3 +1,4 @@
+import AuditTestSupport
 import AuditJSON
 import AuditModel
 import Testing

@@ -1,6 +1,7 @@
 import AuditJSON
 import AuditModel
 import Glibc
+import AuditTestSupport
 import Testing
 
 // Shared helpers for the AuditModel tests.
@@ -92,15 +93,3 @@ func rfc3339(_ text: String) -> Int64? {
     return bytes.withUnsafeBufferPointer { RFC3339.microseconds($0.baseAddress!, $0.count) }
 }
 
-/// SplitMix64, for reproducible random inputs.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,6 +1,7 @@
 import AuditInputs
 import AuditJSON
 import AuditModel
+import AuditTestSupport
 import Foundation
 import Testing
 
@@ -10,16 +11,7 @@ import Testing
 /// When they are absent the corpus tests are skipped, except on CI (`CI` set), where they
 /// run and fail, so a CI job without the corpora cannot pass silently.
 enum Corpus {
-    /// The package root: the nearest directory above this file holding Package.swift.
-    static let packageRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-    }()
+    static var packageRoot: URL { PackagePaths.root }
 
     /// The corpora directory, or nil when it does not exist.
     static let root: URL? = {

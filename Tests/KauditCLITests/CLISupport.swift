@@ -1,3 +1,4 @@
+import AuditTestSupport
 import Foundation
 import Testing
 
@@ -11,15 +12,7 @@ import Testing
 /// directory as the test bundle, whatever `--scratch-path` is. The binary is looked for
 /// there first (`KAUDIT_BIN` overrides).
 enum CLI {
-    static let packageRoot: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-    }()
+    static var packageRoot: URL { PackagePaths.root }
 
     static let sampleLogs = packageRoot.appendingPathComponent("SampleLogs")
 

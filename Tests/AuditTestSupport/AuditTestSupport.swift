@@ -1,0 +1,37 @@
+// Helpers every test target shares: reproducible randomness and the package's paths.
+import Foundation
+
+/// SplitMix64: tiny, seedable, good enough to generate test inputs reproducibly.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Where the package and its data are, found from this file's location.
+public enum PackagePaths {
+    /// The package root: the nearest directory above this file holding Package.swift.
+    public static let root: URL = {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+    }()
+
+    /// `SampleLogs/` (project-written fixtures).
+    public static let sampleLogs = root.appendingPathComponent("SampleLogs")
+
+    /// `Detections/` (the rule pack).
+    public static let detections = root.appendingPathComponent("Detections")
+}
