@@ -17,6 +17,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The scanner and event view drop overflow and exclusivity checks in release builds:
+/// +5-9% on the reader benchmark (2.19 -> 2.38 GB/s, three interleaved runs). Their offset
+/// arithmetic is bounded by buffer sizes and every read is range-checked explicitly; debug
+/// builds (the tests) and the fuzzer (Fuzz/build.sh) keep all checks. AuditInputs gained
+/// nothing measurable, so it keeps them.
+let hotPath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
 let package = Package(
     name: "kaudit",
     platforms: [.macOS(.v15)],
@@ -35,8 +44,8 @@ let package = Package(
         .target(name: "CAuditSIMD"),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict),
-        .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict),
+        .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict + hotPath),
+        .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
         .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
         .target(name: "AuditSynth", swiftSettings: strict),
