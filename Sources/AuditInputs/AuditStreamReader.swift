@@ -78,6 +78,8 @@ public final class AuditStreamReader {
 
     public let limits: ReaderLimits
     public private(set) var stats = ReaderStats()
+    /// The index memory every event view of this reader uses (no allocation per event).
+    let eventStorage = AuditEventStorage()
 
     var buffer: UnsafeMutablePointer<UInt8>
     var capacity: Int
@@ -596,7 +598,7 @@ public final class AuditStreamReader {
         guard s < to else { return }  // blank line
         stats.records += 1
         let base = UnsafePointer(buffer)
-        var event = AuditEvent()
+        var event = AuditEvent(reusing: eventStorage)
         switch event.load(base, start: s, end: to) {
         case .event:
             handler.handle(event: event, at: RecordLocation(line: line, byteOffset: offset(s), itemIndex: item))

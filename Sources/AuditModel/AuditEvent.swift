@@ -89,12 +89,17 @@ public struct AuditDecodeFailure: Error, Sendable, Equatable {
 /// Creating the view walks the event's top-level members once, recording where each
 /// known member's value is (duplicate keys: the last wins, and `hasDuplicateKeys` is set).
 /// Values are decoded only when asked for. The view borrows the event's bytes: it must
-/// not outlive the buffer it was made from.
+/// not outlive the buffer it was made from. The index itself lives in an
+/// `AuditEventStorage` that a reader reuses from event to event.
 @frozen
 public struct AuditEvent {
     /// The whole event object.
     public private(set) var object: JSONValue
-    @usableFromInline var slots: EnvelopeSlots
+    /// The index, in `storage`. Reads and writes go through the pointer: an index stored
+    /// inline (41 slots, 328 bytes) was copied whole on every read of a slot.
+    @usableFromInline let slots: EnvelopeSlots
+    /// Keeps the index memory alive.
+    @usableFromInline let storage: AuditEventStorage
     /// The `apiVersion` of the EventList this event came from, for items that have none.
     public private(set) var listAPIVersion: JSONValue?
     /// Whether a top-level key appeared more than once (the last occurrence is used).
@@ -116,11 +121,16 @@ public struct AuditEvent {
         case failure(AuditDecodeFailure)
     }
 
-    /// An empty view, to be filled by `load`. Loading in place lets a reader keep one view
-    /// and never copy the index (a few hundred bytes) per event.
-    public init() {
+    /// An empty view with its own index storage, to be filled by `load`.
+    public init() { self.init(reusing: AuditEventStorage()) }
+
+    /// An empty view whose index lives in `storage`. A reader passes the same storage for
+    /// every event, so loading an event allocates nothing; the previous view made from
+    /// the same storage is overwritten by the next `load`.
+    public init(reusing storage: AuditEventStorage) {
         object = JSONValue(base: AuditEvent.nothing, start: 0, end: 0)
-        slots = EnvelopeSlots()
+        self.storage = storage
+        slots = EnvelopeSlots(storage.slots)
         listAPIVersion = nil
         hasDuplicateKeys = false
     }
@@ -184,7 +194,7 @@ public struct AuditEvent {
         let base = object.base
         self.object = object
         self.listAPIVersion = listAPIVersion
-        slots = EnvelopeSlots()
+        slots.reset()
         var duplicate = false
         let end = object.end
         var cursor = JSONObjectCursor(base, open: object.start, end: end)
@@ -205,7 +215,7 @@ public struct AuditEvent {
                     ? JSONScanner.skipContainer(base, valueStart, end)
                     : JSONScanner.skipValue(base, valueStart, end)
             case .user?, .objectRef?, .responseStatus?, .annotations?, .metadata?:
-                valueEnd = AuditEvent.indexNested(field!, base, valueStart, end, &slots)  // Safe: matched non-nil.
+                valueEnd = AuditEvent.indexNested(field!, base, valueStart, end, slots)  // Safe: matched non-nil.
             default:
                 valueEnd = JSONScanner.skipValue(base, valueStart, end)
             }
@@ -248,7 +258,7 @@ public struct AuditEvent {
     /// A value that is not an object is skipped and indexes nothing.
     @inline(__always)
     static func indexNested(
-        _ parent: EnvelopeField, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ slots: inout EnvelopeSlots
+        _ parent: EnvelopeField, _ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int, _ slots: EnvelopeSlots
     ) -> Int {
         // A repeated key replaces the whole object, even when the later value is not an
         // object (`"user":{...},"user":null`): clear before the guard, or the first object's
@@ -425,35 +435,46 @@ public enum NestedField: Int, CaseIterable, Sendable {
     }
 }
 
-/// The index: one slot per `EnvelopeField`, then one per `NestedField`.
-@frozen
-public struct EnvelopeSlots: Sendable {
-    @usableFromInline var storage: InlineArray<41, FieldSlot>
+/// Memory for one event's index, reused from event to event (see `AuditEvent(reusing:)`).
+public final class AuditEventStorage {
+    @usableFromInline let slots: UnsafeMutablePointer<FieldSlot>
 
-    @inlinable init() { storage = InlineArray(repeating: FieldSlot()) }
-
-    @inlinable
-    subscript(_ f: EnvelopeField) -> FieldSlot { slot(f.rawValue) }
-
-    @inlinable
-    subscript(_ f: NestedField) -> FieldSlot { slot(f.rawValue) }
-
-    /// Reads one slot in place. (Subscripting the InlineArray from a getter copied all
-    /// 41 slots, 328 bytes, on every read.)
-    @inlinable @inline(__always)
-    func slot(_ i: Int) -> FieldSlot {
-        withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i &* MemoryLayout<FieldSlot>.stride, as: FieldSlot.self) }
+    public init() {
+        slots = .allocate(capacity: EnvelopeSlots.count)
+        slots.initialize(repeating: FieldSlot(), count: EnvelopeSlots.count)
     }
+
+    deinit { slots.deallocate() }
+}
+
+/// The index: one slot per `EnvelopeField`, then one per `NestedField`, in storage that
+/// the event does not copy.
+@frozen
+public struct EnvelopeSlots {
+    @usableFromInline static var count: Int { 41 }
+    @usableFromInline let base: UnsafeMutablePointer<FieldSlot>
+
+    @inlinable init(_ base: UnsafeMutablePointer<FieldSlot>) { self.base = base }
+
+    @inlinable
+    subscript(_ f: EnvelopeField) -> FieldSlot { base[f.rawValue] }
+
+    @inlinable
+    subscript(_ f: NestedField) -> FieldSlot { base[f.rawValue] }
+
+    /// Empties every slot (a fresh index is all zeros).
+    @inlinable
+    func reset() { base.update(repeating: FieldSlot(), count: Self.count) }
 
     /// Records a value; returns true when the field had been seen before.
     @inlinable @inline(__always)
-    mutating func set(_ f: EnvelopeField, _ v: JSONValue) -> Bool { storage[f.rawValue].set(v) }
+    func set(_ f: EnvelopeField, _ v: JSONValue) -> Bool { base[f.rawValue].set(v) }
 
     @inlinable @inline(__always)
-    mutating func set(_ f: NestedField, _ v: JSONValue) { _ = storage[f.rawValue].set(v) }
+    func set(_ f: NestedField, _ v: JSONValue) { _ = base[f.rawValue].set(v) }
 
-    mutating func clearNested(of parent: EnvelopeField) {
-        for i in NestedField.range(of: parent) { storage[i] = FieldSlot() }
+    func clearNested(of parent: EnvelopeField) {
+        for i in NestedField.range(of: parent) { base[i] = FieldSlot() }
     }
 }
 
