@@ -337,7 +337,9 @@ public struct AuditEvent {
 
     /// `requestReceivedTimestamp` in microseconds since the epoch (v1beta1: `timestamp`).
     public var requestReceivedMicros: Int64? {
-        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v) { return t }
+        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v, cache: storage.dateCache) {
+            return t
+        }
         if let v = self[.timestamp], let t = RFC3339.microseconds(v) { return t }
         return nil
     }
@@ -345,7 +347,7 @@ public struct AuditEvent {
     /// `stageTimestamp` in microseconds since the epoch (v1beta1: `metadata.creationTimestamp`).
     /// This is the event time that windows and ordering use.
     public var stageMicros: Int64? {
-        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v) { return t }
+        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: storage.dateCache) { return t }
         if let v = slots[.metadataCreationTimestamp].value(object.base), let t = RFC3339.microseconds(v) { return t }
         return requestReceivedMicros
     }
@@ -438,13 +440,20 @@ public enum NestedField: Int, CaseIterable, Sendable {
 /// Memory for one event's index, reused from event to event (see `AuditEvent(reusing:)`).
 public final class AuditEventStorage {
     @usableFromInline let slots: UnsafeMutablePointer<FieldSlot>
+    /// The last timestamp date turned into days, shared by this storage's events.
+    @usableFromInline let dateCache: UnsafeMutablePointer<DateCache>
 
     public init() {
         slots = .allocate(capacity: EnvelopeSlots.count)
         slots.initialize(repeating: FieldSlot(), count: EnvelopeSlots.count)
+        dateCache = .allocate(capacity: 1)
+        dateCache.initialize(to: DateCache())
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        dateCache.deallocate()
+    }
 }
 
 /// The index: one slot per `EnvelopeField`, then one per `NestedField`, in storage that

@@ -1,5 +1,23 @@
 import AuditJSON
 
+/// The last date turned into days (see `RFC3339.microTime(_:cache:)`).
+@frozen
+public struct DateCache {
+    @usableFromInline var key: UInt64 = 0
+    @usableFromInline var key2: UInt16 = 0
+    @usableFromInline var days: Int = 0
+    @usableFromInline var valid = false
+
+    @inlinable init() {}
+
+    @inlinable init(key: UInt64, key2: UInt16, days: Int, valid: Bool) {
+        self.key = key
+        self.key2 = key2
+        self.days = days
+        self.valid = valid
+    }
+}
+
 /// RFC 3339 timestamps as microseconds since the Unix epoch.
 ///
 /// The apiserver writes `2006-01-02T15:04:05.000000Z` (MicroTime); older fields have
@@ -66,31 +84,72 @@ public enum RFC3339 {
     /// through (it is on every event, twice).
     @inline(__always)
     static func microTime(_ p: UnsafePointer<UInt8>) -> Int64? {
-        guard p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-"), p[10] == UInt8(ascii: "T"),
-            p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":")
-        else { return nil }
+        guard let days = microTimeDays(p) else { return nil }
+        return microTime(p, days: days)
+    }
+
+    /// The same, with the date looked up in `cache` first: consecutive events almost always
+    /// share their date, and turning a date into days is half the work.
+    @inline(__always)
+    static func microTime(_ p: UnsafePointer<UInt8>, cache: UnsafeMutablePointer<DateCache>) -> Int64? {
+        let key = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+        let key2 = UnsafeRawPointer(p + 8).loadUnaligned(as: UInt16.self)
+        if cache.pointee.valid && cache.pointee.key == key && cache.pointee.key2 == key2 {
+            return microTime(p, days: cache.pointee.days)
+        }
+        guard let days = microTimeDays(p) else { return nil }
+        cache.pointee = DateCache(key: key, key2: key2, days: days, valid: true)
+        return microTime(p, days: days)
+    }
+
+    /// Days since the epoch of the `2006-01-02` at `p`.
+    @inline(__always)
+    static func microTimeDays(_ p: UnsafePointer<UInt8>) -> Int? {
+        guard p[4] == UInt8(ascii: "-"), p[7] == UInt8(ascii: "-") else { return nil }
         // Digits minus '0'; any byte that is not a digit makes some value > 9.
         let y0 = p[0] &- 48, y1 = p[1] &- 48, y2 = p[2] &- 48, y3 = p[3] &- 48
         let mo0 = p[5] &- 48, mo1 = p[6] &- 48, d0 = p[8] &- 48, d1 = p[9] &- 48
-        let h0 = p[11] &- 48, h1 = p[12] &- 48, mi0 = p[14] &- 48, mi1 = p[15] &- 48
-        let s0 = p[17] &- 48, s1 = p[18] &- 48
-        let f0 = p[20] &- 48, f1 = p[21] &- 48, f2 = p[22] &- 48, f3 = p[23] &- 48, f4 = p[24] &- 48, f5 = p[25] &- 48
         @inline(__always) func over9(_ v: UInt8) -> UInt8 { v > 9 ? 1 : 0 }
         let bad = over9(y0) | over9(y1) | over9(y2) | over9(y3) | over9(mo0) | over9(mo1) | over9(d0) | over9(d1)
-            | over9(h0) | over9(h1) | over9(mi0) | over9(mi1) | over9(s0) | over9(s1) | over9(f0) | over9(f1)
-            | over9(f2) | over9(f3) | over9(f4) | over9(f5)
         guard bad == 0 else { return nil }
         let year = Int(y0) &* 1000 &+ Int(y1) &* 100 &+ Int(y2) &* 10 &+ Int(y3)
         let month = Int(mo0) &* 10 &+ Int(mo1)
         let day = Int(d0) &* 10 &+ Int(d1)
+        guard month >= 1, month <= 12, day >= 1, day <= 31 else { return nil }
+        return daysFromCivil(year: year, month: month, day: day)
+    }
+
+    /// The `T15:04:05.000000Z` part at `p + 10`, added to `days`.
+    @inline(__always)
+    static func microTime(_ p: UnsafePointer<UInt8>, days: Int) -> Int64? {
+        guard p[10] == UInt8(ascii: "T"), p[13] == UInt8(ascii: ":"), p[16] == UInt8(ascii: ":") else { return nil }
+        let h0 = p[11] &- 48, h1 = p[12] &- 48, mi0 = p[14] &- 48, mi1 = p[15] &- 48
+        let s0 = p[17] &- 48, s1 = p[18] &- 48
+        let f0 = p[20] &- 48, f1 = p[21] &- 48, f2 = p[22] &- 48, f3 = p[23] &- 48, f4 = p[24] &- 48, f5 = p[25] &- 48
+        @inline(__always) func over9(_ v: UInt8) -> UInt8 { v > 9 ? 1 : 0 }
+        let bad = over9(h0) | over9(h1) | over9(mi0) | over9(mi1) | over9(s0) | over9(s1) | over9(f0) | over9(f1)
+            | over9(f2) | over9(f3) | over9(f4) | over9(f5)
+        guard bad == 0 else { return nil }
         let hour = Int(h0) &* 10 &+ Int(h1)
         let minute = Int(mi0) &* 10 &+ Int(mi1)
         let second = Int(s0) &* 10 &+ Int(s1)
         let micros = Int(f0) &* 100_000 &+ Int(f1) &* 10_000 &+ Int(f2) &* 1000 &+ Int(f3) &* 100 &+ Int(f4) &* 10 &+ Int(f5)
-        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second < 61 else { return nil }
-        let days = daysFromCivil(year: year, month: month, day: day)
+        guard hour < 24, minute < 60, second < 61 else { return nil }
         let seconds = Int64(days) &* 86_400 &+ Int64(hour &* 3600 &+ minute &* 60 &+ second)
         return seconds &* 1_000_000 &+ Int64(micros)
+    }
+
+    /// Parses a JSON string value holding a timestamp, using and updating `cache`.
+    @inline(__always)
+    static func microseconds(_ value: JSONValue, cache: UnsafeMutablePointer<DateCache>) -> Int64? {
+        let n = value.end - value.start - 2
+        let p = value.base + value.start + 1
+        if n == 27 && value.base[value.start] == UInt8(ascii: "\"") && p[26] == UInt8(ascii: "Z")
+            && p[19] == UInt8(ascii: ".")
+        {
+            if let t = microTime(p, cache: cache) { return t }
+        }
+        return microseconds(value)
     }
 
     /// Parses a JSON string value holding a timestamp.
