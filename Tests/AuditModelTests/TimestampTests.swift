@@ -84,3 +84,30 @@ struct TimestampTests {
         }
     }
 }
+
+@Suite("Event timestamps through a shared storage")
+struct SharedStorageTimestampTests {
+    @Test("the remembered date never leaks from one event into the next")
+    func dateCacheFollowsTheEvent() {
+        let storage = AuditEventStorage()
+        let stamps = [
+            "2026-01-05T23:59:59.999999Z", "2026-01-06T00:00:00.000001Z", "2025-12-31T12:00:00.500000Z",
+            "2026-01-06T00:00:00.000001Z", "2024-02-29T08:15:00.000000Z", "2026-01-05T23:59:59.999999Z",
+        ]
+        for stamp in stamps {
+            let line = #"{"auditID":"a","stageTimestamp":""# + stamp + #"","requestReceivedTimestamp":""# + stamp + #""}"#
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                var event = AuditEvent(reusing: storage)
+                guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
+                    Issue.record("not an event: \(line)")
+                    return
+                }
+                let expected = Array(stamp.utf8).withUnsafeBufferPointer { RFC3339.microseconds($0.baseAddress!, $0.count) }
+                #expect(expected != nil)
+                #expect(event.stageMicros == expected, "\(stamp)")
+                #expect(event.requestReceivedMicros == expected, "\(stamp)")
+            }
+        }
+    }
+}
