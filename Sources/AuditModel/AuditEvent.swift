@@ -207,7 +207,7 @@ public struct AuditEvent {
             let valueEnd: Int
             switch field {
             case nil:
-                valueEnd = JSONScanner.skipValue(base, valueStart, end)
+                valueEnd = AuditEvent.skip(base, valueStart, end)
             case .requestObject?, .responseObject?:
                 let c = base[valueStart]
                 valueEnd =
@@ -217,7 +217,7 @@ public struct AuditEvent {
             case .user?, .objectRef?, .responseStatus?, .annotations?, .metadata?:
                 valueEnd = AuditEvent.indexNested(field!, base, valueStart, end, slots)  // Safe: matched non-nil.
             default:
-                valueEnd = JSONScanner.skipValue(base, valueStart, end)
+                valueEnd = AuditEvent.skip(base, valueStart, end)
             }
             guard cursor.valueEnded(at: valueEnd) else { break }
             if let field {
@@ -230,6 +230,14 @@ public struct AuditEvent {
             return .failure(AuditDecodeFailure(.malformedObject, offset: at - origin))
         }
         return classifyDocument(origin: origin)
+    }
+
+    /// Skips a member's value; strings (most envelope values) are skipped inline, without
+    /// the call and dispatch of `skipValue`.
+    @inline(__always)
+    static func skip(_ base: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        base[start] == UInt8(ascii: "\"")
+            ? JSONScanner.skipString(base, start, end) : JSONScanner.skipValue(base, start, end)
     }
 
     /// After indexing: an Event, an EventList, or something else.
@@ -274,7 +282,7 @@ public struct AuditEvent {
                 ? withDecodedKey(key) { p, n in NestedField.classify(parent, p, n) }
                 : NestedField.classify(parent, key.base + key.start, key.rawCount)
             let valueStart = cursor.position
-            let valueEnd = JSONScanner.skipValue(base, valueStart, end)
+            let valueEnd = AuditEvent.skip(base, valueStart, end)
             guard cursor.valueEnded(at: valueEnd) else { return -1 }
             if let field { slots.set(field, JSONValue(base: base, start: valueStart, end: valueEnd)) }
         }
