@@ -201,7 +201,7 @@ public struct AuditEvent {
         while let key = cursor.nextKey() {
             let field =
                 key.hasEscapes
-                ? withDecodedKey(key) { p, n in EnvelopeField.classify(p, n) }
+                ? AuditEvent.classifyEscaped(key)
                 : EnvelopeField.classify(key.base + key.start, key.rawCount)
             let valueStart = cursor.position
             let valueEnd: Int
@@ -230,6 +230,18 @@ public struct AuditEvent {
             return .failure(AuditDecodeFailure(.malformedObject, offset: at - origin))
         }
         return classifyDocument(origin: origin)
+    }
+
+    /// Keys spelled with escapes (hostile input) are decoded first. Kept out of line so the
+    /// common path's classification is inlined into the walk.
+    @inline(never)
+    static func classifyEscaped(_ key: JSONString) -> EnvelopeField? {
+        withDecodedKey(key) { p, n in EnvelopeField.classify(p, n) }
+    }
+
+    @inline(never)
+    static func classifyEscaped(_ key: JSONString, in parent: EnvelopeField) -> NestedField? {
+        withDecodedKey(key) { p, n in NestedField.classify(parent, p, n) }
     }
 
     /// Skips a member's value; strings (most envelope values) are skipped inline, without
@@ -279,7 +291,7 @@ public struct AuditEvent {
         while let key = cursor.nextKey() {
             let field =
                 key.hasEscapes
-                ? withDecodedKey(key) { p, n in NestedField.classify(parent, p, n) }
+                ? AuditEvent.classifyEscaped(key, in: parent)
                 : NestedField.classify(parent, key.base + key.start, key.rawCount)
             let valueStart = cursor.position
             let valueEnd = AuditEvent.skip(base, valueStart, end)
