@@ -343,22 +343,27 @@ public struct JSONObjectCursor {
     @inlinable @inline(__always)
     public mutating func nextKey() -> JSONString? {
         var j = position
-        if j < end && ASCII.isWhitespace(base[j]) { j = JSONScanner.skipWhitespace(base, j, end) }
-        guard j < end else { return fail(j) }
-        var c = base[j]
-        if c == ASCII.closeBrace {
-            closedAt = j &+ 1
-            return nil
-        }
-        if !first {
-            guard c == ASCII.comma else { return fail(j) }
+        // Compact JSON (what the apiserver writes): `,"` right after the previous value.
+        if !first && j &+ 1 < end && base[j] == ASCII.comma && base[j &+ 1] == ASCII.quote {
             j &+= 1
+        } else {
             if j < end && ASCII.isWhitespace(base[j]) { j = JSONScanner.skipWhitespace(base, j, end) }
             guard j < end else { return fail(j) }
-            c = base[j]
+            var c = base[j]
+            if c == ASCII.closeBrace {
+                closedAt = j &+ 1
+                return nil
+            }
+            if !first {
+                guard c == ASCII.comma else { return fail(j) }
+                j &+= 1
+                if j < end && ASCII.isWhitespace(base[j]) { j = JSONScanner.skipWhitespace(base, j, end) }
+                guard j < end else { return fail(j) }
+                c = base[j]
+            }
+            first = false
+            guard c == ASCII.quote else { return fail(j) }
         }
-        first = false
-        guard c == ASCII.quote else { return fail(j) }
         var escaped = false
         let keyEnd = JSONScanner.skipString(base, j, end, sawEscape: &escaped)
         guard keyEnd > 0 else { return fail(j) }
