@@ -305,6 +305,11 @@ public struct AuditEvent {
     @inlinable
     public subscript(field: EnvelopeField) -> JSONValue? { slots[field].value(object.base) }
 
+    /// The value of a field inside `user`, `objectRef`, `responseStatus`, `annotations` or
+    /// `metadata`, straight from the index (the views below gather the same values).
+    @inlinable
+    public subscript(nested field: NestedField) -> JSONValue? { slots[field].value(object.base) }
+
     // MARK: Envelope fields
 
     public var kind: JSONValue? { self[.kind] }

@@ -72,6 +72,28 @@ struct AuditEventTests {
         }
     }
 
+    @Test("nested fields read straight from the index equal the views' fields")
+    func nestedSubscript() throws {
+        try withEvent(Fixtures.v1Event) { e in
+            let ref = try #require(e.objectRef)
+            let user = try #require(e.user)
+            let status = try #require(e.responseStatus)
+            let pairs: [(NestedField, JSONValue?)] = [
+                (.userUsername, user.username), (.userUID, user.uid), (.userGroups, user.groups), (.userExtra, user.extra),
+                (.refResource, ref.resource), (.refSubresource, ref.subresource), (.refNamespace, ref.namespace),
+                (.refName, ref.name), (.refAPIGroup, ref.apiGroup), (.refAPIVersion, ref.apiVersion), (.refUID, ref.uid),
+                (.refResourceVersion, ref.resourceVersion), (.statusCode, status.codeValue),
+                (.statusStatus, status.status), (.statusReason, status.reason), (.statusMessage, status.message),
+                (.annotationDecision, e.authorizationDecision), (.annotationReason, e.authorizationReason),
+            ]
+            for (field, viewValue) in pairs {
+                let direct = e[nested: field]
+                #expect(direct?.start == viewValue?.start && direct?.end == viewValue?.end, "\(field)")
+            }
+            #expect(text(e[nested: .refResource]) == "pods")
+        }
+    }
+
     @Test("timestamps are microseconds since the epoch")
     func timestamps() throws {
         try withEvent(Fixtures.v1Event) { e in

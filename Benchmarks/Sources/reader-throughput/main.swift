@@ -142,29 +142,24 @@ struct ExtractAll: AuditRecordHandler {
         checksum &+= UInt64(e.stage.map { $0 == .responseComplete ? 1 : 2 } ?? 0)
         foldString(e.requestURI)
         foldString(e.verb)
-        if let u = e.user {
-            foldString(u.username)
-            foldString(u.uid)
-            if let g = u.groups { for x in g.elements { foldString(x) } }
-            fold(u.extra)
-        }
+        // Nested fields straight from the index, as a rule engine reads them.
+        foldString(e[nested: .userUsername])
+        foldString(e[nested: .userUID])
+        if let g = e[nested: .userGroups] { for x in g.elements { foldString(x) } }
+        fold(e[nested: .userExtra])
         if let u = e.impersonatedUser { foldString(u.username) }
         if let ips = e.sourceIPs { for x in ips.elements { foldString(x) } }
         foldString(e.userAgent)
-        if let r = e.objectRef {
-            foldString(r.resource)
-            foldString(r.subresource)
-            foldString(r.namespace)
-            foldString(r.name)
-            foldString(r.apiGroup)
-            foldString(r.apiVersion)
-            foldString(r.uid)
-        }
-        if let s = e.responseStatus {
-            checksum &+= UInt64(s.code ?? 0)
-            foldString(s.reason)
-            foldString(s.message)
-        }
+        foldString(e[nested: .refResource])
+        foldString(e[nested: .refSubresource])
+        foldString(e[nested: .refNamespace])
+        foldString(e[nested: .refName])
+        foldString(e[nested: .refAPIGroup])
+        foldString(e[nested: .refAPIVersion])
+        foldString(e[nested: .refUID])
+        checksum &+= UInt64(e[nested: .statusCode]?.int64 ?? 0)
+        foldString(e[nested: .statusReason])
+        foldString(e[nested: .statusMessage])
         fold(e.requestObject)
         fold(e.responseObject)
         checksum &+= UInt64(bitPattern: e.requestReceivedMicros ?? 0)
