@@ -26,7 +26,7 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.")
     var format: Format = .text
 
-    @Option(name: .long, help: "How many of the most frequent verbs, resources and users to list.")
+    @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users to list.", valueName: "n"))
     var top: Int = 10
 
     @Option(name: .long, help: ArgumentHelp("Longest record read; longer ones are skipped and reported (bytes).", valueName: "bytes"))
