@@ -7,7 +7,22 @@
 struct Call {
     enum Level { case metadata, request, requestResponse }
     enum Stage { case requestReceived, responseStarted, responseComplete }
-    enum Verb { case get, list, watch, create, update, patch, delete }
+    enum Verb {
+        case get, list, watch, create, update, patch, delete
+
+        /// The verb as the apiserver writes it.
+        var name: StaticString {
+            switch self {
+            case .get: return "get"
+            case .list: return "list"
+            case .watch: return "watch"
+            case .create: return "create"
+            case .update: return "update"
+            case .patch: return "patch"
+            case .delete: return "delete"
+            }
+        }
+    }
     enum Failure { case none, forbidden, notFound, conflict, alreadyExists }
 
     enum Query {

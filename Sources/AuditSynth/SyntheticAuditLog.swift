@@ -178,15 +178,7 @@ public struct SyntheticAuditLog: Sendable {
         w.raw("\",\"requestURI\":\"")
         writeURI(c)
         w.raw("\",\"verb\":\"")
-        switch c.verb {
-        case .get: w.raw("get")
-        case .list: w.raw("list")
-        case .watch: w.raw("watch")
-        case .create: w.raw("create")
-        case .update: w.raw("update")
-        case .patch: w.raw("patch")
-        case .delete: w.raw("delete")
-        }
+        w.raw(c.verb.name)
         w.raw("\",")
         let actor = cluster.actors[c.actor]
         w.raw(actor.user)
@@ -340,15 +332,7 @@ public struct SyntheticAuditLog: Sendable {
             w.raw(" is forbidden: User \\\"")
             w.raw(cluster.actors[c.actor].username)
             w.raw("\\\" cannot ")
-            switch c.verb {
-            case .get: w.raw("get")
-            case .list: w.raw("list")
-            case .watch: w.raw("watch")
-            case .create: w.raw("create")
-            case .update: w.raw("update")
-            case .patch: w.raw("patch")
-            case .delete: w.raw("delete")
-            }
+            w.raw(c.verb.name)
             w.raw(" resource \\\"")
             w.raw(info.nameBytes)
             if let sub = c.subresource { w.byte(0x2F); w.raw(sub) }
