@@ -51,6 +51,9 @@ if [ -x "$work/sj_count" ]; then
     "$work/sj_count" "$corpus" --reps "$reps" | sed 's/^{/{"bench":"simdjson","cores":1,/' | tee -a "$out"
     "$work/sj_count" "$corpus" --threads 2 --reps "$reps" | sed 's/^{/{"bench":"simdjson","cores":2,/' | tee -a "$out"
 fi
+echo "== memory read bandwidth (the ceiling for framing)" >&2
+gcc -O2 -pthread -o "$work/memory_bandwidth" "$here/memory-bandwidth/memory_bandwidth.c"
+"$work/memory_bandwidth" | tee -a "$out"
 echo "== kaudit scan end to end (streaming read, peak RSS)" >&2
 /usr/bin/time -f '{"bench":"kaudit_scan","seconds":%e,"max_rss_kib":%M}' \
     "$root/.build/release/kaudit" scan "$corpus" --format json > "$work/scan.json" 2> "$work/scan.time"
@@ -75,6 +78,9 @@ print(f"  parse+extract all  1 core {p1} MB/s   2 cores {p2} MB/s   scaling {p2/
 if s1:
     print(f"  simdjson baseline  1 core {s1:.0f} MB/s   2 cores {s2:.0f} MB/s")
     print(f"  kaudit / simdjson  1 core {p1/s1:.2f}x   2 cores {p2/s2:.2f}x")
+m1, m2 = mbps("memory_read", 1), mbps("memory_read", 2)
+if m1:
+    print(f"  memory read        1 core {m1} MB/s   2 cores {m2} MB/s   scaling {m2/m1:.2f}x (framing's ceiling)")
 print(f"  allocations per event (parse loop): {alloc}")
 if scan:
     print(f"  kaudit scan: {scan[0]['seconds']} s, peak RSS {scan[0]['max_rss_kib']/1024:.1f} MiB")
