@@ -5,6 +5,7 @@
 //   CAuditSIMD  C header with SSE2 movemask helpers (inlined into the scanner)
 //   AuditJSON   zero-copy JSON scanning and NDJSON framing, stdlib only
 //   AuditModel  the lazy audit-event view and its derived views (exec, pod spec)
+//   DetectionEngine  Sigma conditions and value matchers over event views (in progress)
 //   CZstd/CZlib system libraries, imported by AuditInputs only
 //   AuditInputs byte sources (files, stdin, gzip, zstd) and the document stream
 //   AnalyzerKit glue: runs inputs through the reader and aggregates results
@@ -36,6 +37,7 @@ let package = Package(
         .library(name: "AuditInputs", targets: ["AuditInputs"]),
         .library(name: "AnalyzerKit", targets: ["AnalyzerKit"]),
         .library(name: "AuditSynth", targets: ["AuditSynth"]),
+        .library(name: "DetectionEngine", targets: ["DetectionEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +49,7 @@ let package = Package(
         .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
+        .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict),
         .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
         .target(name: "AuditSynth", swiftSettings: strict),
         .executableTarget(
@@ -63,6 +66,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "CorpusTests", dependencies: ["AuditInputs", "AuditModel", "AnalyzerKit", "AuditTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "DetectionEngineTests", dependencies: ["DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
         .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
