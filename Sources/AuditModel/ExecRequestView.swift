@@ -112,7 +112,7 @@ public enum PercentDecoding {
                 if b == UInt8(ascii: "+") {
                     out[n] = 0x20
                     i += 1
-                } else if b == UInt8(ascii: "%"), i + 2 < raw.count, let h = hex(raw[i + 1]), let l = hex(raw[i + 2]) {
+                } else if b == UInt8(ascii: "%"), i + 2 < raw.count, let h = hexDigitValue(raw[i + 1]), let l = hexDigitValue(raw[i + 2]) {
                     out[n] = h << 4 | l
                     i += 3
                 } else {
@@ -125,14 +125,6 @@ public enum PercentDecoding {
         }
     }
 
-    static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
 }
 
 extension AuditEvent {

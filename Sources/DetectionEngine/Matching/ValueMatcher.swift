@@ -1,0 +1,639 @@
+import AuditJSON
+
+/// A compiled Sigma field condition: the values and modifier chain of one
+/// `field|mod1|mod2: values` entry, applied to the JSON values of audit events.
+///
+/// Compile once per rule with `init(values:modifiers:)`, then call `matches` per event
+/// value. For arrays the engine calls `matches` per element ("any element matches").
+/// Matching a plain or wildcard string never allocates: it runs on the JSON string's raw
+/// bytes when it has no escapes, otherwise on bytes decoded into a temporary buffer (on
+/// the stack unless the string is very long). Only regular expressions build a `String`.
+/// A matcher is immutable and can be shared across threads.
+///
+/// Semantics (the Sigma specification and its modifiers appendix, v2.1.0; decisions where
+/// the specification is silent are marked "decided"):
+///
+/// - **Strings** match the whole value, case-insensitively. `*` matches any run of
+///   characters, `?` exactly one character (one UTF-8 encoded Unicode scalar, not one byte:
+///   `é` precomposed is one, `e` + combining accent two); a backslash escapes `*`, `?` and
+///   itself, and is a plain backslash before anything else (`\\*` is a backslash then a
+///   wildcard, `\\\*` a backslash then a star).
+///   Decided: case folding is ASCII only (`A`-`Z`), on the UTF-8 bytes; `É` and `é` differ.
+/// - **A list of values** is an OR; with `all`, an AND. Decided: `all` on a single value is
+///   accepted (the specification discourages it; the meaning is the same).
+/// - **What a string is matched against** (decided): a JSON string's decoded contents; a
+///   JSON number's raw text (`'403'` and `'40*'` match `403`; `'403'` does not match
+///   `403.0`); the raw text `true`/`false` of a JSON boolean. A JSON null never matches a
+///   string. An object or array value (the field is a container) only matches a pattern
+///   made of `*` alone, which is how rules write "the field is present with any value"
+///   (`hostPath: '*'` in the SigmaHQ Kubernetes rules).
+/// - **Numbers** (decided, after pySigma's lenient backends): a rule number matches a JSON
+///   number of equal value (`403` matches `403`, `403.0` and `4.03e2`) and a JSON string
+///   whose whole contents read as a decimal number of equal value (`"403"`, `"0403"`).
+/// - **Booleans** (decided): `true` matches JSON `true` and the strings `"true"`/`"TRUE"`
+///   (ASCII case-insensitive); likewise `false`.
+/// - **null** matches JSON `null` only, and may not be listed with other values (the
+///   specification forbids it). A missing field is the engine's business: the Elastic and
+///   Splunk backends treat `field: null` as "null or absent", and the engine should too.
+/// - **`contains`, `startswith`, `endswith`** add `*` around / after / before the value
+///   (not twice); wildcards inside still work. Applied to a rule number, they use its text.
+/// - **`cased`**: compare string bytes exactly (numbers and booleans are unaffected).
+/// - **`neq`** (decided): negates the field condition's result on a present value
+///   (`matches` is true when no value matches; with `all`, when not all do). Exposed as `isNegated` so the engine can
+///   apply it to arrays as "no element matches" (every element `matches`) and decide about
+///   absent fields.
+/// - **`exists`**: takes one boolean and no other modifier. It is about presence, which only
+///   the engine can see: it reads `existsCheck`. On a present value (null included, per the
+///   specification) `matches` returns the `existsCheck` flag.
+/// - **`gt`, `gte`, `lt`, `lte`**: numeric values only; compared with JSON numbers and with
+///   numeric strings as above. Integers compare exactly, mixed values as Doubles.
+/// - **`re`** (+ `i`, `m`, `s`): a Swift `Regex` on the value's text (strings decoded,
+///   numbers and booleans raw), unanchored (a search), with Unicode-scalar semantics (`.`
+///   is one scalar, as in PCRE's UTF mode). Case-sensitive unless `i`. `re` takes the value
+///   exactly as written (no Sigma wildcards or escapes), so it combines with no string
+///   modifier (`contains`, `base64`, `cased`, ...) in either order; `all` and `neq` combine
+///   with it. `i`, `m` and `s` must follow `re`.
+/// - **`cidr`**: IPv4 and IPv6 ranges (a bare address is a single-address range; host bits
+///   are ignored). Only JSON strings holding an address can match. Decided: an IPv4-mapped
+///   IPv6 address (`::ffff:10.1.2.3`) is the IPv4 address; IPv6 ranges never hold IPv4
+///   addresses (`::/0` does not match `10.1.2.3`) unless written in the mapped space with a
+///   prefix >= 96, as in Go's `net.IPNet`.
+/// - **`base64`, `base64offset`**: encode the value's UTF-8 bytes (the three shifted
+///   fragments for `base64offset`, computed as pySigma does); a value with wildcards is an
+///   error. Decided: the encoded text is matched case-sensitively whatever else the rule
+///   says (base64 is case-significant), and empty `base64offset` fragments are dropped.
+/// - **`wide`/`utf16le`, `utf16be`, `utf16`**: re-encode the literal parts as UTF-16
+///   (keeping wildcards; `utf16` puts the byte order mark FF FE first). Mostly useful before
+///   `base64offset`.
+/// - **`windash`**: every variant with each flag dash (`-`, `/`, en dash, em dash,
+///   horizontal bar at the start of a word, as pySigma's `\B[-/]\b`) replaced by each of the
+///   five (at most five such dashes per value).
+/// - **Modifier chains** apply in the order written, as in pySigma: `base64offset|contains`
+///   encodes then wraps in `*`; `contains|base64` is an error (wildcards cannot be encoded).
+/// - **Errors**: unknown modifiers, modifiers used on the wrong kind of value, invalid
+///   regular expressions and CIDRs. `expand` and `fieldref` are rejected here: the engine
+///   resolves them before compiling a matcher. The time modifiers (`minute`, `hour`, `day`,
+///   `week`, `month`, `year`) are not supported.
+public struct ValueMatcher: Sendable {
+    /// The compiled values, group after group (plain data: evaluating copies nothing).
+    let tests: [ValueTest]
+    /// With `all`, where each group ends in `tests`: AND over the groups, OR within one.
+    /// Empty when `tests` is a single OR group.
+    let groupEnds: [Int]
+    /// The literals of the `.literal` tests, back to back (plus a padding byte, so the
+    /// storage always has an address).
+    let literalBytes: [UInt8]
+    /// Patterns of the general shape, referenced by index from `.glob` tests.
+    let globs: [WildcardPattern]
+    /// Regular expressions, referenced by index from `.regex` tests.
+    let regexes: [RegexTest]
+    /// CIDR ranges, referenced by index from `.cidr` tests.
+    let cidrs: [CIDRRange]
+
+    /// For `exists`: whether the field must be present (`true`) or absent (`false`).
+    /// nil for every other field condition.
+    public let existsCheck: Bool?
+
+    /// Whether `neq` negates the result.
+    public let isNegated: Bool
+
+    /// The values, lowered, when the condition is an OR of plain strings without wildcards
+    /// matched case-insensitively (no modifier but possibly `all` with one value): what an
+    /// index of exact field values (verb, resource) can be built from. nil otherwise.
+    public let exactLowercasedStrings: [String]?
+
+    /// Compiles one Sigma field condition.
+    /// - Parameters:
+    ///   - values: the rule's values for the field (one, or the list's elements).
+    ///   - modifiers: the modifier chain after the field name, in order (`["contains", "all"]`).
+    public init(values: [SigmaValue], modifiers: [String]) throws(MatcherError) {
+        guard !values.isEmpty else { throw MatcherError("a field condition needs at least one value") }
+        let plan = try ModifierPlan(modifiers)
+        isNegated = plan.negated
+        if plan.mode == .exists {
+            guard values.count == 1, case .bool(let flag) = values[0] else {
+                throw MatcherError("'exists' takes a single boolean value (true or false), not \(Self.list(values))")
+            }
+            existsCheck = flag
+            exactLowercasedStrings = nil
+            tests = []
+            groupEnds = []
+            literalBytes = [0]
+            globs = []
+            regexes = []
+            cidrs = []
+            return
+        }
+        let (groups, exact) = try Self.compileGroups(values, plan)
+        existsCheck = nil
+        exactLowercasedStrings = exact
+
+        // Lower the groups into flat storage.
+        var tests: [ValueTest] = []
+        var groupEnds: [Int] = []
+        var literalBytes: [UInt8] = []
+        var globs: [WildcardPattern] = []
+        var regexes: [RegexTest] = []
+        var cidrs: [CIDRRange] = []
+        for group in groups {
+            for value in group {
+                switch value {
+                case .pattern(let p):
+                    if let shape = p.literalShape {
+                        let start = literalBytes.count
+                        let count = p.literal.count
+                        tests.append(.literal(shape, fold: p.fold, start: start, count: count, anchor: p.anchor))
+                        literalBytes += p.literal
+                    } else if p.matchesEverything {
+                        tests.append(.anything)
+                    } else {
+                        tests.append(.glob(globs.count))
+                        globs.append(p)
+                    }
+                case .regex(let r):
+                    tests.append(.regex(regexes.count))
+                    regexes.append(r)
+                case .number(let n): tests.append(.number(n))
+                case .bool(let b): tests.append(.bool(b))
+                case .null: tests.append(.null)
+                case .cidr(let c):
+                    tests.append(.cidr(cidrs.count))
+                    cidrs.append(c)
+                case .compare(let op, let n): tests.append(.compare(op, n))
+                }
+            }
+            if plan.all { groupEnds.append(tests.count) }
+        }
+        literalBytes.append(0)
+        self.tests = tests
+        self.groupEnds = groupEnds
+        self.literalBytes = literalBytes
+        self.globs = globs
+        self.regexes = regexes
+        self.cidrs = cidrs
+    }
+
+    /// Compiles the values into groups (one per rule value; several alternatives when a
+    /// modifier expands a value) and, when they qualify, the exact strings for indexing.
+    private static func compileGroups(
+        _ values: [SigmaValue], _ plan: ModifierPlan
+    ) throws(MatcherError) -> ([[CompiledValue]], [String]?) {
+        var groups: [[CompiledValue]] = []
+        var exact: [String]? = nil
+        switch plan.mode {
+        case .exists:
+            preconditionFailure("exists has no values to compile")
+
+        case .compare(let op):
+            for value in values {
+                guard let n = number(value) else {
+                    throw MatcherError("'\(op.rawValue)' compares with numbers, not \(value.typeName) (\(value))")
+                }
+                groups.append([.compare(op, n)])
+            }
+
+        case .cidr:
+            for value in values {
+                guard case .string(let text) = value else {
+                    throw MatcherError("'cidr' takes CIDR ranges as strings, not \(value.typeName) (\(value))")
+                }
+                guard let range = CIDRRange(text) else { throw MatcherError("invalid CIDR range '\(text)'") }
+                groups.append([.cidr(range)])
+            }
+
+        case .regex:
+            for value in values {
+                guard case .string(let text) = value else {
+                    throw MatcherError("'re' takes regular expressions as strings, not \(value.typeName) (\(value))")
+                }
+                groups.append([.regex(try RegexTest(text, flags: plan.regexFlags))])
+            }
+
+        case .plain:
+            if values.count > 1 && values.contains(.null) {
+                throw MatcherError("null cannot be listed with other values (Sigma: give it its own selection)")
+            }
+            if plan.transforms.isEmpty {
+                var literals: [String]? = plan.cased ? nil : []
+                for value in values {
+                    switch value {
+                    case .string(let text):
+                        let pattern = SigmaPattern(sigma: text)
+                        groups.append([.pattern(WildcardPattern(pattern, cased: plan.cased))])
+                        if let bytes = pattern.literalBytes {
+                            literals?.append(String(decoding: ASCIIFold.lowered(bytes), as: UTF8.self))
+                        } else {
+                            literals = nil
+                        }
+                    case .int, .double:
+                        guard let n = number(value) else { throw MatcherError("the number \(value) is not finite") }
+                        groups.append([.number(n)])
+                        literals = nil
+                    case .bool(let b):
+                        groups.append([.bool(b)])
+                        literals = nil
+                    case .null:
+                        groups.append([.null])
+                        literals = nil
+                    }
+                }
+                if !plan.negated && (!plan.all || values.count == 1) { exact = literals }
+            } else {
+                for value in values {
+                    var patterns: [SigmaPattern]
+                    switch value {
+                    case .string(let text):
+                        patterns = [SigmaPattern(sigma: text)]
+                    case .int, .double:
+                        guard let n = number(value) else { throw MatcherError("the number \(value) is not finite") }
+                        patterns = [SigmaPattern(literal: Array(n.text.utf8))]
+                    case .bool, .null:
+                        throw MatcherError(
+                            "'\(plan.transforms[0].name)' applies to strings (and numbers), not \(value.typeName)")
+                    }
+                    for step in plan.transforms {
+                        var next: [SigmaPattern] = []
+                        for p in patterns { next.append(contentsOf: try step.transform.apply(p, name: step.name)) }
+                        patterns = next
+                    }
+                    var seen = Set<SigmaPattern>()
+                    var group: [CompiledValue] = []
+                    for p in patterns where seen.insert(p).inserted {
+                        group.append(.pattern(WildcardPattern(p, cased: plan.cased)))
+                    }
+                    groups.append(group)
+                }
+            }
+        }
+        return (groups, exact)
+    }
+
+    /// The number of alternatives in each group (one group unless `all`), for tests.
+    var groupSizes: [Int] {
+        guard !groupEnds.isEmpty else { return [tests.count] }
+        var start = 0
+        return groupEnds.map { end in
+            defer { start = end }
+            return end - start
+        }
+    }
+
+    // MARK: Matching
+
+    /// Whether the present value `value` satisfies the condition (see the type's notes;
+    /// for `exists` this is the `existsCheck` flag). An invalid value never matches.
+    public func matches(_ value: JSONValue) -> Bool {
+        if let existsCheck { return existsCheck }
+        switch value.kind {
+        case .string:
+            guard let s = value.jsonString else { return false }
+            if !s.hasEscapes {
+                return evaluate(.string, s.rawBytes) != isNegated
+            }
+            return s.withDecodedBytes { evaluate(.string, $0) } != isNegated
+        case .number:
+            return evaluate(.number, value.rawBytes) != isNegated
+        case .bool:
+            guard let b = value.bool else { return false }
+            return evaluate(.bool(b), value.rawBytes) != isNegated
+        case .null:
+            return evaluate(.null, value.rawBytes) != isNegated
+        case .object, .array:
+            return evaluate(.container, value.rawBytes) != isNegated
+        case .invalid:
+            return false
+        }
+    }
+
+    /// Whether a string value, given as its decoded UTF-8 bytes, satisfies the condition
+    /// (for values the engine derives itself, such as a URL-decoded exec command).
+    public func matches(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if let existsCheck { return existsCheck }
+        return evaluate(.string, bytes) != isNegated
+    }
+
+    /// Whether the string `text` satisfies the condition (cold path: tests, tools).
+    public func matches(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { matches(utf8: $0) }
+    }
+
+    private func evaluate(_ kind: SubjectKind, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        tests.withUnsafeBufferPointer { t in
+            literalBytes.withUnsafeBufferPointer { l in
+                let literals = l.baseAddress!
+                if groupEnds.isEmpty {
+                    for i in 0..<t.count where test(t[i], kind, bytes, literals) { return true }
+                    return false
+                }
+                var start = 0
+                for end in groupEnds {
+                    var matched = false
+                    var i = start
+                    while i < end {
+                        if test(t[i], kind, bytes, literals) {
+                            matched = true
+                            break
+                        }
+                        i += 1
+                    }
+                    if !matched { return false }
+                    start = end
+                }
+                return true
+            }
+        }
+    }
+
+    @inline(__always)
+    private func test(
+        _ t: ValueTest, _ kind: SubjectKind, _ bytes: UnsafeBufferPointer<UInt8>, _ literals: UnsafePointer<UInt8>
+    ) -> Bool {
+        switch t {
+        case .literal(let shape, let fold, let start, let count, let anchor):
+            switch kind {
+            case .string, .number, .bool:
+                return literalMatches(shape, literals + start, count, anchor: anchor, bytes, fold: fold)
+            case .null, .container: return false
+            }
+        case .anything:
+            return kind != .null
+        case .glob(let index):
+            switch kind {
+            case .string, .number, .bool: return matchGlob(index, bytes)
+            case .null, .container: return false
+            }
+        case .number(let n):
+            guard kind == .string || kind == .number, let v = NumberValue.parse(bytes) else { return false }
+            return NumberValue.compare(v, n) == 0
+        case .bool(let b):
+            switch kind {
+            case .bool(let v): return v == b
+            case .string: return Self.isBooleanText(bytes, b)
+            default: return false
+            }
+        case .null:
+            return kind == .null
+        case .regex(let index):
+            switch kind {
+            case .string, .number, .bool: return regexes[index].matches(bytes)
+            case .null, .container: return false
+            }
+        case .cidr(let index):
+            guard kind == .string, let address = IPAddress.parse(bytes) else { return false }
+            return cidrs[index].contains(address)
+        case .compare(let op, let n):
+            guard kind == .string || kind == .number, let v = NumberValue.parse(bytes) else { return false }
+            return op.holds(NumberValue.compare(v, n))
+        }
+    }
+
+    @inline(never)
+    private func matchGlob(_ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        globs[index].matches(bytes)
+    }
+
+    /// Whether `bytes` spell `true` or `false` (whichever `value` is), ignoring ASCII case.
+    private static func isBooleanText(_ bytes: UnsafeBufferPointer<UInt8>, _ value: Bool) -> Bool {
+        let word: StaticString = value ? "true" : "false"
+        guard bytes.count == word.utf8CodeUnitCount, let v = bytes.baseAddress else { return false }
+        return bytesMatch(v, word.utf8Start, bytes.count, fold: true)
+    }
+
+    // MARK: Helpers
+
+    private static func number(_ value: SigmaValue) -> NumberValue? {
+        switch value {
+        case .int(let i): return .int(i)
+        case .double(let d): return d.isFinite ? .double(d) : nil
+        default: return nil
+        }
+    }
+
+    private static func list(_ values: [SigmaValue]) -> String {
+        values.count == 1 ? values[0].description : "[" + values.map(\.description).joined(separator: ", ") + "]"
+    }
+}
+
+// MARK: - Tests on one value
+
+/// What a value is, for the tests that treat kinds differently.
+enum SubjectKind: Equatable {
+    /// Decoded string contents.
+    case string
+    /// A JSON number's raw text.
+    case number
+    /// A JSON boolean (the bytes are its raw text).
+    case bool(Bool)
+    case null
+    /// An object or an array.
+    case container
+}
+
+/// One compiled value, as built: what `ValueMatcher` lowers into `ValueTest`s.
+enum CompiledValue {
+    case pattern(WildcardPattern)
+    case number(NumberValue)
+    case bool(Bool)
+    case null
+    case regex(RegexTest)
+    case cidr(CIDRRange)
+    case compare(NumericComparison, NumberValue)
+}
+
+/// One compiled value of a field condition, as plain data (patterns and regular
+/// expressions live in the matcher's side tables).
+enum ValueTest: Sendable {
+    /// A pattern with one literal and no `?`: `literalBytes[start..<start+count]`.
+    case literal(LiteralShape, fold: Bool, start: Int, count: Int, anchor: Int)
+    /// `*`: any present value but null.
+    case anything
+    /// A general wildcard pattern: `globs[index]`.
+    case glob(Int)
+    case number(NumberValue)
+    case bool(Bool)
+    case null
+    /// `regexes[index]`
+    case regex(Int)
+    /// `cidrs[index]`
+    case cidr(Int)
+    case compare(NumericComparison, NumberValue)
+}
+
+/// A compiled `re` value. A class: `Regex` comes from a resilient library, so a struct
+/// holding one has a size known only at run time, which would cost every evaluation
+/// (inlined or not) a metadata lookup and a stack allocation.
+final class RegexTest: @unchecked Sendable {
+    // `Regex<AnyRegexOutput>` is not declared Sendable (because of AnyRegexOutput's
+    // captures). Shared read-only use is safe here: the regex is immutable after `init`,
+    // which also forces its lazily lowered program, and matches return only a Bool.
+    let pattern: String
+    let regex: Regex<AnyRegexOutput>
+
+    init(_ pattern: String, flags: RegexFlags) throws(MatcherError) {
+        var regex: Regex<AnyRegexOutput>
+        do {
+            regex = try Regex(pattern)
+        } catch {
+            throw MatcherError("invalid regular expression '\(pattern)': \(error)")
+        }
+        regex = regex.matchingSemantics(.unicodeScalar)
+        if flags.ignoreCase { regex = regex.ignoresCase() }
+        if flags.multiline { regex = regex.anchorsMatchLineEndings() }
+        if flags.dotAll { regex = regex.dotMatchesNewlines() }
+        self.pattern = pattern
+        self.regex = regex
+        // Regex lowers its program lazily on first use: do it now, once, rather than in the
+        // first (possibly concurrent) match.
+        _ = try? regex.firstMatch(in: "")
+    }
+
+    @inline(never)
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return (try? regex.firstMatch(in: text)) != nil
+    }
+}
+
+struct RegexFlags: Equatable {
+    var ignoreCase = false
+    var multiline = false
+    var dotAll = false
+}
+
+// MARK: - Modifier chains
+
+/// A modifier chain, checked and sorted into what it does.
+struct ModifierPlan {
+    enum Mode: Equatable {
+        case plain, regex, cidr, exists
+        case compare(NumericComparison)
+    }
+
+    enum Transform {
+        case contains, startswith, endswith, base64, base64offset, windash
+        case utf16(UTF16Encoding)
+
+        func apply(_ p: SigmaPattern, name: String) throws(MatcherError) -> [SigmaPattern] {
+            var p = p
+            switch self {
+            case .contains:
+                p.ensureLeadingAny()
+                p.ensureTrailingAny()
+                return [p]
+            case .startswith:
+                p.ensureTrailingAny()
+                return [p]
+            case .endswith:
+                p.ensureLeadingAny()
+                return [p]
+            case .base64:
+                return [SigmaPattern(literal: Base64.encode(try Self.literal(p, name)), forceCased: true)]
+            case .base64offset:
+                return Base64.offsetFragments(try Self.literal(p, name)).map {
+                    SigmaPattern(literal: $0, forceCased: true)
+                }
+            case .utf16(let encoding):
+                return [encoding.apply(p)]
+            case .windash:
+                guard let variants = WindowsDash.expand(p) else {
+                    throw MatcherError(
+                        "'windash' would make more than \(WindowsDash.maximumVariants) variants of one value"
+                            + " (more than five dashes)")
+                }
+                return variants
+            }
+        }
+
+        private static func literal(_ p: SigmaPattern, _ name: String) throws(MatcherError) -> [UInt8] {
+            guard let bytes = p.literalBytes else {
+                throw MatcherError("'\(name)' cannot encode a value with wildcards (put 'contains' after it)")
+            }
+            return bytes
+        }
+    }
+
+    var mode: Mode = .plain
+    var modeName = ""
+    var transforms: [(name: String, transform: Transform)] = []
+    var all = false
+    var cased = false
+    var negated = false
+    var regexFlags = RegexFlags()
+
+    init(_ modifiers: [String]) throws(MatcherError) {
+        for name in modifiers {
+            switch name {
+            case "all": all = true
+            case "cased": cased = true
+            case "neq": negated = true
+            case "contains": try addTransform(name, .contains)
+            case "startswith": try addTransform(name, .startswith)
+            case "endswith": try addTransform(name, .endswith)
+            case "base64": try addTransform(name, .base64)
+            case "base64offset": try addTransform(name, .base64offset)
+            case "wide", "utf16le": try addTransform(name, .utf16(.littleEndian))
+            case "utf16be": try addTransform(name, .utf16(.bigEndian))
+            case "utf16": try addTransform(name, .utf16(.littleEndianWithBOM))
+            case "windash": try addTransform(name, .windash)
+            case "re": try setMode(name, .regex)
+            case "cidr": try setMode(name, .cidr)
+            case "exists": try setMode(name, .exists)
+            case "gt": try setMode(name, .compare(.gt))
+            case "gte": try setMode(name, .compare(.gte))
+            case "lt": try setMode(name, .compare(.lt))
+            case "lte": try setMode(name, .compare(.lte))
+            case "i", "m", "s":
+                guard mode == .regex else {
+                    throw MatcherError("modifier '\(name)' is a flag of 're' and must follow it")
+                }
+                switch name {
+                case "i": regexFlags.ignoreCase = true
+                case "m": regexFlags.multiline = true
+                default: regexFlags.dotAll = true
+                }
+            case "expand", "fieldref":
+                throw MatcherError(
+                    "modifier '\(name)' is handled by the rule engine before value matching, not by ValueMatcher")
+            case "minute", "hour", "day", "week", "month", "year":
+                throw MatcherError("time modifier '\(name)' is not supported")
+            case "":
+                throw MatcherError("empty modifier (a doubled '|' in the field name?)")
+            default:
+                throw MatcherError("unknown modifier '\(name)'")
+            }
+        }
+        switch mode {
+        case .plain:
+            break
+        case .exists:
+            if all || cased || negated || modifiers.count > 1 {
+                throw MatcherError("'exists' cannot be combined with other modifiers")
+            }
+        case .regex, .cidr, .compare:
+            if cased {
+                throw MatcherError(
+                    "'cased' applies to string matching, not to '\(modeName)'"
+                        + (mode == .regex ? " (regular expressions are case-sensitive unless 'i')" : ""))
+            }
+        }
+    }
+
+    private mutating func addTransform(_ name: String, _ t: Transform) throws(MatcherError) {
+        guard mode == .plain else {
+            throw MatcherError("modifier '\(name)' cannot follow '\(modeName)'")
+        }
+        transforms.append((name, t))
+    }
+
+    private mutating func setMode(_ name: String, _ m: Mode) throws(MatcherError) {
+        if mode != .plain {
+            throw MatcherError("modifiers '\(modeName)' and '\(name)' cannot be combined")
+        }
+        if let last = transforms.last {
+            throw MatcherError("modifier '\(name)' cannot follow '\(last.name)': it takes the value as written")
+        }
+        mode = m
+        modeName = name
+    }
+}
