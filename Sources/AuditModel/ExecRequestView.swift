@@ -124,7 +124,6 @@ public enum PercentDecoding {
             return body(UnsafeBufferPointer(rebasing: out[0..<n]))
         }
     }
-
 }
 
 extension AuditEvent {
