@@ -156,6 +156,8 @@ public struct ContainerView {
 /// One pod volume.
 public struct VolumeView {
     public let object: JSONValue
+
+    public init(object: JSONValue) { self.object = object }
     public var name: JSONValue? { object["name"] }
     /// `hostPath.path`, when this is a hostPath volume.
     public var hostPath: JSONValue? { object["hostPath"]?["path"] }

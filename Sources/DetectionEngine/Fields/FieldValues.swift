@@ -1,0 +1,114 @@
+import AuditJSON
+import AuditModel
+
+/// One value of a field, in the form the value matchers take.
+public enum FieldValue {
+    /// A value in the event's bytes (a string, number, literal, object or array).
+    case json(JSONValue)
+    /// A computed value as UTF-8 (a decoded argv element, `true`/`false` of a flag).
+    case text(UnsafeBufferPointer<UInt8>)
+}
+
+extension FieldSource {
+    /// Visits every value of the field in `event`. Arrays found at the field are visited
+    /// element by element ("any element" semantics), so `user.groups: system:masters` is
+    /// true when any group is.
+    ///
+    /// - Parameter body: return false to stop early.
+    /// - Returns: the number of values visited (0: the field is absent).
+    @discardableResult
+    public func forEachValue(in event: AuditEvent, _ body: (FieldValue) -> Bool) -> Int {
+        var count = 0
+        var going = true
+        func visit(_ v: JSONValue?) {
+            guard going, let v else { return }
+            if v.kind == .array {
+                for e in v.elements where going {
+                    count += 1
+                    going = body(.json(e))
+                }
+            } else {
+                count += 1
+                going = body(.json(v))
+            }
+        }
+        func visitText(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard going else { return }
+            count += 1
+            going = body(.text(bytes))
+        }
+        func visitFlag(_ on: Bool) {
+            let s: StaticString = on ? "true" : "false"
+            visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        }
+
+        switch self {
+        case .envelope(let f):
+            visit(event[f])
+        case .nested(let f):
+            visit(event[nested: f])
+        case .path(let p):
+            event.forEachValue(at: p, flattenArrays: true) { v in
+                count += 1
+                going = body(.json(v))
+                return going
+            }
+        case .derived(let d):
+            switch d {
+            case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY:
+                guard let exec = event.execRequest else { break }
+                switch d {
+                case .execCommand:
+                    exec.forEachParameter("command") { visitText($0) }
+                case .execCommandLine:
+                    var line: [UInt8] = []  // exec events are rare: building the line is fine
+                    exec.forEachParameter("command") { arg in
+                        if !line.isEmpty { line.append(0x20) }
+                        line.append(contentsOf: arg)
+                    }
+                    if !line.isEmpty { line.withUnsafeBufferPointer { visitText($0) } }
+                case .execContainer:
+                    var last: [UInt8]?
+                    exec.forEachParameter("container") { last = Array($0) }
+                    last?.withUnsafeBufferPointer { visitText($0) }
+                case .execStdin: visitFlag(exec.stdin)
+                case .execTTY: visitFlag(exec.tty)
+                default: break
+                }
+            default:
+                guard let spec = event.podSpec(in: .request) ?? event.podSpec(in: .response) else { break }
+                switch d {
+                case .podHostNetwork: visit(spec.spec["hostNetwork"])
+                case .podHostPID: visit(spec.spec["hostPID"])
+                case .podHostIPC: visit(spec.spec["hostIPC"])
+                case .podServiceAccountName: visit(spec.serviceAccountName)
+                case .podHostPath, .podHostPathType:
+                    if let volumes = spec.spec["volumes"] {
+                        for v in volumes.elements where going && v.kind == .object {
+                            let volume = VolumeView(object: v)
+                            visit(d == .podHostPath ? volume.hostPath : volume.hostPathType)
+                        }
+                    }
+                default:
+                    spec.forEachContainer { c in
+                        switch d {
+                        case .podContainerName: visit(c.name)
+                        case .podImage: visit(c.image)
+                        case .podPrivileged: visit(c.securityContext?["privileged"])
+                        case .podAllowPrivilegeEscalation: visit(c.securityContext?["allowPrivilegeEscalation"])
+                        case .podRunAsUser: visit(c.securityContext?["runAsUser"])
+                        case .podCapabilitiesAdd: visit(c.capabilitiesAdd)
+                        case .podVolumeMountPath:
+                            if let mounts = c.volumeMounts {
+                                for m in mounts.elements where going { visit(m["mountPath"]) }
+                            }
+                        default: break
+                        }
+                        return going
+                    }
+                }
+            }
+        }
+        return count
+    }
+}
