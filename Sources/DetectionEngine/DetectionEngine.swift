@@ -7,6 +7,14 @@
 //   by default (Sigma's rule), wildcards `*` and `?` are matched without building Strings,
 //   and only regular expressions decode a value into a String.
 //
-// Built so far: the condition language (`SigmaCondition`) and value matchers
-// (`ValueMatcher`). Rule compilation, the (verb, resource) index, correlations and alerts
-// come with the rest of the detection-engine issue.
+// Built so far:
+// - Condition/  the condition language: parse, resolve against selection names, evaluate
+//               with left-to-right short-circuiting (`SigmaCondition`, `ResolvedCondition`)
+// - Matching/   value matchers: wildcards, every value modifier but `expand`/`fieldref`,
+//               numbers, booleans, null, CIDR, base64, regex (`ValueMatcher`)
+// - Fields/     the field catalogue and how each field's values are read from an event,
+//               including derived exec and pod-spec fields (`FieldCatalogue`, `FieldSource`)
+// - Rules/      single-event rules: field tests, selections, `CompiledRule.matches`
+// Still to come with the detection-engine issue: compiling loaded rules into an indexed
+// plan (by verb and resource), per-element logic, stage awareness and deduplication,
+// correlations, filters, alerts, and the `scan` / `rules` commands.
