@@ -38,9 +38,11 @@ let package = Package(
         .library(name: "AnalyzerKit", targets: ["AnalyzerKit"]),
         .library(name: "AuditSynth", targets: ["AuditSynth"]),
         .library(name: "DetectionEngine", targets: ["DetectionEngine"]),
+        .library(name: "RuleLoader", targets: ["RuleLoader"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CAuditSIMD"),
@@ -50,6 +52,9 @@ let package = Package(
         .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
         .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict),
+        .target(
+            name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
         .target(name: "AuditSynth", swiftSettings: strict),
         .executableTarget(
@@ -69,6 +74,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "DetectionEngineTests", dependencies: ["DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "RuleLoaderTests", dependencies: ["RuleLoader", "DetectionEngine", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
         .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
