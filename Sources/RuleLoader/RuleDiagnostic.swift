@@ -141,6 +141,8 @@ extension RuleDiagnostic {
         case badModifier = "bad-modifier"
         /// error: a Sigma modifier kaudit cannot evaluate (the time modifiers).
         case unsupportedModifier = "unsupported-modifier"
+        /// error: a field the field catalogue does not know (`RuleCompiler`).
+        case unknownField = "unknown-field"
         /// error: the condition does not parse.
         case conditionSyntax = "condition-syntax"
         /// error: the condition names a selection the detection does not define, or a

@@ -1,0 +1,67 @@
+import DetectionEngine
+import Foundation
+import RuleLoader
+import Testing
+
+@Suite("Rule compiler")
+struct RuleCompilerTests {
+    @Test("a rule compiles into an engine rule with its selections and condition")
+    func compiles() throws {
+        let rule = try loadRule(
+            """
+            title: Exec into a pod
+            id: 0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c
+            logsource:
+                product: kubernetes
+                service: audit
+            detection:
+                selection:
+                    verb: [create, get]
+                    objectRef.subresource: exec
+                filter_system:
+                    user.username|startswith: 'system:'
+                condition: selection and not filter_system
+            level: medium
+            """)
+        let (compiled, diagnostics) = RuleCompiler.compile(rule)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let engineRule = try #require(compiled)
+        #expect(engineRule.id == "0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c")
+        #expect(engineRule.selectionNames == ["selection", "filter_system"])
+    }
+
+    @Test("an unknown field is an error at its position")
+    func unknownField() throws {
+        let rule = try loadRule(minimalRule(id: "1f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(of: "verb: create", with: "Image: evil.exe"))
+        let (compiled, diagnostics) = RuleCompiler.compile(rule)
+        #expect(compiled == nil)
+        #expect(diagnostics.map(\.code) == [.unknownField])
+        #expect(diagnostics.first.map { "\($0.line):\($0.column)" } == "8:9")
+    }
+
+    @Test("expand and fieldref are reported until the engine evaluates them")
+    func unsupportedModifiers() throws {
+        for modifier in ["expand", "fieldref"] {
+            let value = modifier == "expand" ? "'%Admins%'" : "user.username"
+            let rule = try loadRule(
+                minimalRule(id: "2f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
+                    of: "verb: create", with: "objectRef.name|\(modifier): \(value)"))
+            let (compiled, diagnostics) = RuleCompiler.compile(rule)
+            #expect(compiled == nil)
+            #expect(diagnostics.map(\.code) == [.unsupportedModifier], "\(modifier)")
+        }
+    }
+
+    @Test("every SigmaHQ Kubernetes rule compiles", .enabled(if: LoaderCorpus.shouldRun, LoaderCorpus.skipMessage))
+    func sigmaHQRulesCompile() throws {
+        let directory = try LoaderCorpus.requireDirectory()
+        let set = RuleSet.load(paths: [directory.path])
+        #expect(set.rules.count == 16)
+        for rule in set.rules {
+            let (compiled, diagnostics) = RuleCompiler.compile(rule)
+            #expect(compiled != nil, "\(rule.metadata.title): \(diagnostics)")
+            let errors = diagnostics.filter(\.isError)
+            #expect(errors.isEmpty, "\(rule.metadata.title): \(errors)")
+        }
+    }
+}
