@@ -19,7 +19,7 @@ struct Kaudit: ParsableCommand {
             Exit status: 0 on success, 2 on a usage error, an unreadable input or a damaged archive.
             """,
         version: "0.1.0",
-        subcommands: [Scan.self])
+        subcommands: [Scan.self, Rules.self])
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)
