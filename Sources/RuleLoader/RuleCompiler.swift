@@ -32,6 +32,18 @@ public enum RuleCompiler {
                 return nil
             }
             guard let matcher = c.matcher else { return nil }  // the loader reported why
+            if field.type == .integer, c.modifiers.isEmpty || c.modifiers == ["neq"] {
+                // Text that is not a number can never equal an integer-valued field.
+                for (i, v) in c.values.enumerated() {
+                    guard case .string(let text) = v, Int64(text) == nil, !text.contains("*"), !text.contains("?")
+                    else { continue }
+                    diagnostics.append(
+                        RuleDiagnostic(
+                            .warning, .neverMatches,
+                            "'\(text)' is not a number, and '\(c.field)' holds integers: this value never matches",
+                            file: file, at: i < c.valuePositions.count ? c.valuePositions[i] : c.position))
+                }
+            }
             return FieldTest(field: field, matcher: matcher)
         }
         func tests(_ conditions: [FieldCondition]) -> [FieldTest] { conditions.compactMap(test) }

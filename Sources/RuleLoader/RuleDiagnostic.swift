@@ -143,6 +143,9 @@ extension RuleDiagnostic {
         case unsupportedModifier = "unsupported-modifier"
         /// error: a field the field catalogue does not know (`RuleCompiler`).
         case unknownField = "unknown-field"
+        /// warning: a value that can never match its field, such as text compared with the
+        /// integer `responseStatus.code` (`RuleCompiler`).
+        case neverMatches = "never-matches"
         /// error: the condition does not parse.
         case conditionSyntax = "condition-syntax"
         /// error: the condition names a selection the detection does not define, or a

@@ -47,7 +47,8 @@ struct Rules: ParsableCommand {
             let errors = diagnostics.filter(\.isError).count
             let warnings = diagnostics.count - errors
             Output.stderr(
-                "kaudit: \(set.documents.count) documents (\(set.rules.count) rules), \(errors) errors, \(warnings) warnings\n")
+                "kaudit: \(set.documents.count) documents (\(set.rules.count) rules), "
+                    + "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n")
             if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
         }
     }

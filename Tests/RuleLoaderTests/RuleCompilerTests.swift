@@ -52,6 +52,17 @@ struct RuleCompilerTests {
         }
     }
 
+    @Test("text compared with an integer field is a warning: it can never match")
+    func neverMatches() throws {
+        let rule = try loadRule(
+            minimalRule(id: "3f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
+                of: "verb: create", with: "responseStatus.code: ['ALLOW', 403, '401', '4*']"))
+        let (compiled, diagnostics) = RuleCompiler.compile(rule)
+        #expect(compiled != nil)  // a warning, not an error
+        #expect(diagnostics.map(\.code) == [.neverMatches])
+        #expect(diagnostics.first.map { "\($0.line):\($0.column)" } == "8:31")
+    }
+
     @Test("every SigmaHQ Kubernetes rule compiles", .enabled(if: LoaderCorpus.shouldRun, LoaderCorpus.skipMessage))
     func sigmaHQRulesCompile() throws {
         let directory = try LoaderCorpus.requireDirectory()
