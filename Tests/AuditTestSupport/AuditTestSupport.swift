@@ -35,3 +35,35 @@ public enum PackagePaths {
     /// `Detections/` (the rule pack).
     public static let detections = root.appendingPathComponent("Detections")
 }
+
+/// The third-party corpora in `../shared/corpora` (or `KAUDIT_CORPORA`). Tests that need them
+/// are skipped with a message when they are absent, except on CI (`CI` set), where they
+/// run and fail, so a CI job without them cannot pass silently.
+public enum SharedCorpora {
+    /// The corpora directory, when present.
+    public static let root: URL? = {
+        let dir: URL
+        if let env = ProcessInfo.processInfo.environment["KAUDIT_CORPORA"], !env.isEmpty {
+            dir = URL(fileURLWithPath: env)
+        } else {
+            dir = PackagePaths.root.deletingLastPathComponent().appendingPathComponent("shared/corpora")
+        }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? dir.standardizedFileURL : nil
+    }()
+
+    /// One corpus folder (e.g. `sigma-k8s-audit-rules`), when present.
+    public static func directory(_ name: String) -> URL? {
+        guard let dir = root?.appendingPathComponent(name) else { return nil }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) && isDirectory.boolValue
+            ? dir : nil
+    }
+
+    /// Whether `CI` is set (to anything but empty, 0 or false).
+    public static var onCI: Bool {
+        let value = ProcessInfo.processInfo.environment["CI"] ?? ""
+        return !value.isEmpty && value != "0" && value.lowercased() != "false"
+    }
+}

@@ -14,26 +14,9 @@ enum Corpus {
     static var packageRoot: URL { PackagePaths.root }
 
     /// The corpora directory, or nil when it does not exist.
-    static let root: URL? = {
-        let candidates: [URL]
-        if let env = ProcessInfo.processInfo.environment["KAUDIT_CORPORA"], !env.isEmpty {
-            candidates = [URL(fileURLWithPath: env)]
-        } else {
-            candidates = [packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpora")]
-        }
-        for c in candidates {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: c.path, isDirectory: &isDir), isDir.boolValue {
-                return c.standardizedFileURL
-            }
-        }
-        return nil
-    }()
+    static var root: URL? { SharedCorpora.root }
 
-    static var onCI: Bool {
-        let v = ProcessInfo.processInfo.environment["CI"] ?? ""
-        return !v.isEmpty && v != "0" && v.lowercased() != "false"
-    }
+    static var onCI: Bool { SharedCorpora.onCI }
 
     /// Run when the corpora are there, and on CI always (where absence is a failure).
     static var shouldRun: Bool { root != nil || onCI }

@@ -9,23 +9,9 @@ import Testing
 /// `../shared/corpora/sigma-k8s-audit-rules` next to the package root. When absent the tests
 /// are skipped, except when `CI` is set, where they run and fail.
 enum SigmaRuleCorpus {
-    static let directory: URL? = {
-        let corpora: URL
-        if let env = ProcessInfo.processInfo.environment["KAUDIT_CORPORA"], !env.isEmpty {
-            corpora = URL(fileURLWithPath: env)
-        } else {
-            corpora = PackagePaths.root.deletingLastPathComponent().appendingPathComponent("shared/corpora")
-        }
-        let dir = corpora.appendingPathComponent("sigma-k8s-audit-rules")
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) && isDirectory.boolValue
-            ? dir : nil
-    }()
+    static var directory: URL? { SharedCorpora.directory("sigma-k8s-audit-rules") }
 
-    static var onCI: Bool {
-        let value = ProcessInfo.processInfo.environment["CI"] ?? ""
-        return !value.isEmpty && value != "0" && value.lowercased() != "false"
-    }
+    static var onCI: Bool { SharedCorpora.onCI }
 
     static var shouldRun: Bool { directory != nil || onCI }
 

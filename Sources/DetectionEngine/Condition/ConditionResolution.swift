@@ -221,7 +221,7 @@ struct ConditionResolver {
         let target = Array(name.utf8)
         var best: (name: String, distance: Int)? = nil
         for candidate in selections {
-            let distance = Self.editDistance(target, Array(candidate.utf8))
+            let distance = editDistance(target, Array(candidate.utf8))
             if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }
         guard let best else { return nil }
@@ -230,21 +230,22 @@ struct ConditionResolver {
         let allowed = target.count >= 6 ? 2 : (target.count >= 3 ? 1 : 0)
         return best.distance <= allowed ? best.name : nil
     }
+}
 
-    /// Levenshtein distance (selection names are short, so the quadratic table is fine).
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                current[j] = min(substitution, previous[j] + 1, current[j - 1] + 1)
-            }
-            swap(&previous, &current)
+/// Levenshtein distance between two byte strings, for "did you mean" suggestions (names are
+/// short, so the quadratic table is fine).
+public func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    var current = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+            current[j] = min(substitution, previous[j] + 1, current[j - 1] + 1)
         }
-        return previous[b.count]
+        swap(&previous, &current)
     }
+    return previous[b.count]
 }
