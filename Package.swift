@@ -59,7 +59,10 @@ let package = Package(
         .target(name: "AuditSynth", swiftSettings: strict),
         .executableTarget(
             name: "kaudit",
-            dependencies: ["AnalyzerKit", "RuleLoader", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "AnalyzerKit", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict),
         // Test-only helpers shared by the test targets (never linked into the product).
         .target(name: "AuditTestSupport", path: "Tests/AuditTestSupport", swiftSettings: strict),

@@ -1,5 +1,8 @@
 import AnalyzerKit
 import ArgumentParser
+import AuditInputs
+import AuditModel
+import DetectionEngine
 import Glibc
 import RuleLoader
 
@@ -7,7 +10,7 @@ import RuleLoader
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check and list detection rules (Sigma rules, correlations and filters).",
-        subcommands: [Lint.self, List.self])
+        subcommands: [Lint.self, List.self, Test.self])
 
     /// Rule directories given on the command line, or the bundled `Detections/`.
     struct Locations: ParsableArguments {
@@ -109,6 +112,142 @@ struct Rules: ParsableCommand {
     }
 }
 
+extension Rules {
+    /// `kaudit rules test`: run each rule on its fixtures.
+    struct Test: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run each rule on its matching and non-matching fixture events.",
+            discussion: """
+                For a rule file NAME.yml the fixtures are NAME.match.ndjson (events the rule \
+                must fire on) and NAME.nomatch.ndjson (events it must not fire on), anywhere \
+                under the fixtures directory (default: SampleLogs/detections beside the rules). \
+                A rule without fixtures fails. Correlation rules and filters are listed as \
+                skipped until the engine evaluates them. Exit status: 0 when every rule passes, \
+                1 otherwise.
+                """)
+
+        @OptionGroup var locations: Locations
+
+        @Option(help: ArgumentHelp("Where the fixture files are.", valueName: "dir"))
+        var fixtures: String?
+
+        func run() throws {
+            let paths = try locations.resolved()
+            let set = RuleSet.load(paths: paths)
+            for d in set.errors { Output.stderr("kaudit: \(d.description)\n") }
+            guard let fixtureDir = fixtures ?? BundledDetections.fixturesDirectory(near: paths[0]) else {
+                throw ValidationError("no fixtures directory found; pass --fixtures")
+            }
+            let fixtureFiles = FixtureFiles(directory: fixtureDir)
+            var passed = 0
+            var failed = 0
+            var skipped = 0
+            for document in set.documents {
+                let title = document.metadata.title
+                guard let rule = document.rule else {
+                    skipped += 1
+                    Output.stdout("SKIP  \(title): correlations and filters are not evaluated yet\n")
+                    continue
+                }
+                let stem = FixtureFiles.stem(of: rule.metadata.origin.file)
+                let (compiled, diagnostics) = RuleCompiler.compile(rule)
+                var problems: [String] = diagnostics.filter(\.isError).map(\.description)
+                var counts = (match: 0, nomatch: 0)
+                if let compiled {
+                    let match = fixtureFiles.path(stem + ".match.ndjson")
+                    let nomatch = fixtureFiles.path(stem + ".nomatch.ndjson")
+                    if match == nil || nomatch == nil { problems.append("no fixtures \(stem).match.ndjson and \(stem).nomatch.ndjson") }
+                    if let match {
+                        counts.match = try FixtureRun.check(compiled, file: match, mustFire: true, &problems)
+                    }
+                    if let nomatch {
+                        counts.nomatch = try FixtureRun.check(compiled, file: nomatch, mustFire: false, &problems)
+                    }
+                }
+                if problems.isEmpty {
+                    passed += 1
+                    Output.stdout("PASS  \(title) (\(counts.match) match, \(counts.nomatch) nomatch)\n")
+                } else {
+                    failed += 1
+                    Output.stdout("FAIL  \(title)\n")
+                    for p in problems { Output.stdout("      \(p)\n") }
+                }
+            }
+            Output.stderr("kaudit: \(passed) passed, \(failed) failed, \(skipped) skipped\n")
+            if failed > 0 || !set.errors.isEmpty { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Fixture files found under a directory, by file name.
+struct FixtureFiles {
+    var byName: [String: String] = [:]
+
+    init(directory: String) {
+        walk(directory)
+    }
+
+    private mutating func walk(_ dir: String) {
+        guard let handle = opendir(dir) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            let full = dir + "/" + name
+            var st = stat()
+            guard stat(full, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                walk(full)
+            } else if name.hasSuffix(".ndjson") && byName[name] == nil {
+                byName[name] = full
+            }
+        }
+    }
+
+    func path(_ name: String) -> String? { byName[name] }
+
+    /// `dir/kubernetes_exec.yml` -> `kubernetes_exec`.
+    static func stem(of file: String) -> String {
+        let name = file.split(separator: "/").last.map(String.init) ?? file
+        guard let dot = name.lastIndex(of: ".") else { return name }
+        return String(name[..<dot])
+    }
+}
+
+/// Runs a rule over the events of one fixture file.
+enum FixtureRun {
+    struct Collector: AuditRecordHandler {
+        let rule: CompiledRule
+        let mustFire: Bool
+        let file: String
+        var events = 0
+        var problems: [String] = []
+
+        mutating func handle(event: AuditEvent, at location: RecordLocation) {
+            events += 1
+            let fired = rule.matches(event)
+            if fired != mustFire {
+                problems.append("\(file):\(location.line): \(mustFire ? "should fire but does not" : "fires but should not")")
+            }
+        }
+
+        mutating func handle(issue: ReadIssue) { problems.append(issue.description) }
+    }
+
+    /// Checks every event of `file`; returns how many there were.
+    static func check(_ rule: CompiledRule, file: String, mustFire: Bool, _ problems: inout [String]) throws -> Int {
+        var source = try FileDescriptorSource(path: file)
+        defer { source.close() }
+        var collector = Collector(rule: rule, mustFire: mustFire, file: file)
+        try AuditStreamReader().read(from: &source, name: file, into: &collector)
+        problems += collector.problems
+        if mustFire && collector.events == 0 { problems.append("\(file): no events") }
+        return collector.events
+    }
+}
+
 /// Finds the rule pack that ships with kaudit.
 enum BundledDetections {
     /// `KAUDIT_DETECTIONS`, else `Detections/` in the package the binary was built in
@@ -127,6 +266,18 @@ enum BundledDetections {
         for c in candidates {
             var st = stat()
             if stat(c, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return c }
+        }
+        return nil
+    }
+
+    /// `SampleLogs/detections` in the package that holds `rules` (walking up from it).
+    static func fixturesDirectory(near rules: String) -> String? {
+        var dir = rules
+        for _ in 0..<4 {
+            let candidate = dir + "/SampleLogs/detections"
+            var st = stat()
+            if stat(candidate, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { return candidate }
+            dir = dir == "." || dir.isEmpty ? ".." : parent(dir)
         }
         return nil
     }

@@ -84,4 +84,38 @@ struct RulesCommandTests {
         #expect(rows.first?["techniques"] as? [String] == ["MS-TA9006", "attack.t1609"])
         #expect(rows.first?["kind"] as? String == "single")
     }
+
+    @Test("test runs each rule on its fixtures and reports pass or fail per rule")
+    func testCommand() throws {
+        let exec = #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"a1","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/default/pods/web/exec?command=sh","verb":"create","user":{"username":"alice"},"objectRef":{"resource":"pods","namespace":"default","name":"web","apiVersion":"v1","subresource":"exec"},"responseStatus":{"metadata":{},"code":101},"stageTimestamp":"2026-01-05T10:00:00.000000Z"}"#
+        let logs = #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a2","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods/web/log","verb":"get","user":{"username":"alice"},"objectRef":{"resource":"pods","namespace":"default","name":"web","apiVersion":"v1","subresource":"log"},"responseStatus":{"metadata":{},"code":200},"stageTimestamp":"2026-01-05T10:00:01.000000Z"}"#
+        let dir = try Self.ruleDirectory([
+            "exec_into_pod.yml": Self.goodRule,
+            "exec_into_pod.match.ndjson": exec + "\n",
+            "exec_into_pod.nomatch.ndjson": logs + "\n",
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ok = try CLI.run(["rules", "test", dir.path, "--fixtures", dir.path])
+        #expect(ok.status == 0, "\(ok)")
+        #expect(ok.stdout.contains("PASS  Exec into a pod (1 match, 1 nomatch)"), "\(ok)")
+
+        // A near miss that fires is named with its file and line.
+        try (logs + "\n" + exec + "\n").write(
+            to: dir.appendingPathComponent("exec_into_pod.nomatch.ndjson"), atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["rules", "test", dir.path, "--fixtures", dir.path])
+        #expect(bad.status == 1, "\(bad)")
+        #expect(bad.stdout.contains("FAIL  Exec into a pod"), "\(bad)")
+        #expect(bad.stdout.contains("exec_into_pod.nomatch.ndjson:2: fires but should not"), "\(bad)")
+        #expect(bad.stderr.contains("0 passed, 1 failed"), "\(bad)")
+    }
+
+    @Test("test on SigmaHQ's rules with the project's fixtures: the enumeration rule can never fire",
+          .enabled(if: haveSigmaHQ || ProcessInfo.processInfo.environment["CI"] != nil))
+    func testSigmaHQ() throws {
+        let fixtures = PackagePaths.sampleLogs.appendingPathComponent("detections").path
+        let r = try CLI.run(["rules", "test", Self.sigmaHQ.path, "--fixtures", fixtures])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("15 passed, 1 failed"), "\(r)")
+        #expect(r.stdout.contains("FAIL  Kubernetes Potential Enumeration Activity"), "\(r)")
+    }
 }
