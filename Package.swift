@@ -10,7 +10,7 @@
 //   AuditInputs byte sources (files, stdin, gzip, zstd) and the document stream
 //   AnalyzerKit glue: runs inputs through the reader and aggregates results
 //   kaudit      the command-line tool
-//   AuditSynth  deterministic synthetic audit logs for tests and benchmarks
+//   AuditSynth  deterministic synthetic audit logs for tests and benchmarks (uses AuditModel's dates)
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -56,7 +56,7 @@ let package = Package(
             name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
-        .target(name: "AuditSynth", swiftSettings: strict),
+        .target(name: "AuditSynth", dependencies: ["AuditModel"], swiftSettings: strict),
         .executableTarget(
             name: "kaudit",
             dependencies: [

@@ -171,22 +171,27 @@ public enum RFC3339 {
         return era &* 146_097 &+ doe &- 719_468
     }
 
-    /// Formats microseconds since the epoch as `2006-01-02T15:04:05.000000Z` (for output).
-    public static func format(microseconds us: Int64) -> String {
-        var secs = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
-        let frac = Int(us - secs * 1_000_000)
-        var days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
-        secs -= Int64(days) * 86_400
-        // civil from days (Hinnant)
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
+    /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's algorithm, the
+    /// inverse of `daysFromCivil`).
+    public static func civil(days: Int) -> (year: Int, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
         let mp = (5 * doy + 2) / 153
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    /// Formats microseconds since the epoch as `2006-01-02T15:04:05.000000Z` (for output).
+    public static func format(microseconds us: Int64) -> String {
+        var secs = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
+        let frac = Int(us - secs * 1_000_000)
+        let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        secs -= Int64(days) * 86_400
+        let (y, m, d) = civil(days: days)
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s

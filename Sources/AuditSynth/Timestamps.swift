@@ -1,28 +1,15 @@
-/// Civil-date arithmetic (Howard Hinnant's algorithms) so we need no Foundation.
+import AuditModel
+
+/// Civil-date arithmetic, shared with the event view's timestamp parser (AuditModel).
 enum CivilDate {
     /// Days since 1970-01-01 for a proleptic Gregorian date.
     static func days(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64(month > 2 ? month - 3 : month + 9)
-        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Int64(RFC3339.daysFromCivil(year: year, month: month, day: day))
     }
 
     /// Year, month, day for days since 1970-01-01.
     static func civil(days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return (Int(y), Int(m), Int(d))
+        RFC3339.civil(days: Int(days))
     }
 
     /// Microseconds since the epoch for a UTC wall-clock time.
