@@ -42,6 +42,17 @@ struct DocumentDecoder {
     // MARK: - Entry
 
     /// Decodes the document; nil when it has errors (they are in `sink`) or no content.
+    /// A detection value typed as pySigma would read it, with a warning where YAML 1.1 and
+    /// YAML 1.2 disagree about an unquoted scalar.
+    mutating func typedValue(_ scalar: YScalar, at position: SourcePosition) -> ScalarTyping.Typed {
+        let typed = ScalarTyping.value(of: scalar)
+        if let ambiguity = typed.ambiguity {
+            sink.warning(
+                .ambiguousScalar, ambiguity + "; kaudit reads it as the string '\(scalar.text)' (quote it)", at: position)
+        }
+        return typed
+    }
+
     mutating func decode(_ root: YNode) -> RuleDocument? {
         guard let pairs = root.pairs else {
             if let s = root.scalar, ScalarTyping.value(of: s).value == .null {
@@ -546,7 +557,7 @@ struct DocumentDecoder {
                 ok = false
                 continue
             }
-            let typed = ScalarTyping.value(of: scalar)
+            let typed = typedValue(scalar, at: item.position)
             switch typed.value {
             case .null, .bool:
                 sink.error(.badValue, "a keyword is a string or a number, not \(item.kindName)", at: item.position)
@@ -554,11 +565,6 @@ struct DocumentDecoder {
                 continue
             default:
                 break
-            }
-            if let ambiguity = typed.ambiguity {
-                sink.warning(
-                    .ambiguousScalar, ambiguity + "; kaudit reads it as the string '\(scalar.text)' (quote it)",
-                    at: item.position)
             }
             values.append(typed.value)
             positions.append(item.position)
@@ -654,12 +660,7 @@ struct DocumentDecoder {
                 ok = false
                 continue
             }
-            let typed = ScalarTyping.value(of: scalar)
-            if let ambiguity = typed.ambiguity {
-                sink.warning(
-                    .ambiguousScalar, ambiguity + "; kaudit reads it as the string '\(scalar.text)' (quote it)",
-                    at: item.position)
-            }
+            let typed = typedValue(scalar, at: item.position)
             values.append(typed.value)
             positions.append(item.position)
         }
