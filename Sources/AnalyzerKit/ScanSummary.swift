@@ -33,26 +33,25 @@ public struct ScanSummary: AuditRecordHandler {
         if event.hasDuplicateKeys { duplicateKeyEvents += 1 }
         Self.count(event.verb, in: &verbs)
         Self.count(event[.stage], in: &stages)
-        if let ref = event.objectRef {
-            if let res = ref.resource?.jsonString, let sub = ref.subresource?.jsonString {
-                // "pods/exec", joined from the decoded names in a small stack buffer.
-                res.withDecodedBytes { r in
-                    sub.withDecodedBytes { s in
-                        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count + s.count + 1) { tmp in
-                            var n = 0
-                            for b in r { tmp[n] = b; n += 1 }
-                            tmp[n] = UInt8(ascii: "/")
-                            n += 1
-                            for b in s { tmp[n] = b; n += 1 }
-                            resources.add(UnsafeBufferPointer(rebasing: tmp[0..<n]))
-                        }
+        // Nested fields straight from the event's index (no view structs per event).
+        if let res = event[nested: .refResource]?.jsonString, let sub = event[nested: .refSubresource]?.jsonString {
+            // "pods/exec", joined from the decoded names in a small stack buffer.
+            res.withDecodedBytes { r in
+                sub.withDecodedBytes { s in
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.count + s.count + 1) { tmp in
+                        var n = 0
+                        for b in r { tmp[n] = b; n += 1 }
+                        tmp[n] = UInt8(ascii: "/")
+                        n += 1
+                        for b in s { tmp[n] = b; n += 1 }
+                        resources.add(UnsafeBufferPointer(rebasing: tmp[0..<n]))
                     }
                 }
-            } else {
-                Self.count(ref.resource, in: &resources)
             }
+        } else {
+            Self.count(event[nested: .refResource], in: &resources)
         }
-        Self.count(event.user?.username, in: &users)
+        Self.count(event[nested: .userUsername], in: &users)
         if let t = event.stageMicros {
             if firstEventMicros.map({ t < $0 }) ?? true { firstEventMicros = t }
             if lastEventMicros.map({ t > $0 }) ?? true { lastEventMicros = t }
