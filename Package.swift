@@ -55,7 +55,8 @@ let package = Package(
         .target(
             name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
-        .target(name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON"], swiftSettings: strict),
+        .target(
+            name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"], swiftSettings: strict),
         .target(name: "AuditSynth", dependencies: ["AuditModel"], swiftSettings: strict),
         .executableTarget(
             name: "kaudit",

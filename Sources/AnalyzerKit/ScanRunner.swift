@@ -1,4 +1,6 @@
 import AuditInputs
+import AuditModel
+import DetectionEngine
 import Glibc
 
 /// Runs a scan over inputs: opens each (by magic bytes), reads it with one reader and
@@ -63,13 +65,33 @@ public struct ScanRunner {
 
     /// Scans every input in order into a summary.
     public func summarize(_ paths: [String], onIssue: ((ReadIssue) -> Void)? = nil) -> ScanSummary {
-        var summary = ScanSummary(onIssue: onIssue)
-        for path in Self.expand(paths) {
-            let (bytes, error) = scan(path, into: &summary)
-            summary.bytes += bytes
-            summary.inputs += 1
-            if let error { summary.inputErrors.append(error.message) }
-        }
-        return summary
+        summarize(paths, detector: nil, onIssue: onIssue)
     }
+
+    /// Scans every input in order into a summary, judging each event with `detector` (which
+    /// is finished at the end, so held matches and open correlation windows are judged).
+    public func summarize(_ paths: [String], detector: Detector?, onIssue: ((ReadIssue) -> Void)? = nil) -> ScanSummary {
+        var handler = DetectingHandler(summary: ScanSummary(onIssue: onIssue), detector: detector)
+        for path in Self.expand(paths) {
+            let (bytes, error) = scan(path, into: &handler)
+            handler.summary.bytes += bytes
+            handler.summary.inputs += 1
+            if let error { handler.summary.inputErrors.append(error.message) }
+        }
+        detector?.finish()
+        return handler.summary
+    }
+}
+
+/// Summarizes every record and, when there is a detector, judges every event.
+struct DetectingHandler: AuditRecordHandler {
+    var summary: ScanSummary
+    let detector: Detector?
+
+    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+        summary.handle(event: event, at: location)
+        detector?.process(event)
+    }
+
+    mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
 }

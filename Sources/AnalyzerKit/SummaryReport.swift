@@ -6,11 +6,14 @@ public struct SummaryReport {
     public let summary: ScanSummary
     public let top: Int
     public let elapsedSeconds: Double
+    /// Detection figures, included in the JSON form when present.
+    public let detection: DetectionReport?
 
-    public init(_ summary: ScanSummary, top: Int = 10, elapsedSeconds: Double) {
+    public init(_ summary: ScanSummary, top: Int = 10, elapsedSeconds: Double, detection: DetectionReport? = nil) {
         self.summary = summary
         self.top = top
         self.elapsedSeconds = elapsedSeconds
+        self.detection = detection
     }
 
     /// Aligned plain text.
@@ -114,6 +117,10 @@ public struct SummaryReport {
                 w.endObject()
             }
             w.endArray()
+        }
+        if let detection {
+            w.key("detection")
+            detection.write(into: &w)
         }
         w.endObject()
         return w.output + "\n"

@@ -1,37 +1,74 @@
 import DetectionEngine
 
-/// Turns a loaded Sigma rule into the engine's `CompiledRule`: every field name is checked
-/// against the field catalogue and bound to where its values come from, and every field
-/// condition gets its compiled matcher.
+/// Turns a loaded Sigma rule (or a filter's detection) into the engine's `CompiledRule`:
+/// every field name is checked against the field catalogue and bound to where its values
+/// come from, `expand` placeholders are filled from the value lists, `fieldref` is bound to
+/// the other field, and every field condition gets its compiled matcher.
 ///
-/// Problems are diagnostics, like the loader's: an unknown field is an error (a rule that
-/// names one would silently never match), and so are the `expand` and `fieldref` modifiers
-/// until the engine evaluates them.
+/// Problems are diagnostics, like the loader's: an unknown field or list is an error (a rule
+/// naming one would silently never match).
 public enum RuleCompiler {
     /// Compiles `rule`; the result is nil when any diagnostic is an error.
     public static func compile(
-        _ rule: SigmaRule, catalogue: FieldCatalogue = .standard
+        _ rule: SigmaRule, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty
+    ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
+        compile(rule.detection, info: rule.metadata.ruleInfo(kind: .single), file: rule.metadata.origin.file,
+            catalogue: catalogue, lists: lists)
+    }
+
+    /// Compiles a filter's selections and condition (matches of the rules it names are
+    /// dropped when this matches).
+    public static func compile(
+        _ filter: SigmaFilter, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty
+    ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
+        compile(filter.detection, info: filter.metadata.ruleInfo(kind: .single), file: filter.metadata.origin.file,
+            catalogue: catalogue, lists: lists)
+    }
+
+    static func compile(
+        _ detection: Detection, info: RuleInfo, file: String, catalogue: FieldCatalogue, lists: ValueLists
     ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
         var diagnostics: [RuleDiagnostic] = []
-        let file = rule.metadata.origin.file
+        func error(_ code: RuleDiagnostic.Code, _ message: String, _ at: SourcePosition) {
+            diagnostics.append(RuleDiagnostic(.error, code, message, file: file, at: at))
+        }
+        func resolve(_ name: String, _ at: SourcePosition) -> FieldDefinition? {
+            guard let field = catalogue.resolve(name) else {
+                error(.unknownField, "unknown field '\(name)'; `kaudit rules fields` lists the fields rules can name", at)
+                return nil
+            }
+            return field
+        }
         func test(_ c: FieldCondition) -> FieldTest? {
-            guard let field = catalogue.resolve(c.field) else {
-                diagnostics.append(
-                    RuleDiagnostic(
-                        .error, .unknownField,
-                        "unknown field '\(c.field)'; see `FieldCatalogue` for the fields rules can name",
-                        file: file, at: c.position))
-                return nil
+            guard let field = resolve(c.field, c.position) else { return nil }
+            if c.usesFieldref { return reference(c, field) }
+            var matcher = c.matcher
+            if c.usesExpand {
+                var values: [SigmaValue] = []
+                for (i, v) in c.values.enumerated() {
+                    guard case .string(let text) = v else {
+                        values.append(v)
+                        continue
+                    }
+                    switch lists.expand(text) {
+                    case .success(let expanded): values += expanded.map(SigmaValue.string)
+                    case .failure(let missing):
+                        error(
+                            .badValue,
+                            "no value list " + missing.names.map { "`\($0)`" }.joined(separator: ", ")
+                                + " (lists are `lists/<name>.txt` beside the rules)",
+                            i < c.valuePositions.count ? c.valuePositions[i] : c.position)
+                        return nil
+                    }
+                }
+                do {
+                    matcher = try ValueMatcher(values: values, modifiers: c.modifiers.filter { $0 != "expand" })
+                } catch {
+                    diagnostics.append(RuleDiagnostic(.error, .badValue, error.message, file: file, at: c.position))
+                    return nil
+                }
             }
-            if c.usesExpand || c.usesFieldref {
-                diagnostics.append(
-                    RuleDiagnostic(
-                        .error, .unsupportedModifier,
-                        "the '\(c.usesExpand ? "expand" : "fieldref")' modifier is not evaluated by the engine yet",
-                        file: file, at: c.position))
-                return nil
-            }
-            guard let matcher = c.matcher else { return nil }  // the loader reported why
+            guard let matcher else { return nil }  // the loader reported why
             if field.type == .integer, c.modifiers.isEmpty || c.modifiers == ["neq"] {
                 // Text that is not a number can never equal an integer-valued field.
                 for (i, v) in c.values.enumerated() {
@@ -46,10 +83,31 @@ public enum RuleCompiler {
             }
             return FieldTest(field: field, matcher: matcher)
         }
+        func reference(_ c: FieldCondition, _ field: FieldDefinition) -> FieldTest? {
+            guard c.values.count == 1, case .string(let name) = c.values[0] else {
+                error(.badValue, "`fieldref` takes one field name", c.position)
+                return nil
+            }
+            guard let other = resolve(name, c.valuePositions.first ?? c.position) else { return nil }
+            var comparison = FieldReference.Comparison.equals
+            var cased = false
+            for m in c.modifiers where m != "fieldref" {
+                switch m {
+                case "contains": comparison = .contains
+                case "startswith": comparison = .startswith
+                case "endswith": comparison = .endswith
+                case "cased": cased = true
+                default:
+                    error(.badModifier, "`fieldref` combines only with contains, startswith, endswith and cased", c.position)
+                    return nil
+                }
+            }
+            return FieldTest(field: field, reference: FieldReference(other: other, comparison: comparison, cased: cased))
+        }
         func tests(_ conditions: [FieldCondition]) -> [FieldTest] { conditions.compactMap(test) }
 
         var selections: [CompiledSelection] = []
-        for selection in rule.detection.selections {
+        for selection in detection.selections {
             switch selection.identifier {
             case .fieldMap(let conditions):
                 selections.append(.all(tests(conditions)))
@@ -66,10 +124,30 @@ public enum RuleCompiler {
                 }
             }
         }
+        // One element scope per rule: `container.*` and `volume.*` tests cannot both be about
+        // "the same element".
+        let scopes = Set(selections.flatMap(\.tests).compactMap(\.field.source.elementScope))
+        if scopes.count > 1 {
+            error(
+                .badSelection,
+                "a rule can range over containers or over volumes, not both (it names container.* and volume.* fields)",
+                detection.position)
+        }
         guard !diagnostics.contains(where: \.isError) else { return (nil, diagnostics) }
         let compiled = CompiledRule(
-            id: rule.metadata.id ?? rule.metadata.title, title: rule.metadata.title,
-            selectionNames: rule.detection.selectionNames, selections: selections, condition: rule.detection.condition)
+            info: info, selectionNames: detection.selectionNames, selections: selections, condition: detection.condition)
         return (compiled, diagnostics)
+    }
+}
+
+extension RuleMetadata {
+    /// What alerts say about the document: id, title, level, threat-matrix ids (the
+    /// `threat_matrix` attribute) and ATT&CK ids (tags `attack.*`).
+    public func ruleInfo(kind: RuleInfo.Kind) -> RuleInfo {
+        RuleInfo(
+            id: id ?? name ?? title, title: title, level: level.flatMap { AlertLevel(rawValue: $0.rawValue) } ?? .medium,
+            threatMatrix: customAttribute("threat_matrix")?.scalarTexts ?? [],
+            attack: tags.filter { $0.hasPrefix("attack.") }.map { String($0.dropFirst("attack.".count)) }, kind: kind,
+            name: name, description: description)
     }
 }

@@ -4,22 +4,24 @@ import Glibc
 
 /// The `kaudit` command.
 ///
-/// Exit codes: 0 success, 2 usage errors, unreadable inputs or damaged archives.
+/// Exit codes: 0 success, 1 alerts at the `--fail-on` level (scan) or failed checks (rules),
+/// 2 usage errors, unreadable inputs or damaged archives.
 /// A closed stdout (EPIPE) ends the program quietly with 0, as pipes into `head` expect.
 @main
 struct Kaudit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaudit",
-        abstract: "Analyze Kubernetes audit logs: read audit.k8s.io events at memory speed.",
+        abstract: "Find attacks in Kubernetes audit logs: Sigma rules and correlations over audit.k8s.io events.",
         discussion: """
             kaudit reads the kube-apiserver's audit events (one per line as the log backend \
             writes them, EventList webhook bodies, pretty-printed events or JSON arrays; \
             audit.k8s.io/v1 and v1beta1; plain, gzip or zstd, recognised by content).
 
-            Exit status: 0 on success, 2 on a usage error, an unreadable input or a damaged archive.
+            Exit status: 0 on success; 1 when `scan --fail-on` saw an alert at its level or a \
+            `rules` check failed; 2 on a usage error, an unreadable input or a damaged archive.
             """,
         version: "0.1.0",
-        subcommands: [Scan.self, Rules.self])
+        subcommands: [Scan.self, Stats.self, Rules.self])
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)
@@ -42,6 +44,8 @@ struct Kaudit: ParsableCommand {
 /// Process exit statuses.
 enum ExitStatus {
     static let success: Int32 = 0
+    /// `scan --fail-on LEVEL`: an alert at or above LEVEL fired.
+    static let alertsAtThreshold: Int32 = 1
     /// Usage errors, unreadable inputs, damaged archives.
     static let usageOrIO: Int32 = 2
 }

@@ -42,10 +42,9 @@ struct Rules: ParsableCommand {
         var strict = false
 
         func run() throws {
-            let set = RuleSet.load(paths: try locations.resolved())
-            var diagnostics = set.diagnostics
-            for rule in set.rules { diagnostics += RuleCompiler.compile(rule).diagnostics }
-            diagnostics.sort { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) }
+            let pack = RulePack.load(paths: try locations.resolved())
+            let set = pack.set
+            let diagnostics = pack.diagnostics
             for d in diagnostics { Output.stdout(d.description + "\n") }
             let errors = diagnostics.filter(\.isError).count
             let warnings = diagnostics.count - errors
@@ -81,7 +80,7 @@ struct Rules: ParsableCommand {
                 case .filter: kind = "filter"
                 }
                 let matrix = m.customAttribute("threat_matrix")?.scalarTexts ?? []
-                let attack = m.tags.filter { $0.hasPrefix("attack.t") }
+                let attack = m.tags.filter { $0.hasPrefix("attack.t") }.map { String($0.dropFirst("attack.".count)).uppercased() }
                 rows.append((m.id ?? "", m.title, m.level?.rawValue ?? "", matrix + attack, kind))
             }
             if format == .json {
@@ -121,8 +120,8 @@ extension Rules {
                 For a rule file NAME.yml the fixtures are NAME.match.ndjson (events the rule \
                 must fire on) and NAME.nomatch.ndjson (events it must not fire on), anywhere \
                 under the fixtures directory (default: SampleLogs/detections beside the rules). \
-                A rule without fixtures fails. Correlation rules and filters are listed as \
-                skipped until the engine evaluates them. Exit status: 0 when every rule passes, \
+                A rule without fixtures fails. A correlation's fixtures are event sequences \
+                it must (or must not) fire on; filters are skipped. Exit status: 0 when every rule passes, \
                 1 otherwise.
                 """)
 
@@ -133,8 +132,8 @@ extension Rules {
 
         func run() throws {
             let paths = try locations.resolved()
-            let set = RuleSet.load(paths: paths)
-            for d in set.errors { Output.stderr("kaudit: \(d.description)\n") }
+            let pack = RulePack.load(paths: paths)
+            for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
             guard let fixtureDir = fixtures ?? BundledDetections.fixturesDirectory(near: paths[0]) else {
                 throw ValidationError("no fixtures directory found; pass --fixtures")
             }
@@ -142,28 +141,7 @@ extension Rules {
             var passed = 0
             var failed = 0
             var skipped = 0
-            for document in set.documents {
-                let title = document.metadata.title
-                guard let rule = document.rule else {
-                    skipped += 1
-                    Output.stdout("SKIP  \(title): correlations and filters are not evaluated yet\n")
-                    continue
-                }
-                let stem = FixtureFiles.stem(of: rule.metadata.origin.file)
-                let (compiled, diagnostics) = RuleCompiler.compile(rule)
-                var problems: [String] = diagnostics.filter(\.isError).map(\.description)
-                var counts = (match: 0, nomatch: 0)
-                if let compiled {
-                    let match = fixtureFiles.path(stem + ".match.ndjson")
-                    let nomatch = fixtureFiles.path(stem + ".nomatch.ndjson")
-                    if match == nil || nomatch == nil { problems.append("no fixtures \(stem).match.ndjson and \(stem).nomatch.ndjson") }
-                    if let match {
-                        counts.match = try FixtureRun.check(compiled, file: match, mustFire: true, &problems)
-                    }
-                    if let nomatch {
-                        counts.nomatch = try FixtureRun.check(compiled, file: nomatch, mustFire: false, &problems)
-                    }
-                }
+            func report(_ title: String, _ counts: (match: Int, nomatch: Int), _ problems: [String]) {
                 if problems.isEmpty {
                     passed += 1
                     Output.stdout("PASS  \(title) (\(counts.match) match, \(counts.nomatch) nomatch)\n")
@@ -173,8 +151,45 @@ extension Rules {
                     for p in problems { Output.stdout("      \(p)\n") }
                 }
             }
+            for document in pack.set.documents {
+                let m = document.metadata
+                let title = m.title
+                let stem = FixtureFiles.stem(of: m.origin.file)
+                let infoID = m.id ?? m.name ?? m.title
+                let target: FixtureRun.Target
+                switch document {
+                case .filter:
+                    skipped += 1
+                    Output.stdout("SKIP  \(title): a filter (its rules' fixtures exercise it)\n")
+                    continue
+                case .rule:
+                    guard let i = pack.plan.rules.firstIndex(where: { $0.compiled.info.id == infoID }) else {
+                        report(title, (0, 0), ["the rule did not compile (see the errors above)"])
+                        continue
+                    }
+                    target = .rule(i)
+                case .correlation:
+                    guard let c = pack.plan.correlations.firstIndex(where: { $0.info.id == infoID }) else {
+                        report(title, (0, 0), ["the correlation did not compile (see the errors above)"])
+                        continue
+                    }
+                    target = .correlation(c)
+                }
+                var problems: [String] = []
+                var counts = (match: 0, nomatch: 0)
+                let match = fixtureFiles.path(stem + ".match.ndjson")
+                let nomatch = fixtureFiles.path(stem + ".nomatch.ndjson")
+                if match == nil || nomatch == nil { problems.append("no fixtures \(stem).match.ndjson and \(stem).nomatch.ndjson") }
+                if let match {
+                    counts.match = try FixtureRun.check(target, pack.plan, file: match, mustFire: true, &problems)
+                }
+                if let nomatch {
+                    counts.nomatch = try FixtureRun.check(target, pack.plan, file: nomatch, mustFire: false, &problems)
+                }
+                report(title, counts, problems)
+            }
             Output.stderr("kaudit: \(passed) passed, \(failed) failed, \(skipped) skipped\n")
-            if failed > 0 || !set.errors.isEmpty { throw ExitCode(1) }
+            if failed > 0 || !pack.errors.isEmpty { throw ExitCode(1) }
         }
     }
 }
@@ -216,18 +231,40 @@ struct FixtureFiles {
     }
 }
 
-/// Runs a rule over the events of one fixture file.
+/// Runs a rule or correlation over the events of one fixture file.
+///
+/// A single-event rule is judged on each event alone (a fresh engine per event, with the
+/// rule's filters): every event of a match file must fire it and none of a nomatch file. A
+/// correlation's fixture is a sequence: the whole file goes through one engine running the
+/// whole pack, and the correlation must fire (match) or not fire (nomatch).
 enum FixtureRun {
+    enum Target {
+        case rule(Int)
+        case correlation(Int)
+    }
+
     struct Collector: AuditRecordHandler {
-        let rule: CompiledRule
+        let target: Target
+        let plan: DetectionPlan
         let mustFire: Bool
         let file: String
+        let sequence: Detector?
         var events = 0
         var problems: [String] = []
 
         mutating func handle(event: AuditEvent, at location: RecordLocation) {
             events += 1
-            let fired = rule.matches(event)
+            if let sequence {
+                sequence.process(event)
+                return
+            }
+            guard case .rule(let i) = target else { return }
+            let rule = plan.rules[i]
+            let alone = DetectionPlan(rules: [DetectionPlan.Rule(compiled: rule.compiled, filters: rule.filters)])
+            let detector = Detector(plan: alone) { _ in }
+            detector.process(event)
+            detector.finish()
+            let fired = detector.matchesByRule[0] > 0
             if fired != mustFire {
                 problems.append("\(file):\(location.line): \(mustFire ? "should fire but does not" : "fires but should not")")
             }
@@ -236,17 +273,29 @@ enum FixtureRun {
         mutating func handle(issue: ReadIssue) { problems.append(issue.description) }
     }
 
-    /// Checks every event of `file`; returns how many there were.
-    static func check(_ rule: CompiledRule, file: String, mustFire: Bool, _ problems: inout [String]) throws -> Int {
+    /// Checks `file`; returns how many events it had.
+    static func check(
+        _ target: Target, _ plan: DetectionPlan, file: String, mustFire: Bool, _ problems: inout [String]
+    ) throws -> Int {
         var source = try FileDescriptorSource(path: file)
         defer { source.close() }
-        var collector = Collector(rule: rule, mustFire: mustFire, file: file)
+        var sequence: Detector?
+        if case .correlation = target { sequence = Detector(plan: plan) { _ in } }
+        var collector = Collector(target: target, plan: plan, mustFire: mustFire, file: file, sequence: sequence)
         try AuditStreamReader().read(from: &source, name: file, into: &collector)
         problems += collector.problems
         if mustFire && collector.events == 0 { problems.append("\(file): no events") }
+        if let sequence, case .correlation(let c) = target {
+            sequence.finish()
+            let fired = sequence.firingsByCorrelation[c]
+            if (fired > 0) != mustFire {
+                problems.append("\(file): the correlation \(mustFire ? "does not fire on the sequence" : "fires \(fired) time\(fired == 1 ? "" : "s") but should not")")
+            }
+        }
         return collector.events
     }
 }
+
 
 /// Finds the rule pack that ships with kaudit.
 enum BundledDetections {

@@ -1,33 +1,14 @@
 import AnalyzerKit
 import ArgumentParser
 import AuditInputs
+import DetectionEngine
 import Glibc
+import RuleLoader
 
-/// `kaudit scan`: read audit logs and summarize them.
-struct Scan: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Read audit logs and print a summary of what they contain.",
-        discussion: """
-            Reads each PATH (a file, a directory of files, or - for standard input) and \
-            prints the number of events, bytes and errors and the most frequent verbs, \
-            resources and users. Compression (gzip, zstd) is recognised from the content.
-
-            Records that are not audit events are reported on standard error with file, \
-            line, byte offset and reason, counted, and skipped; reading goes on.
-            """)
-
-    enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, json
-    }
-
+/// Options every command that reads audit logs shares.
+struct InputOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("Audit logs to read: files, directories, or - for standard input (the default).", valueName: "path"))
     var paths: [String] = []
-
-    @Option(name: .long, help: "Output format: text or json.")
-    var format: Format = .text
-
-    @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users to list.", valueName: "n"))
-    var top: Int = 10
 
     @Option(name: .long, help: ArgumentHelp("Longest record read; longer ones are skipped and reported (bytes).", valueName: "bytes"))
     var maxLineBytes: Int = 64 << 20
@@ -39,20 +20,24 @@ struct Scan: ParsableCommand {
     var maxErrorReports: Int = 20
 
     func validate() throws {
-        guard top >= 0 else { throw ValidationError("--top must be zero or more") }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         guard (10...31).contains(zstdWindowLogMax) else { throw ValidationError("--zstd-window-log-max must be between 10 and 31") }
     }
 
-    func run() throws {
+    var runner: ScanRunner {
         var options = ScanRunner.Options()
         options.limits = ReaderLimits(maxRecordBytes: maxLineBytes)
         options.opener.zstdWindowLogMax = zstdWindowLogMax
-        let runner = ScanRunner(options: options)
+        return ScanRunner(options: options)
+    }
+
+    var inputs: [String] { paths.isEmpty ? ["-"] : paths }
+
+    /// Prints record errors on stderr, up to `--max-error-reports`.
+    func issuePrinter() -> (ReadIssue) -> Void {
         var printed = 0
         let limit = maxErrorReports
-        let started = Clock.now()
-        let summary = runner.summarize(paths.isEmpty ? ["-"] : paths) { issue in
+        return { issue in
             printed += 1
             if printed <= limit {
                 Output.stderr("kaudit: \(issue.description)\n")
@@ -60,6 +45,137 @@ struct Scan: ParsableCommand {
                 Output.stderr("kaudit: more record errors follow; only their count is reported (--max-error-reports)\n")
             }
         }
+    }
+}
+
+/// `kaudit scan`: run the detection rules over audit logs.
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the detection rules over audit logs and print alerts.",
+        discussion: """
+            Reads each PATH (a file, a directory of files, or - for standard input), judges \
+            every event with the rule pack (the bundled Detections/ unless --rules is given) \
+            and writes one alert per line on standard output: NDJSON (the default when \
+            stdout is not a terminal) or readable text. A summary of the scan and of the \
+            detection goes to standard error. Compression (gzip, zstd) is recognised from \
+            the content.
+
+            Records that are not audit events are reported on standard error with file, \
+            line, byte offset and reason, counted, and skipped; reading goes on. Rules that \
+            fail to load are reported and left out.
+
+            Exit status: 0 whether or not alerts fired; 1 with --fail-on LEVEL when an alert \
+            at or above LEVEL fired; 2 on a usage error, an unreadable input or a damaged archive.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
+    enum SummaryFormat: String, ExpressibleByArgument, CaseIterable { case text, json, none }
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: .long, help: ArgumentHelp("Rule files or directories to use instead of the bundled Detections/ (repeatable).", valueName: "path"))
+    var rules: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Rule files or directories to use in addition to the bundled ones (repeatable).", valueName: "path"))
+    var addRules: [String] = []
+
+    @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
+    var format: Format?
+
+    @Option(name: .long, help: "Summary written to stderr at the end: text, json or none.")
+    var summary: SummaryFormat = .text
+
+    @Option(name: .long, help: ArgumentHelp("Exit with status 1 when an alert at or above this level fired (informational, low, medium, high, critical).", valueName: "level"))
+    var failOn: String?
+
+    @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order.", valueName: "seconds"))
+    var lateness: Double = 5
+
+    @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users the summary lists.", valueName: "n"))
+    var top: Int = 10
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be zero or more") }
+        guard lateness >= 0, lateness <= 86_400 else { throw ValidationError("--lateness must be between 0 and 86400 seconds") }
+        if let failOn, AlertLevel(rawValue: failOn) == nil {
+            throw ValidationError("--fail-on takes informational, low, medium, high or critical")
+        }
+    }
+
+    func run() throws {
+        var paths = rules
+        if rules.isEmpty {
+            guard let bundled = BundledDetections.directory() else {
+                throw ValidationError("the bundled Detections/ was not found; pass --rules DIR (or set KAUDIT_DETECTIONS)")
+            }
+            paths = [bundled]
+        }
+        paths += addRules
+        let pack = RulePack.load(paths: paths)
+        for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
+
+        let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
+        let color = alertFormat == .text && isatty(1) == 1 && getenv("NO_COLOR") == nil
+        let threshold = failOn.flatMap(AlertLevel.init)
+        var options = DetectorOptions()
+        options.lateness = Int64(lateness * 1_000_000)
+        var highest: AlertLevel?
+        var byLevel: [AlertLevel: Int] = [:]
+        let detector = Detector(plan: pack.plan, options: options) { alert in
+            byLevel[alert.rule.level, default: 0] += 1
+            if highest.map({ alert.rule.level > $0 }) ?? true { highest = alert.rule.level }
+            Output.stdout((alertFormat == .ndjson ? AlertFormat.json(alert) : AlertFormat.text(alert, color: color)) + "\n")
+        }
+
+        let started = Clock.now()
+        let scanned = input.runner.summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
+        let elapsed = Clock.now() - started
+        for e in scanned.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        let report = DetectionReport(
+            detector: detector, ruleErrors: pack.errors.count, alertsByLevel: byLevel)
+        switch summary {
+        case .text:
+            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text())
+        case .json:
+            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report).json())
+        case .none:
+            break
+        }
+        if !scanned.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
+        if let threshold, let highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
+    }
+}
+
+/// `kaudit stats`: summarize audit logs without running rules.
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read audit logs and print a summary of what they contain.",
+        discussion: """
+            Reads each PATH (a file, a directory of files, or - for standard input) and \
+            prints the number of events, bytes and errors and the most frequent verbs, \
+            resources and users. Compression (gzip, zstd) is recognised from the content.
+
+            Records that are not audit events are reported on standard error with file, \
+            line, byte offset and reason, counted, and skipped; reading goes on.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @OptionGroup var input: InputOptions
+
+    @Option(name: .long, help: "Output format: text or json.")
+    var format: Format = .text
+
+    @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users to list.", valueName: "n"))
+    var top: Int = 10
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be zero or more") }
+    }
+
+    func run() throws {
+        let started = Clock.now()
+        let summary = input.runner.summarize(input.inputs, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
         for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
         let report = SummaryReport(summary, top: top, elapsedSeconds: elapsed)

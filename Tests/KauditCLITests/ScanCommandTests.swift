@@ -20,7 +20,7 @@ enum Sample {
 struct ScanCommandTests {
     @Test("text summary of the sample log")
     func textSummary() throws {
-        let r = try CLI.run(["scan", Sample.url.path])
+        let r = try CLI.run(["stats", Sample.url.path])
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr.isEmpty, "\(r)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -36,7 +36,7 @@ struct ScanCommandTests {
 
     @Test("--format json: valid JSON with the right counts")
     func jsonSummary() throws {
-        let r = try CLI.run(["scan", "--format", "json", Sample.url.path])
+        let r = try CLI.run(["stats", "--format", "json", Sample.url.path])
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr.isEmpty)
         let j = try r.json()
@@ -60,7 +60,7 @@ struct ScanCommandTests {
         #expect(users.first?.0 == "system:kube-scheduler")
         #expect(j["elapsed_seconds"] is NSNumber)
 
-        let all = try CLI.run(["scan", "--format", "json", "--top", "100", Sample.url.path]).json()
+        let all = try CLI.run(["stats", "--format", "json", "--top", "100", Sample.url.path]).json()
         let allResources = all.table("top_resources")
         #expect(allResources.first { $0.0 == "pods/exec" }?.1 == 2)
         #expect(allResources.first { $0.0 == "clusterrolebindings" }?.1 == 3)
@@ -70,7 +70,7 @@ struct ScanCommandTests {
 
     @Test("standard input: '-' and no path at all")
     func standardInput() throws {
-        for args in [["scan", "-", "--format", "json"], ["scan", "--format", "json"]] {
+        for args in [["stats", "-", "--format", "json"], ["stats", "--format", "json"]] {
             let r = try CLI.run(args, stdin: Sample.url)
             #expect(r.status == 0, "\(r)")
             let j = try r.json()
@@ -78,7 +78,7 @@ struct ScanCommandTests {
             #expect(j.int("inputs") == 1)
         }
         // A bad record read from stdin is reported under the name "-".
-        let r = try CLI.run(["scan", "-"], stdin: CLI.sample("malformed/not-json.log"))
+        let r = try CLI.run(["stats", "-"], stdin: CLI.sample("malformed/not-json.log"))
         #expect(r.status == 0)
         #expect(r.stderr.hasPrefix("kaudit: -:2: byte "), "\(r)")
     }
@@ -93,7 +93,7 @@ struct ScanCommandTests {
         #expect(j.int("inputs") == 2)
         #expect(j.int("events") == Sample.events + 4)
 
-        let dir = try CLI.run(["scan", "--format", "json", CLI.sample("streams").path]).json()
+        let dir = try CLI.run(["stats", "--format", "json", CLI.sample("streams").path]).json()
         #expect(dir.int("inputs") == 1)
         #expect(dir.int("events") == Sample.events)
     }
@@ -101,13 +101,13 @@ struct ScanCommandTests {
     @Test("a missing file: exit 2 and its name on stderr")
     func missingFile() throws {
         let path = "/nonexistent/kaudit-test/missing-audit.log"
-        let r = try CLI.run(["scan", path])
+        let r = try CLI.run(["stats", path])
         #expect(r.status == 2, "\(r)")
         #expect(r.reason == .exit)
         #expect(r.stderr.contains(path), "\(r)")
         #expect(r.stderr.contains("No such file or directory"))
         // A good input next to the missing one is still read.
-        let both = try CLI.run(["scan", "--format", "json", path, Sample.url.path])
+        let both = try CLI.run(["stats", "--format", "json", path, Sample.url.path])
         #expect(both.status == 2)
         let j = try both.json()
         #expect(j.int("events") == Sample.events)
@@ -115,9 +115,9 @@ struct ScanCommandTests {
     }
 
     @Test("usage errors: exit 2", arguments: [
-        ["scan", "--bogus"], ["--bogus"], ["frobnicate"], ["scan", "--format", "xml", "x"],
-        ["scan", "--top", "-1", "x"], ["scan", "--max-line-bytes", "10", "x"],
-        ["scan", "--zstd-window-log-max", "40", "x"],
+        ["stats", "--bogus"], ["--bogus"], ["frobnicate"], ["stats", "--format", "xml", "x"],
+        ["stats", "--top", "-1", "x"], ["stats", "--max-line-bytes", "10", "x"],
+        ["stats", "--zstd-window-log-max", "40", "x"],
     ])
     func usageErrors(_ args: [String]) throws {
         let r = try CLI.run(args)
@@ -129,10 +129,10 @@ struct ScanCommandTests {
 
     @Test("an unknown option is named on stderr")
     func unknownOption() throws {
-        let r = try CLI.run(["scan", "--no-such-option", Sample.url.path])
+        let r = try CLI.run(["stats", "--no-such-option", Sample.url.path])
         #expect(r.status == 2)
         #expect(r.stderr.contains("--no-such-option"), "\(r)")
-        #expect(r.stderr.contains("Usage: kaudit scan"), "\(r)")
+        #expect(r.stderr.contains("Usage: kaudit stats"), "\(r)")
     }
 
     @Test("--help and --version: exit 0 on stdout")
@@ -142,7 +142,7 @@ struct ScanCommandTests {
         #expect(r.stderr.isEmpty)
         #expect(r.stdout.contains("scan"))
         #expect(r.stdout.contains("SUBCOMMANDS"))
-        let scan = try CLI.run(["scan", "--help"])
+        let scan = try CLI.run(["stats", "--help"])
         #expect(scan.status == 0)
         #expect(scan.stdout.contains("--format"))
         #expect(scan.stdout.contains("standard input"))
@@ -159,7 +159,7 @@ struct ScanCommandTests {
         ] {
             let url = CLI.sample("malformed/\(name)")
             let firstLine = try Data(contentsOf: url).prefix { $0 != 0x0A }.count + 1
-            let r = try CLI.run(["scan", "--format", "json", url.path])
+            let r = try CLI.run(["stats", "--format", "json", url.path])
             #expect(r.status == 0, "\(r)")
             #expect(r.stderr == "kaudit: \(url.path):2: byte \(firstLine): \(reason)\n", "\(r)")
             let j = try r.json()
@@ -185,7 +185,7 @@ struct ScanCommandTests {
     ])
     func malformed(_ c: MalformedCase) throws {
         let (name, events, errors, duplicates) = (c.name, c.events, c.errors, c.duplicates)
-        let r = try CLI.run(["scan", "--format", "json", CLI.sample("malformed/\(name)").path])
+        let r = try CLI.run(["stats", "--format", "json", CLI.sample("malformed/\(name)").path])
         #expect(r.status == 0, "\(r)")
         let j = try r.json()
         #expect(j.int("events") == events)
@@ -204,17 +204,17 @@ struct ScanCommandTests {
 
     @Test("invalid UTF-8 is shown as U+FFFD, control characters escaped")
     func invalidUTF8Text() throws {
-        let r = try CLI.run(["scan", CLI.sample("malformed/invalid-utf8.log").path])
+        let r = try CLI.run(["stats", CLI.sample("malformed/invalid-utf8.log").path])
         #expect(r.status == 0)
         #expect(r.stdout.contains("\u{FFFD}"))
         #expect(r.stdout.contains("bad-"))
-        let nul = try CLI.run(["scan", "--top", "50", CLI.sample("malformed/nul-bytes.log").path])
+        let nul = try CLI.run(["stats", "--top", "50", CLI.sample("malformed/nul-bytes.log").path])
         #expect(!nul.stdout.utf8.contains(0))
     }
 
     @Test("the webhook EventList: items without kind or apiVersion are events")
     func webhookBody() throws {
-        let r = try CLI.run(["scan", "--format", "json", CLI.sample("webhook/eventlist.json").path])
+        let r = try CLI.run(["stats", "--format", "json", CLI.sample("webhook/eventlist.json").path])
         #expect(r.status == 0, "\(r)")
         let j = try r.json()
         #expect(j.int("events") == 4)
@@ -227,7 +227,7 @@ struct ScanCommandTests {
         let dir = try TempDir()
         let text = (1...30).map { "garbage \($0)" }.joined(separator: "\n") + "\n"
         let url = try dir.file("garbage.log", text)
-        let r = try CLI.run(["scan", "--format", "json", "--max-error-reports", "5", url.path])
+        let r = try CLI.run(["stats", "--format", "json", "--max-error-reports", "5", url.path])
         #expect(r.status == 0)
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 6, "\(r)")
@@ -244,7 +244,7 @@ struct CompressedInputTests {
         let out = dir.url.appendingPathComponent("sample.bin")
         let made = try CLI.shell("gzip -c '\(Sample.url.path)' > '\(out.path)'")
         #expect(made.status == 0, "\(made.output)")
-        let r = try CLI.run(["scan", "--format", "json", out.path])
+        let r = try CLI.run(["stats", "--format", "json", out.path])
         #expect(r.status == 0, "\(r)")
         #expect(try r.json().int("events") == Sample.events)
         #expect(try r.json().int("bytes") == (try Data(contentsOf: Sample.url).count))
@@ -252,13 +252,13 @@ struct CompressedInputTests {
         // Two members (concatenated rotations, pigz) are both read; stdin works too.
         let twice = dir.url.appendingPathComponent("twice.gz")
         _ = try CLI.shell("cat '\(out.path)' '\(out.path)' > '\(twice.path)'")
-        let both = try CLI.run(["scan", "--format", "json", "-"], stdin: twice)
+        let both = try CLI.run(["stats", "--format", "json", "-"], stdin: twice)
         #expect(try both.json().int("events") == 2 * Sample.events)
 
         // A truncated archive: what was decoded is counted, the damage is an input error.
         let data = try Data(contentsOf: out)
         let cut = try dir.file("cut.gz", data.prefix(data.count / 2))
-        let damaged = try CLI.run(["scan", "--format", "json", cut.path])
+        let damaged = try CLI.run(["stats", "--format", "json", cut.path])
         #expect(damaged.status == 2, "\(damaged)")
         #expect(damaged.stderr.contains("cut.gz"))
         #expect(damaged.stderr.contains("truncated"), "\(damaged)")
@@ -272,10 +272,10 @@ struct CompressedInputTests {
         let out = dir.url.appendingPathComponent("sample.log")  // no .zst: content decides
         let made = try CLI.shell("zstd -q -c '\(Sample.url.path)' > '\(out.path)'")
         #expect(made.status == 0, "\(made.output)")
-        let r = try CLI.run(["scan", "--format", "json", out.path])
+        let r = try CLI.run(["stats", "--format", "json", out.path])
         #expect(r.status == 0, "\(r)")
         #expect(try r.json().int("events") == Sample.events)
-        let stdin = try CLI.run(["scan", "--format", "json"], stdin: out)
+        let stdin = try CLI.run(["stats", "--format", "json"], stdin: out)
         #expect(try stdin.json().int("events") == Sample.events)
 
         // A frame window above the limit is refused with a hint. (Compressed from a pipe, so
@@ -283,11 +283,11 @@ struct CompressedInputTests {
         let big = dir.url.appendingPathComponent("long-window.zst")
         let madeBig = try CLI.shell("cat '\(Sample.url.path)' | zstd -q --long=28 -c > '\(big.path)'")
         #expect(madeBig.status == 0, "\(madeBig.output)")
-        let refused = try CLI.run(["scan", "--zstd-window-log-max", "20", big.path])
+        let refused = try CLI.run(["stats", "--zstd-window-log-max", "20", big.path])
         #expect(refused.status == 2, "\(refused)")
         #expect(refused.stderr.contains("--zstd-window-log-max"), "\(refused)")
         #expect(refused.stderr.contains("larger than 1 MiB"), "\(refused)")
-        let accepted = try CLI.run(["scan", "--format", "json", "--zstd-window-log-max", "28", big.path])
+        let accepted = try CLI.run(["stats", "--format", "json", "--zstd-window-log-max", "28", big.path])
         #expect(accepted.status == 0, "\(accepted)")
         #expect(try accepted.json().int("events") == Sample.events)
     }
@@ -319,7 +319,7 @@ struct ClosedPipeTests {
         let errHandle = try FileHandle(forWritingTo: errURL)
         let p = Process()
         p.executableURL = exe
-        p.arguments = ["scan", "--top", "5000", log.path]
+        p.arguments = ["stats", "--top", "5000", log.path]
         p.standardOutput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
         p.standardError = errHandle
         try p.run()
@@ -338,11 +338,11 @@ struct ClosedPipeTests {
         let log = try Self.manyUsersLog(in: dir)
         let err = dir.url.appendingPathComponent("stderr")
         let r = try CLI.shell(
-            "'\(exe.path)' scan --top 20000 '\(log.path)' 2>'\(err.path)' | head -c 1 >/dev/null; echo \"status=${PIPESTATUS[0]}\"")
+            "'\(exe.path)' stats --top 20000 '\(log.path)' 2>'\(err.path)' | head -c 1 >/dev/null; echo \"status=${PIPESTATUS[0]}\"")
         #expect(r.output == "status=0\n", "\(r.output)")
         #expect(try String(contentsOf: err, encoding: .utf8).isEmpty)
         // Sanity: without head the output is indeed larger than a pipe buffer.
-        let full = try CLI.run(["scan", "--top", "20000", log.path])
+        let full = try CLI.run(["stats", "--top", "20000", log.path])
         #expect(full.status == 0)
         #expect(full.stdoutData.count > 256 << 10)
     }
@@ -354,7 +354,7 @@ struct LineNumberTests {
     func reportedLine(_ text: String, name: String, extra: [String] = []) throws -> [Int] {
         let dir = try TempDir()
         let url = try dir.file(name, text)
-        let r = try CLI.run(["scan"] + extra + [url.path])
+        let r = try CLI.run(["stats"] + extra + [url.path])
         #expect(r.status == 0, "\(r)")
         return r.stderr.split(separator: "\n").compactMap { line in
             // kaudit: <path>:<line>: byte <n>: <reason>

@@ -4,7 +4,7 @@ import AuditModel
 /// The fields a rule may name, with their type and meaning, and where each one's values
 /// come from in an audit event.
 ///
-/// Three kinds of names:
+/// Four kinds of names:
 /// - Dotted paths into the event as the apiserver writes it (`verb`, `objectRef.resource`,
 ///   `user.groups`, `requestObject.spec.hostNetwork`). The envelope's are listed here; any
 ///   path below `requestObject`, `responseObject`, `user.extra`, `annotations` or
@@ -16,6 +16,9 @@ import AuditModel
 ///   containers, init containers and ephemeral containers.
 /// - The names SigmaHQ's Kubernetes rules use through their backend mapping (`apiGroup`,
 ///   `hostPath`, `capabilities`), so those rules load unmodified.
+/// - Per-element fields (`container.*`, `volume.*`, any path below either prefix): naming one
+///   makes the rule per-element (`ElementScope`), judged once for each container (or volume)
+///   of the pod spec, so all its `container.*` tests are about the same container.
 ///
 /// A rule naming a field outside the catalogue fails to load (the loader reports it).
 public struct FieldCatalogue: Sendable {
@@ -42,6 +45,11 @@ public struct FieldCatalogue: Sendable {
     /// The definition of `name`, or nil when no rule may use it.
     public func resolve(_ name: String) -> FieldDefinition? {
         if let d = byName[name] { return d }
+        for scope in ElementScope.allCases where name.hasPrefix(scope.prefix) && name.count > scope.prefix.count {
+            return FieldDefinition(
+                name: name, type: .any, summary: "A value inside the \(scope.rawValue) a per-element rule is on.",
+                source: .element(scope, JSONPath(String(name.dropFirst(scope.prefix.count)))))
+        }
         for prefix in Self.openPrefixes where name.hasPrefix(prefix) && name.count > prefix.count {
             // Annotation keys contain dots (`authorization.k8s.io/decision`): everything after
             // `annotations.` is one key.
@@ -89,6 +97,19 @@ public enum FieldSource: Sendable {
     case path(JSONPath)
     /// A value computed from an event view.
     case derived(DerivedField)
+    /// A dotted path from the container or volume a per-element rule is on.
+    case element(ElementScope, JSONPath)
+    /// Which list the current container is in: container, initContainer or ephemeralContainer.
+    case containerKind
+
+    /// The element scope the field belongs to, if it is a per-element field.
+    public var elementScope: ElementScope? {
+        switch self {
+        case .element(let scope, _): return scope
+        case .containerKind: return .container
+        default: return nil
+        }
+    }
 }
 
 /// Fields computed from the event views.
@@ -167,6 +188,31 @@ extension FieldCatalogue {
             D(name: "pod.serviceAccountName", type: .string, summary: "The pod's service account.", source: .derived(.podServiceAccountName)),
             D(name: "pod.volumes.hostPath.path", type: .stringList, summary: "Host paths mounted as volumes.", source: .derived(.podHostPath)),
             D(name: "pod.volumes.hostPath.type", type: .stringList, summary: "Types of the hostPath volumes.", source: .derived(.podHostPathType)),
+        ]
+        // Per-element fields: a rule naming any of them is judged once per container (or volume).
+        func c(_ name: String, _ path: String, _ type: FieldType, _ summary: String) -> D {
+            D(name: "container." + name, type: type, summary: summary, source: .element(.container, JSONPath(path)))
+        }
+        d += [
+            c("name", "name", .string, "This container's name."),
+            c("image", "image", .string, "This container's image."),
+            D(name: "container.kind", type: .string, summary: "container, initContainer or ephemeralContainer.", source: .containerKind),
+            c("privileged", "securityContext.privileged", .boolean, "This container runs privileged."),
+            c("allowPrivilegeEscalation", "securityContext.allowPrivilegeEscalation", .boolean, "This container may gain privileges (setuid)."),
+            c("runAsUser", "securityContext.runAsUser", .integer, "The UID this container runs as."),
+            c("runAsNonRoot", "securityContext.runAsNonRoot", .boolean, "This container must not run as root."),
+            c("readOnlyRootFilesystem", "securityContext.readOnlyRootFilesystem", .boolean, "This container's root filesystem is read-only."),
+            c("capabilities.add", "securityContext.capabilities.add", .stringList, "Capabilities added to this container."),
+            c("capabilities.drop", "securityContext.capabilities.drop", .stringList, "Capabilities dropped from this container."),
+            c("command", "command", .stringList, "This container's command (entrypoint)."),
+            c("args", "args", .stringList, "This container's arguments."),
+            c("ports.containerPort", "ports.containerPort", .integer, "Ports this container exposes."),
+            c("ports.hostPort", "ports.hostPort", .integer, "Node ports this container binds."),
+            c("volumeMounts.mountPath", "volumeMounts.mountPath", .stringList, "Where this container mounts volumes."),
+            c("volumeMounts.name", "volumeMounts.name", .stringList, "The volumes this container mounts."),
+            D(name: "volume.name", type: .string, summary: "This volume's name.", source: .element(.volume, JSONPath("name"))),
+            D(name: "volume.hostPath.path", type: .string, summary: "This volume's host path.", source: .element(.volume, JSONPath("hostPath.path"))),
+            D(name: "volume.hostPath.type", type: .string, summary: "This volume's hostPath type.", source: .element(.volume, JSONPath("hostPath.type"))),
         ]
         // SigmaHQ's Kubernetes rules name these through their backend's field mapping.
         d += [

@@ -18,6 +18,14 @@ extension FieldSource {
     /// - Returns: the number of values visited (0: the field is absent).
     @discardableResult
     public func forEachValue(in event: AuditEvent, _ body: (FieldValue) -> Bool) -> Int {
+        forEachValue(in: EventContext(event), body)
+    }
+
+    /// As `forEachValue(in:_:)`, reading through the engine's per-event context (the pod spec
+    /// found once, the element a per-element rule is on).
+    @discardableResult
+    public func forEachValue(in context: EventContext, _ body: (FieldValue) -> Bool) -> Int {
+        let event = context.event
         var count = 0
         var going = true
         func visit(_ v: JSONValue?) {
@@ -53,6 +61,22 @@ extension FieldSource {
                 going = body(.json(v))
                 return going
             }
+        case .element(let scope, let p):
+            guard context.elementScope == scope, let element = context.element else { break }
+            element.forEachValue(at: p, flattenArrays: true) { v in
+                count += 1
+                going = body(.json(v))
+                return going
+            }
+        case .containerKind:
+            guard context.elementScope == .container, let kind = context.elementKind else { break }
+            let s: StaticString
+            switch kind {
+            case .container: s = "container"
+            case .initContainer: s = "initContainer"
+            case .ephemeralContainer: s = "ephemeralContainer"
+            }
+            visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         case .derived(let d):
             switch d {
             case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY:
@@ -76,7 +100,7 @@ extension FieldSource {
                 default: break
                 }
             default:
-                guard let spec = event.podSpec(in: .request) ?? event.podSpec(in: .response) else { break }
+                guard let spec = context.podSpec else { break }
                 switch d {
                 case .podHostNetwork: visit(spec.spec["hostNetwork"])
                 case .podHostPID: visit(spec.spec["hostPID"])

@@ -8,38 +8,66 @@ import AuditModel
 /// - `exists`: true when the field's presence is what the rule asks;
 /// - `neq`: true when no value equals the rule's (an absent field counts as not equal);
 /// - an absent field matches only a `null` value (Sigma backends read `field: null` as
-///   "null or absent").
+///   "null or absent");
+/// - `fieldref`: true when a value of the field equals (or contains, starts or ends with) a
+///   value of the other field in the same event.
 public struct FieldTest: Sendable {
+    /// What the field's values are compared with.
+    public enum Check: Sendable {
+        case value(ValueMatcher)
+        case reference(FieldReference)
+    }
+
     public let field: FieldDefinition
-    public let matcher: ValueMatcher
+    public let check: Check
     /// Whether the matcher accepts `null`, decided once so absence costs nothing per event.
     let absentMatches: Bool
 
     public init(field: FieldDefinition, matcher: ValueMatcher) {
         self.field = field
-        self.matcher = matcher
+        check = .value(matcher)
         let null: StaticString = "null"
         absentMatches =
             !matcher.isNegated && matcher.existsCheck == nil
             && JSONValue.parse(UnsafeBufferPointer(start: null.utf8Start, count: 4)).map { matcher.matches($0) } == true
     }
 
+    public init(field: FieldDefinition, reference: FieldReference) {
+        self.field = field
+        check = .reference(reference)
+        absentMatches = false
+    }
+
+    /// The value matcher, unless the test compares with another field.
+    public var matcher: ValueMatcher? {
+        if case .value(let m) = check { return m }
+        return nil
+    }
+
     /// Whether the event passes this test.
-    public func evaluate(_ event: AuditEvent) -> Bool {
+    public func evaluate(_ event: AuditEvent) -> Bool { evaluate(EventContext(event)) }
+
+    /// Whether the context's event (and element) passes this test.
+    public func evaluate(_ context: EventContext) -> Bool {
+        let matcher: ValueMatcher
+        switch check {
+        case .value(let m): matcher = m
+        case .reference(let r): return r.evaluate(field.source, context)
+        }
         if let exists = matcher.existsCheck {
-            return (field.source.forEachValue(in: event) { _ in false } > 0) == exists
+            return (field.source.forEachValue(in: context) { _ in false } > 0) == exists
         }
         if matcher.isNegated {
             // `matches` already negates: every present value must pass.
             var every = true
-            field.source.forEachValue(in: event) { v in
+            field.source.forEachValue(in: context) { v in
                 every = Self.matches(matcher, v)
                 return every
             }
             return every
         }
         var hit = false
-        let count = field.source.forEachValue(in: event) { v in
+        let count = field.source.forEachValue(in: context) { v in
             hit = Self.matches(matcher, v)
             return !hit
         }
@@ -51,6 +79,71 @@ public struct FieldTest: Sendable {
         switch value {
         case .json(let j): return matcher.matches(j)
         case .text(let t): return matcher.matches(utf8: t)
+        }
+    }
+
+    /// Whether the test reads `stage`.
+    var readsStage: Bool {
+        if case .envelope(.stage) = field.source { return true }
+        if case .reference(let r) = check, case .envelope(.stage) = r.other.source { return true }
+        return false
+    }
+}
+
+/// The `fieldref` modifier: compare a field with another field of the same event.
+public struct FieldReference: Sendable {
+    public enum Comparison: String, Sendable { case equals, contains, startswith, endswith }
+
+    public let other: FieldDefinition
+    public let comparison: Comparison
+    /// `cased`: compare bytes exactly; otherwise ASCII letters compare case-insensitively.
+    public let cased: Bool
+
+    public init(other: FieldDefinition, comparison: Comparison = .equals, cased: Bool = false) {
+        self.other = other
+        self.comparison = comparison
+        self.cased = cased
+    }
+
+    /// True when some value of `source` relates to some value of `other` as asked. Strings
+    /// compare by their decoded text, other JSON values by their text as written.
+    func evaluate(_ source: FieldSource, _ context: EventContext) -> Bool {
+        var hit = false
+        source.forEachValue(in: context) { a in
+            Self.withText(a) { left in
+                other.source.forEachValue(in: context) { b in
+                    Self.withText(b) { right in hit = related(left, right) }
+                    return !hit
+                }
+            }
+            return !hit
+        }
+        return hit
+    }
+
+    private func related(_ value: UnsafeBufferPointer<UInt8>, _ reference: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = reference.count
+        guard n <= value.count, let v = value.baseAddress else { return n == 0 && comparison != .equals }
+        guard let r = reference.baseAddress else { return comparison != .equals || value.isEmpty }
+        switch comparison {
+        case .equals: return n == value.count && bytesMatch(v, r, n, fold: !cased)
+        case .startswith: return bytesMatch(v, r, n, fold: !cased)
+        case .endswith: return bytesMatch(v + (value.count - n), r, n, fold: !cased)
+        case .contains:
+            var i = 0
+            while i + n <= value.count {
+                if bytesMatch(v + i, r, n, fold: !cased) { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    private static func withText(_ value: FieldValue, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        switch value {
+        case .text(let t): body(t)
+        case .json(let j):
+            if let s = j.jsonString { s.withDecodedBytes(body) } else { body(j.rawBytes) }
         }
     }
 }
@@ -66,40 +159,110 @@ public enum CompiledSelection: Sendable {
     case keywords(ValueMatcher)
 
     /// Whether the event passes this selection.
-    public func evaluate(_ event: AuditEvent) -> Bool {
+    public func evaluate(_ event: AuditEvent) -> Bool { evaluate(EventContext(event)) }
+
+    public func evaluate(_ context: EventContext) -> Bool {
         switch self {
         case .all(let tests):
-            for t in tests where !t.evaluate(event) { return false }
+            for t in tests where !t.evaluate(context) { return false }
             return true
         case .any(let maps):
-            for tests in maps where tests.allSatisfy({ $0.evaluate(event) }) { return true }
+            for tests in maps where tests.allSatisfy({ $0.evaluate(context) }) { return true }
             return false
         case .keywords(let matcher):
-            return matcher.matches(utf8: event.object.rawBytes)
+            return matcher.matches(utf8: context.event.object.rawBytes)
+        }
+    }
+
+    /// Every field test, whatever the shape.
+    public var tests: [FieldTest] {
+        switch self {
+        case .all(let t): t
+        case .any(let maps): maps.flatMap { $0 }
+        case .keywords: []
         }
     }
 }
 
-/// A single-event Sigma rule, compiled: its selections and its resolved condition.
+/// A single-event Sigma rule (or a filter's condition), compiled: its selections and its
+/// resolved condition.
 public struct CompiledRule: Sendable {
-    /// The rule's `id` (or its title when it has none).
-    public let id: String
-    public let title: String
+    public let info: RuleInfo
     public let selectionNames: [String]
     public let selections: [CompiledSelection]
     public let condition: ResolvedCondition
+    /// Set when the rule names per-element fields: judged once per element.
+    public let elementScope: ElementScope?
+    /// Whether a selection the condition uses tests `stage`: such a rule sees every stage of
+    /// a request, the others see each request once (see `StageGate`).
+    public let namesStage: Bool
 
-    public init(id: String, title: String, selectionNames: [String], selections: [CompiledSelection], condition: ResolvedCondition) {
-        self.id = id
-        self.title = title
+    /// The rule's `id` (or its title when it has none).
+    public var id: String { info.id }
+    public var title: String { info.title }
+
+    public init(info: RuleInfo, selectionNames: [String], selections: [CompiledSelection], condition: ResolvedCondition) {
+        self.info = info
         self.selectionNames = selectionNames
         self.selections = selections
         self.condition = condition
+        let used = condition.referencedSelections
+        var scope: ElementScope?
+        var stage = false
+        for (i, s) in selections.enumerated() where used.contains(i) {
+            for t in s.tests {
+                scope = scope ?? t.field.source.elementScope
+                if case .reference(let r) = t.check { scope = scope ?? r.other.source.elementScope }
+                stage = stage || t.readsStage
+            }
+        }
+        elementScope = scope
+        namesStage = stage
     }
 
-    /// Whether the event matches the rule. Selections are evaluated lazily, left to right,
-    /// as the condition needs them.
-    public func matches(_ event: AuditEvent) -> Bool {
-        condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(event) }
+    public init(id: String, title: String, selectionNames: [String], selections: [CompiledSelection], condition: ResolvedCondition) {
+        self.init(
+            info: RuleInfo(id: id, title: title, level: .medium), selectionNames: selectionNames, selections: selections,
+            condition: condition)
+    }
+
+    /// Whether the event matches the rule.
+    public func matches(_ event: AuditEvent) -> Bool { matches(EventContext(event)) }
+
+    /// Whether the context's event matches the rule. Selections are evaluated lazily, left to
+    /// right, as the condition needs them; a per-element rule is tried on each element until
+    /// one satisfies the whole condition.
+    public func matches(_ context: EventContext) -> Bool {
+        guard let scope = elementScope else {
+            return condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
+        }
+        var hit = false
+        var sawElement = false
+        if let spec = context.podSpec {
+            context.elementScope = scope
+            switch scope {
+            case .container:
+                spec.forEachContainer { c in
+                    sawElement = true
+                    context.element = c.object
+                    context.elementKind = c.kind
+                    hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
+                    return !hit
+                }
+            case .volume:
+                if let list = spec.spec["volumes"], list.kind == .array {
+                    for v in list.elements where v.kind == .object && !hit {
+                        sawElement = true
+                        context.element = v
+                        hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
+                    }
+                }
+            }
+            context.element = nil
+            context.elementKind = nil
+            context.elementScope = nil
+        }
+        if !sawElement { hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) } }
+        return hit
     }
 }

@@ -1,69 +1,93 @@
 import AuditJSON
 import AuditModel
 
-/// Compiled rules indexed by the event's verb, so that an event no rule cares about costs
-/// almost nothing.
+/// Compiled rules indexed by the event's verb and resource, so that an event no rule cares
+/// about costs almost nothing.
 ///
-/// A rule is filed under the verbs its condition requires: a selection that tests `verb` for
-/// a plain list of values (no wildcards, no other modifiers) pins the rule to those verbs,
-/// `and` narrows, `or` widens, `not` gives up. Rules the analysis cannot pin down go in a
-/// list every event is checked against. Most audit traffic is
-/// get/list/watch, which few rules name, so most events meet only that short list.
+/// A rule is filed under the verbs and resources its condition requires: a selection that
+/// tests `verb` (or `objectRef.resource`) for a plain list of values (no wildcards, no other
+/// modifiers) pins the rule to those values, `and` narrows, `or` widens, `not` gives up.
+/// Every (verb, resource) pair the rules name gets the list of rules that can fire on it,
+/// merged and in rule order once at build time; all other verbs and resources share the
+/// lists of rules that are not pinned. Most audit traffic is get/list/watch of resources
+/// few rules name, so most events meet a short list, found with two linear scans over a
+/// handful of byte strings: no hashing and no allocation per event.
 public struct RuleIndex: Sendable {
     public let rules: [CompiledRule]
-    /// Rules for each lower-cased verb (a handful of verbs: a linear scan, no hashing and no
-    /// allocation per event).
-    let byVerb: [(verb: [UInt8], rules: [Int])]
-    /// Rules that may fire whatever the verb.
-    let anyVerb: [Int]
+    /// Lower-cased verbs and resources some rule is pinned to.
+    let verbs: [[UInt8]]
+    let resources: [[UInt8]]
+    /// `candidates[v * (resources.count + 1) + r]`: the rules to try for verb `v` and resource
+    /// `r`, where index `verbs.count` (or `resources.count`) stands for any other value or
+    /// none.
+    let candidates: [[Int]]
 
     public init(_ rules: [CompiledRule]) {
         self.rules = rules
-        var byVerb: [[UInt8]: [Int]] = [:]
-        var anyVerb: [Int] = []
-        for (i, rule) in rules.enumerated() {
-            if let verbs = Self.requiredVerbs(rule) {
-                for v in verbs { byVerb[Array(v.utf8), default: []].append(i) }
-            } else {
-                anyVerb.append(i)
+        let verbSets = rules.map { Self.requiredValues(.envelope(.verb), $0) }
+        let resourceSets = rules.map { Self.requiredValues(.nested(.refResource), $0) }
+        let verbs = Set(verbSets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted {
+            $0.lexicographicallyPrecedes($1)
+        }
+        let resources = Set(resourceSets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted {
+            $0.lexicographicallyPrecedes($1)
+        }
+        var candidates: [[Int]] = []
+        for v in 0...verbs.count {
+            let verb = v < verbs.count ? String(decoding: verbs[v], as: UTF8.self) : nil
+            for r in 0...resources.count {
+                let resource = r < resources.count ? String(decoding: resources[r], as: UTF8.self) : nil
+                var list: [Int] = []
+                for i in rules.indices {
+                    if let required = verbSets[i], verb.map({ !required.contains($0) }) ?? true { continue }
+                    if let required = resourceSets[i], resource.map({ !required.contains($0) }) ?? true { continue }
+                    list.append(i)
+                }
+                candidates.append(list)
             }
         }
-        self.byVerb = byVerb.map { (verb: $0.key, rules: $0.value) }.sorted { $0.verb.lexicographicallyPrecedes($1.verb) }
-        self.anyVerb = anyVerb
+        self.verbs = verbs
+        self.resources = resources
+        self.candidates = candidates
     }
 
-    /// Number of rules that are filed under specific verbs.
-    public var indexedRuleCount: Int { rules.count - anyVerb.count }
+    /// Number of rules pinned to specific verbs or resources.
+    public var indexedRuleCount: Int { rules.count - candidates[candidates.count - 1].count }
+
+    /// The rules an event with this verb and resource is checked against.
+    public func candidates(verb: String?, resource: String?) -> [Int] {
+        let v = verb.flatMap { verbs.firstIndex(of: Array($0.lowercased().utf8)) } ?? verbs.count
+        let r = resource.flatMap { resources.firstIndex(of: Array($0.lowercased().utf8)) } ?? resources.count
+        return candidates[v * (resources.count + 1) + r]
+    }
 
     /// Calls `body` with the index of every rule the event matches, in rule order.
-    /// Allocates nothing: the verb's rules and the any-verb rules are merged as they go.
     public func forEachMatch(_ event: AuditEvent, _ body: (Int) -> Void) {
-        guard let verbValue = event.verb else {
-            for i in anyVerb where rules[i].matches(event) { body(i) }
+        forEachMatch(EventContext(event), body)
+    }
+
+    /// Calls `body` with the index of every rule the context's event matches, in rule order.
+    /// Allocates nothing.
+    public func forEachMatch(_ context: EventContext, _ body: (Int) -> Void) {
+        let event = context.event
+        guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources)
+        else {
+            for i in rules.indices where rules[i].matches(context) { body(i) }  // escaped text: check all
             return
         }
-        guard let verb = verbValue.jsonString, !verb.hasEscapes else {
-            for i in rules.indices where rules[i].matches(event) { body(i) }  // an odd verb: check all
-            return
-        }
-        var specific: [Int] = []
-        for entry in byVerb where entry.verb.count == verb.rawCount && Self.equalFolded(entry.verb, verb.rawBytes) {
-            specific = entry.rules  // shares the stored array: no copy
-            break
-        }
-        var a = 0
-        var b = 0
-        while a < anyVerb.count || b < specific.count {
-            let i: Int
-            if b >= specific.count || (a < anyVerb.count && anyVerb[a] < specific[b]) {
-                i = anyVerb[a]
-                a += 1
-            } else {
-                i = specific[b]
-                b += 1
-            }
-            if rules[i].matches(event) { body(i) }
-        }
+        for i in candidates[v * (resources.count + 1) + r] where rules[i].matches(context) { body(i) }
+    }
+
+    /// The position of a string value among `keys` (compared ASCII case-insensitively),
+    /// `keys.count` when it is absent or another value, nil when it has escapes (which the
+    /// caller resolves by checking every rule).
+    @inline(__always)
+    static func slot(_ value: JSONValue?, in keys: [[UInt8]]) -> Int? {
+        guard let value, let s = value.jsonString else { return keys.count }
+        if s.hasEscapes { return nil }
+        let bytes = s.rawBytes
+        for (i, key) in keys.enumerated() where key.count == bytes.count && equalFolded(key, bytes) { return i }
+        return keys.count
     }
 
     /// ASCII case-insensitive equality (matchers compare verbs case-insensitively too).
@@ -73,40 +97,68 @@ public struct RuleIndex: Sendable {
     }
 
     /// The verbs a rule requires, or nil when it may fire for any verb.
-    static func requiredVerbs(_ rule: CompiledRule) -> Set<String>? {
-        verbs(rule.condition, rule.selections)
+    static func requiredVerbs(_ rule: CompiledRule) -> Set<String>? { requiredValues(.envelope(.verb), rule) }
+
+    /// The values of `field` under which the rule can fire, or nil when any value may do.
+    static func requiredValues(_ field: FieldSource, _ rule: CompiledRule) -> Set<String>? {
+        // A per-element rule's condition is still about the one event: the analysis holds.
+        values(field, rule.condition, rule.selections)
     }
 
-    /// The verbs under which `condition` can be true: a selection constrains by its own
-    /// `verb` test; `and` intersects what its operands constrain; `or` unites, and is
-    /// unconstrained if any operand is; `not` constrains nothing.
-    static func verbs(_ condition: ResolvedCondition, _ selections: [CompiledSelection]) -> Set<String>? {
+    /// The values of `field` under which `condition` can be true: a selection constrains by
+    /// its own test of the field; `and` intersects what its operands constrain; `or` unites,
+    /// and is unconstrained if any operand is; `not` constrains nothing.
+    static func values(_ field: FieldSource, _ condition: ResolvedCondition, _ selections: [CompiledSelection]) -> Set<String>? {
         switch condition {
         case .selection(let i):
-            guard case .all(let tests) = selections[i] else { return nil }
-            var result: Set<String>?
-            for t in tests {
-                guard case .envelope(.verb) = t.field.source, !t.matcher.isNegated, t.matcher.existsCheck == nil,
-                    let values = t.matcher.exactLowercasedStrings
-                else { continue }
-                result = result.map { $0.intersection(values) } ?? Set(values)
+            switch selections[i] {
+            case .all(let tests):
+                return constraint(field, tests)
+            case .any(let maps):
+                var result = Set<String>()
+                for tests in maps {
+                    guard let v = constraint(field, tests) else { return nil }
+                    result.formUnion(v)
+                }
+                return result
+            case .keywords:
+                return nil
             }
-            return result
         case .not:
             return nil
         case .and(let operands):
             var result: Set<String>?
             for o in operands {
-                if let v = verbs(o, selections) { result = result.map { $0.intersection(v) } ?? v }
+                if let v = values(field, o, selections) { result = result.map { $0.intersection(v) } ?? v }
             }
             return result
         case .or(let operands):
             var result = Set<String>()
             for o in operands {
-                guard let v = verbs(o, selections) else { return nil }
+                guard let v = values(field, o, selections) else { return nil }
                 result.formUnion(v)
             }
             return result
+        }
+    }
+
+    /// What a map of tests (all must pass) requires of `field`.
+    static func constraint(_ field: FieldSource, _ tests: [FieldTest]) -> Set<String>? {
+        var result: Set<String>?
+        for t in tests {
+            guard Self.same(t.field.source, field), let m = t.matcher, !m.isNegated, m.existsCheck == nil,
+                let values = m.exactLowercasedStrings
+            else { continue }
+            result = result.map { $0.intersection(values) } ?? Set(values)
+        }
+        return result
+    }
+
+    static func same(_ a: FieldSource, _ b: FieldSource) -> Bool {
+        switch (a, b) {
+        case (.envelope(let x), .envelope(let y)): return x == y
+        case (.nested(let x), .nested(let y)): return x == y
+        default: return false
         }
     }
 }

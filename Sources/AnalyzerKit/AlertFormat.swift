@@ -1,0 +1,132 @@
+import AuditJSON
+import AuditModel
+import DetectionEngine
+
+/// How alerts are written: one JSON object per line (for machines and pipes), or one
+/// readable line per alert (for terminals).
+public enum AlertFormat {
+    /// The alert as one line of JSON (no trailing newline). Evidence events are embedded as
+    /// the JSON they were read as; line breaks between tokens (pretty-printed input) become
+    /// spaces so the alert stays on one line.
+    public static func json(_ alert: Alert) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("rule")
+        w.beginObject()
+        w.key("id"); w.string(alert.rule.id)
+        w.key("title"); w.string(alert.rule.title)
+        w.key("level"); w.string(alert.rule.level.rawValue)
+        w.key("kind"); w.string(alert.rule.kind.rawValue)
+        w.key("threat_matrix"); strings(alert.rule.threatMatrix, &w)
+        w.key("attack"); strings(alert.rule.attack, &w)
+        w.endObject()
+        w.key("time"); w.string(RFC3339.format(microseconds: alert.time))
+        if alert.firstTime != alert.time {
+            w.key("first_time"); w.string(RFC3339.format(microseconds: alert.firstTime))
+        }
+        w.key("actor")
+        w.beginObject()
+        optional("user", alert.actor.user, &w)
+        w.key("groups"); strings(alert.actor.groups, &w)
+        optional("impersonated_user", alert.actor.impersonatedUser, &w)
+        optional("source_ip", alert.actor.sourceIP, &w)
+        optional("user_agent", alert.actor.userAgent, &w)
+        w.endObject()
+        w.key("object")
+        w.beginObject()
+        optional("namespace", alert.object.namespace, &w)
+        optional("resource", alert.object.resource, &w)
+        optional("subresource", alert.object.subresource, &w)
+        optional("name", alert.object.name, &w)
+        w.endObject()
+        if !alert.group.isEmpty {
+            w.key("group")
+            w.beginObject()
+            for (field, value) in alert.group {
+                w.key(field)
+                if let value { w.string(value) } else { w.null() }
+            }
+            w.endObject()
+        }
+        w.key("count"); w.number(alert.count)
+        if let detail = alert.detail {
+            w.key("detail"); w.string(detail)
+        }
+        w.key("evidence")
+        w.beginArray()
+        for e in alert.evidence {
+            w.beginObject()
+            w.key("audit_id"); w.string(e.auditID)
+            w.key("stage"); w.string(e.stage)
+            w.key("time"); w.string(RFC3339.format(microseconds: e.time))
+            w.key("event"); w.raw(oneLine(e.raw))
+            w.endObject()
+        }
+        w.endArray()
+        w.key("evidence_total"); w.number(alert.evidenceTotal)
+        w.endObject()
+        return w.output
+    }
+
+    /// One readable line: time, level, rule, actor → verb and object, and for correlations
+    /// the group and count. `color` adds ANSI colours by level.
+    public static func text(_ alert: Alert, color: Bool) -> String {
+        let level = alert.rule.level.rawValue.uppercased()
+        let paddedLevel = level + String(repeating: " ", count: max(0, 13 - level.count))
+        var line = RFC3339.format(microseconds: alert.time) + "  "
+        if color {
+            line += colorCode(alert.rule.level) + paddedLevel + "\u{1B}[0m"
+        } else {
+            line += paddedLevel
+        }
+        line += alert.rule.title
+        let techniques = alert.rule.threatMatrix + alert.rule.attack.filter { $0.hasPrefix("t") }.map { $0.uppercased() }
+        if !techniques.isEmpty { line += " [" + techniques.joined(separator: ", ") + "]" }
+        line += "  " + (alert.actor.user ?? "?")
+        if let ip = alert.actor.sourceIP { line += "@" + ip }
+        var verb: String?
+        if let first = alert.evidence.last { first.withEvent { verb = $0?.verb?.string } }
+        line += " → " + (verb.map { $0 + " " } ?? "")
+        var target = alert.object.resource ?? "?"
+        if let sub = alert.object.subresource { target += "/" + sub }
+        line += target
+        if let name = alert.object.name {
+            line += " " + (alert.object.namespace.map { $0 + "/" } ?? "") + name
+        } else if let ns = alert.object.namespace {
+            line += " in " + ns
+        }
+        if !alert.group.isEmpty {
+            line += "  {" + alert.group.map { "\($0.field)=\($0.value ?? "-")" }.joined(separator: ", ") + "}"
+        }
+        if alert.rule.kind != .single || alert.count != 1 { line += "  count=\(alert.count)" }
+        if let detail = alert.detail { line += "  (" + detail + ")" }
+        return line
+    }
+
+    static func colorCode(_ level: AlertLevel) -> String {
+        switch level {
+        case .critical: "\u{1B}[1;35m"
+        case .high: "\u{1B}[1;31m"
+        case .medium: "\u{1B}[33m"
+        case .low: "\u{1B}[36m"
+        case .informational: "\u{1B}[2m"
+        }
+    }
+
+    private static func strings(_ values: [String], _ w: inout JSONWriter) {
+        w.beginArray()
+        for v in values { w.string(v) }
+        w.endArray()
+    }
+
+    private static func optional(_ key: String, _ value: String?, _ w: inout JSONWriter) {
+        w.key(key)
+        if let value { w.string(value) } else { w.null() }
+    }
+
+    /// Raw event JSON with line breaks (only possible between tokens) turned into spaces.
+    static func oneLine(_ raw: [UInt8]) -> String {
+        guard raw.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return String(decoding: raw, as: UTF8.self) }
+        return String(decoding: raw.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,110 @@
+import DetectionEngine
+
+/// What detection did during a scan: alerts by level and by rule, and every counter of the
+/// engine's bounds (so nothing it had to give up goes unreported).
+public struct DetectionReport {
+    public let plan: DetectionPlan
+    public let counters: DetectorCounters
+    public let matchesByRule: [Int]
+    public let firingsByCorrelation: [Int]
+    public let correlationCounters: [CorrelationCounters]
+    public let ruleErrors: Int
+    public let alertsByLevel: [AlertLevel: Int]
+
+    public init(detector: Detector, ruleErrors: Int, alertsByLevel: [AlertLevel: Int]) {
+        plan = detector.plan
+        counters = detector.currentCounters
+        matchesByRule = detector.matchesByRule
+        firingsByCorrelation = detector.firingsByCorrelation
+        correlationCounters = detector.correlationCounters
+        self.ruleErrors = ruleErrors
+        self.alertsByLevel = alertsByLevel
+    }
+
+    /// Rules and correlations that fired, most first, with their count.
+    public var fired: [(info: RuleInfo, count: Int)] {
+        var rows: [(info: RuleInfo, count: Int)] = []
+        for (i, n) in matchesByRule.enumerated() where n > 0 { rows.append((plan.rules[i].compiled.info, n)) }
+        for (i, n) in firingsByCorrelation.enumerated() where n > 0 { rows.append((plan.correlations[i].info, n)) }
+        return rows.sorted { $0.count != $1.count ? $0.count > $1.count : $0.info.title < $1.info.title }
+    }
+
+    /// Engine counters worth a line when not zero, with what they mean.
+    var notable: [(key: String, value: Int, meaning: String)] {
+        let c = counters
+        let evicted = correlationCounters.reduce(0) { $0 + $1.groupsEvicted }
+        let dropped = correlationCounters.reduce(0) { $0 + $1.entriesDropped }
+        return [
+            ("duplicates", c.duplicates, "events delivered twice, judged once"),
+            ("audit_id_reuses", c.auditIDReuses, "different events sharing an audit ID and stage"),
+            ("later_stages_skipped", c.laterStagesSkipped, "ResponseComplete of requests judged at ResponseStarted"),
+            ("request_received_held", c.requestReceivedHeld, "RequestReceived matches that waited for a later stage"),
+            ("request_received_judged", c.requestReceivedJudged, "...judged because no later stage came"),
+            ("pending_overflows", c.pendingOverflows, "held matches judged early: the pending bound was reached"),
+            ("duplicate_table_evictions", c.duplicateTableEvictions, "identities forgotten early: the duplicate table was full"),
+            ("long_running_table_evictions", c.longRunningTableEvictions, "long-running requests forgotten early"),
+            ("filtered", c.filtered, "rule matches dropped by filters"),
+            ("late_inputs", c.lateInputs, "correlation inputs later than the lateness, ignored"),
+            ("correlation_groups_evicted", evicted, "correlation groups evicted under the state bound"),
+            ("correlation_entries_dropped", dropped, "correlation entries dropped at the per-group bound"),
+        ].filter { $0.1 > 0 }.map { (key: $0.0, value: $0.1, meaning: $0.2) }
+    }
+
+    /// Plain text, for stderr after the scan summary.
+    public func text() -> String {
+        var out = "detection\n"
+        let single = plan.rules.count
+        let correlations = plan.correlations.count
+        out += "  rules    \(single) single-event, \(correlations) correlation"
+        out += ruleErrors > 0 ? " (\(ruleErrors) rule error\(ruleErrors == 1 ? "" : "s"), see above)\n" : "\n"
+        let levels = AlertLevel.allCases.reversed().compactMap { l in alertsByLevel[l].map { "\($0) \(l.rawValue)" } }
+        out += "  alerts   \(counters.alerts)" + (levels.isEmpty ? "" : " (" + levels.joined(separator: ", ") + ")") + "\n"
+        for row in notable { out += "  \(row.key)  \(row.value)  (\(row.meaning))\n" }
+        let fired = self.fired
+        if !fired.isEmpty {
+            out += "\nfired\n"
+            let width = String(fired[0].count).count
+            for row in fired.prefix(25) {
+                let n = String(row.count)
+                out += String(repeating: " ", count: width - n.count + 2) + n + "  " + row.info.level.rawValue + "  " + row.info.title + "\n"
+            }
+            if fired.count > 25 { out += "  (\(fired.count - 25) more)\n" }
+        }
+        return out
+    }
+
+    /// The `detection` member of the JSON summary.
+    func write(into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("rules"); w.number(plan.rules.count)
+        w.key("correlations"); w.number(plan.correlations.count)
+        w.key("rule_errors"); w.number(ruleErrors)
+        w.key("alerts"); w.number(counters.alerts)
+        w.key("alerts_by_level")
+        w.beginObject()
+        for l in AlertLevel.allCases {
+            w.key(l.rawValue)
+            w.number(alertsByLevel[l] ?? 0)
+        }
+        w.endObject()
+        w.key("events"); w.number(counters.events)
+        w.key("rule_matches"); w.number(counters.ruleMatches)
+        w.key("correlation_firings"); w.number(counters.correlationFirings)
+        for row in notable {
+            w.key(row.key)
+            w.number(row.value)
+        }
+        w.key("fired")
+        w.beginArray()
+        for row in fired {
+            w.beginObject()
+            w.key("id"); w.string(row.info.id)
+            w.key("title"); w.string(row.info.title)
+            w.key("level"); w.string(row.info.level.rawValue)
+            w.key("count"); w.number(row.count)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+}

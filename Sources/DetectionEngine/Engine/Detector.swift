@@ -1,0 +1,528 @@
+import AuditJSON
+import AuditModel
+
+/// The bounds and clocks of a `Detector`. Every time is event time, in microseconds.
+public struct DetectorOptions: Sendable {
+    /// How late an event may arrive (behind the newest event time seen) and still be
+    /// correlated in order. Matches feeding correlations wait this long before they are
+    /// applied. 5 s suits a log file; the webhook backend delivers batches up to its
+    /// 30 s timeout late, so `kaudit serve` behind a slow apiserver wants 30 s or more.
+    public var lateness: Int64 = 5_000_000
+    /// How long a request may stay at RequestReceived before that event is judged on its
+    /// own (the apiserver's default request timeout is 60 s).
+    public var requestTimeout: Int64 = 60_000_000
+    /// How long an event's identity is remembered to recognise a second delivery of it.
+    public var duplicateWindow: Int64 = 300_000_000
+    /// Identities remembered at most (about 48 bytes each); beyond it the oldest are
+    /// forgotten early (counted).
+    public var duplicateCapacity = 262_144
+    /// Long-running requests (watch, exec, attach, port-forward) remembered as judged at
+    /// ResponseStarted, and for how long, so their ResponseComplete is not judged again.
+    public var longRunningCapacity = 65_536
+    public var longRunningWindow: Int64 = 4 * 3_600_000_000
+    /// RequestReceived matches held while waiting for the request's later stage.
+    public var pendingCapacity = 10_000
+    /// Bounds of each correlation's state.
+    public var correlationLimits = CorrelationLimits()
+    /// Evidence events kept per alert.
+    public var maxEvidence = 10
+
+    public init() {}
+}
+
+/// What the detector did, and every bound it hit.
+public struct DetectorCounters: Sendable, Equatable {
+    public var events = 0
+    /// Events delivered again (same audit ID, stage and content) and judged only once.
+    public var duplicates = 0
+    /// Different events sharing an audit ID and stage (each raises a built-in alert).
+    public var auditIDReuses = 0
+    /// ResponseComplete events of requests already judged at ResponseStarted.
+    public var laterStagesSkipped = 0
+    /// RequestReceived events that matched and waited for a later stage.
+    public var requestReceivedHeld = 0
+    /// ...of which the later stage came (and was judged instead).
+    public var requestReceivedSuperseded = 0
+    /// ...of which none came in time, so the RequestReceived event was judged.
+    public var requestReceivedJudged = 0
+    /// Held RequestReceived matches judged early because `pendingCapacity` was reached.
+    public var pendingOverflows = 0
+    /// Identities forgotten early because a table was full.
+    public var duplicateTableEvictions = 0
+    public var longRunningTableEvictions = 0
+    /// Rule matches dropped by a filter.
+    public var filtered = 0
+    /// Rule matches (before `generate` decides whether they alert).
+    public var ruleMatches = 0
+    public var correlationFirings = 0
+    /// Correlation inputs that arrived later than the lateness allows.
+    public var lateInputs = 0
+    public var alerts = 0
+
+    public init() {}
+}
+
+/// Runs a `DetectionPlan` over a stream of events, in event time.
+///
+/// Per event: duplicate check, the stage gate, indexed single-event rules and their
+/// filters, alerts for matches, and correlation inputs for rules that feed correlations.
+/// Correlation inputs wait in a time-ordered queue until the newest event time seen is
+/// `lateness` past them, so events out of order within the lateness correlate as if they
+/// had arrived in order; alerts from correlations come out when their last input is released.
+///
+/// Judging each request once (the stage gate):
+/// - rules that do not test `stage` see a request at ResponseComplete, or at ResponseStarted
+///   for long-running requests (whose ResponseComplete is then skipped), or at Panic;
+/// - a RequestReceived event is judged only when no later stage of the request arrives within
+///   `requestTimeout` (or before the end of input); matches it had wait until then;
+/// - rules that test `stage` see every event.
+///
+/// Duplicates: an event whose audit ID, stage and content (timestamps, verb, URI, user,
+/// source addresses, status code) were seen within `duplicateWindow` is skipped; one with
+/// the same audit ID and stage but other content is judged and raises the built-in
+/// "audit ID reused" alert (the Audit-ID header is client-settable).
+public final class Detector {
+    public let plan: DetectionPlan
+    public let options: DetectorOptions
+    public private(set) var counters = DetectorCounters()
+    /// Matches per rule, after filters (index: `plan.rules`).
+    public private(set) var matchesByRule: [Int]
+    /// Alerts per correlation (index: `plan.correlations`).
+    public private(set) var firingsByCorrelation: [Int]
+
+    /// Built-in finding: two different events with one audit ID and stage.
+    public static let auditIDReuseRule = RuleInfo(
+        id: "kaudit-audit-id-reuse", title: "Audit ID reused by a different request", level: .medium,
+        attack: ["defense-evasion", "t1070"], kind: .builtin,
+        description:
+            "Two different events carry the same audit ID and stage. Clients can set the Audit-ID header, so a request can hide behind another's ID; review both requests.")
+
+    private let sink: (Alert) -> Void
+    private let context: EventContext
+    /// A second context, for judging held events read back from their bytes.
+    private let replayContext: EventContext
+    private let gated: RuleIndex
+    private let gatedRules: [Int]
+    private let staged: RuleIndex
+    private let stagedRules: [Int]
+    private let states: [CorrelationState]
+
+    private var duplicates: RecentKeys
+    private var startedRequests: RecentKeys
+    private var pending: [UInt64: Held] = [:]
+    private var pendingOrder: [(key: UInt64, time: Int64)] = []
+    private var pendingHead = 0
+    private var queue = InputQueue()
+
+    /// The newest event time seen; `Int64.min` before the first timed event.
+    private var newestTime = Int64.min
+    /// The rules matched by the event being judged, when it is held.
+    private var heldMatches: [Int] = []
+
+    private struct Held {
+        let time: Int64
+        let evidence: Evidence
+        let rules: [Int]
+    }
+
+    public init(plan: DetectionPlan, options: DetectorOptions = .init(), sink: @escaping (Alert) -> Void) {
+        self.plan = plan
+        self.options = options
+        self.sink = sink
+        let empty = AuditEvent()
+        context = EventContext(empty)
+        replayContext = EventContext(empty)
+        var gatedRules: [Int] = []
+        var stagedRules: [Int] = []
+        for (i, r) in plan.rules.enumerated() {
+            if r.compiled.namesStage { stagedRules.append(i) } else { gatedRules.append(i) }
+        }
+        self.gatedRules = gatedRules
+        self.stagedRules = stagedRules
+        gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
+        staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
+        states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
+        duplicates = RecentKeys(capacity: options.duplicateCapacity)
+        startedRequests = RecentKeys(capacity: options.longRunningCapacity)
+        matchesByRule = Array(repeating: 0, count: plan.rules.count)
+        firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
+    }
+
+    // MARK: - Events
+
+    /// Judges one event. Alerts go to the sink, now (single-event rules) or when a later
+    /// event moves time on (correlations, held RequestReceived matches).
+    public func process(_ event: AuditEvent) {
+        counters.events += 1
+        let time = event.stageMicros ?? event.requestReceivedMicros ?? (newestTime == .min ? 0 : newestTime)
+        if time > newestTime { newestTime = time }
+        context.reset(event)
+
+        let stage = Stage(event[.stage])
+        var requestKey: UInt64 = 0
+        if let id = event.auditID?.jsonString {
+            var h = ByteHasher()
+            h.combine(id.rawBytes)
+            requestKey = h.state
+            let key = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
+            let fingerprint = Self.fingerprint(event)
+            if let seen = duplicates.payload(key) {
+                if seen == fingerprint {
+                    counters.duplicates += 1
+                    housekeeping()
+                    return
+                }
+                counters.auditIDReuses += 1
+                reportReuse(event, time: time)
+            }
+            duplicates.insert(key, payload: fingerprint, time: time)
+        }
+
+        var judgeOnce = true
+        var hold = false
+        if requestKey != 0 {
+            switch stage {
+            case .requestReceived:
+                hold = true
+            case .responseStarted:
+                startedRequests.insert(requestKey, payload: 1, time: time)
+                supersede(requestKey)
+            case .responseComplete:
+                supersede(requestKey)
+                if startedRequests.count > 0, Self.mayBeLongRunning(event), startedRequests.payload(requestKey) != nil {
+                    counters.laterStagesSkipped += 1
+                    judgeOnce = false
+                }
+            case .panic:
+                supersede(requestKey)
+            case .other:
+                break
+            }
+        }
+
+        var evidence: Evidence?
+        if judgeOnce {
+            gated.forEachMatch(context) { i in
+                let r = gatedRules[i]
+                guard passesFilters(r, context) else { return }
+                if hold {
+                    heldMatches.append(r)
+                } else {
+                    matched(r, context, time: time, evidence: &evidence)
+                }
+            }
+        }
+        staged.forEachMatch(context) { i in
+            let r = stagedRules[i]
+            guard passesFilters(r, context) else { return }
+            matched(r, context, time: time, evidence: &evidence)
+        }
+        if !heldMatches.isEmpty {
+            self.hold(requestKey, time: time, evidence: evidence ?? Evidence(event, time: time), rules: heldMatches)
+            heldMatches.removeAll(keepingCapacity: true)
+        }
+        housekeeping()
+    }
+
+    /// End of input: judges held RequestReceived events, applies every queued correlation
+    /// input, and closes every correlation window.
+    public func finish() {
+        while pendingHead < pendingOrder.count { releaseOldestPending() }
+        while let input = queue.pop() { deliver(input) }
+        for c in states.indices {
+            states[c].flush { firing in fired(c, firing) }
+        }
+        collectCorrelationCounters()
+    }
+
+    /// Correlation state currently kept, summed over correlations.
+    public var correlationGroups: Int { states.reduce(0) { $0 + $1.groupCount } }
+    public var correlationBytes: Int { states.reduce(0) { $0 + $1.estimatedBytes } }
+    /// Each correlation's own counters (index: `plan.correlations`).
+    public var correlationCounters: [CorrelationCounters] { states.map(\.counters) }
+
+    // MARK: - Matches
+
+    private func passesFilters(_ rule: Int, _ context: EventContext) -> Bool {
+        for f in plan.rules[rule].filters where f.matches(context) {
+            counters.filtered += 1
+            return false
+        }
+        return true
+    }
+
+    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout Evidence?) {
+        counters.ruleMatches += 1
+        matchesByRule[r] += 1
+        let rule = plan.rules[r]
+        let event = context.event
+        if evidence == nil { evidence = Evidence(event, time: time) }
+        if rule.emitsAlerts {
+            emit(
+                Alert(
+                    rule: rule.compiled.info, time: time, firstTime: time, actor: AlertActor(event),
+                    object: AlertObject(event), evidence: [evidence!], evidenceTotal: 1))
+        }
+        for feed in rule.feeds {
+            let spec = plan.correlations[feed.correlation]
+            for position in feed.positions {
+                let input = spec.inputs[position]
+                let group = GroupKey(input.groupValues.map { Self.read($0, context) })
+                let value = input.value.flatMap { Self.read($0, context) }
+                queue.push(
+                    QueuedInput(
+                        correlation: feed.correlation,
+                        input: CorrelationInput(
+                            input: position, time: time, group: group, value: value, evidence: [evidence!],
+                            evidenceTotal: 1)))
+            }
+        }
+    }
+
+    /// A field's values as one string (several values joined with commas), nil when absent.
+    static func read(_ source: DetectionPlan.ValueSource, _ context: EventContext) -> String? {
+        guard case .field(let field) = source else { return nil }
+        var text: String?
+        field.source.forEachValue(in: context) { value in
+            let s: String
+            switch value {
+            case .text(let t): s = String(decoding: t, as: UTF8.self)
+            case .json(let j): s = j.string ?? String(decoding: j.rawBytes, as: UTF8.self)
+            }
+            text = text.map { $0 + "," + s } ?? s
+            return true
+        }
+        return text
+    }
+
+    private func emit(_ alert: Alert) {
+        counters.alerts += 1
+        sink(alert)
+    }
+
+    private func reportReuse(_ event: AuditEvent, time: Int64) {
+        let id = event.auditID?.string ?? ""
+        let stage = event[.stage]?.string ?? ""
+        emit(
+            Alert(
+                rule: Self.auditIDReuseRule, time: time, firstTime: time, actor: AlertActor(event),
+                object: AlertObject(event), evidence: [Evidence(event, time: time)], evidenceTotal: 1,
+                detail: "audit ID \(id) at stage \(stage) was already seen on an event with other content"))
+    }
+
+    // MARK: - Held RequestReceived matches
+
+    private func hold(_ key: UInt64, time: Int64, evidence: Evidence, rules: [Int]) {
+        counters.requestReceivedHeld += 1
+        if pending.count >= options.pendingCapacity {
+            counters.pendingOverflows += 1
+            releaseOldestPending()
+        }
+        pending[key] = Held(time: time, evidence: evidence, rules: rules)
+        pendingOrder.append((key, time))
+    }
+
+    /// The request reached a later stage: its RequestReceived matches are dropped (the later
+    /// stage is judged instead).
+    private func supersede(_ key: UInt64) {
+        guard !pending.isEmpty, pending.removeValue(forKey: key) != nil else { return }
+        counters.requestReceivedSuperseded += 1
+    }
+
+    private func releaseOldestPending() {
+        let (key, _) = pendingOrder[pendingHead]
+        pendingHead += 1
+        if pendingHead > 1024 && pendingHead * 2 > pendingOrder.count {
+            pendingOrder.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+        guard let held = pending.removeValue(forKey: key) else { return }  // superseded
+        counters.requestReceivedJudged += 1
+        held.evidence.withEvent { event in
+            guard let event else { return }
+            replayContext.reset(event)
+            var evidence: Evidence? = held.evidence
+            for r in held.rules { matched(r, replayContext, time: held.time, evidence: &evidence) }
+        }
+    }
+
+    // MARK: - Time
+
+    /// Moves event time on: held events past the request timeout are judged, queued inputs
+    /// past the lateness are applied, correlation windows that ended are closed, and old
+    /// identities are forgotten.
+    private func housekeeping() {
+        guard newestTime != .min else { return }
+        let watermark = newestTime &- options.lateness
+        while pendingHead < pendingOrder.count, pendingOrder[pendingHead].time &+ options.requestTimeout < watermark {
+            releaseOldestPending()
+        }
+        while let next = queue.peekTime, next <= watermark {
+            deliver(queue.pop()!)
+        }
+        if !states.isEmpty {
+            for c in states.indices {
+                if let deadline = states[c].nextDeadline, deadline < watermark {
+                    states[c].advance(to: watermark) { firing in fired(c, firing) }
+                }
+            }
+        }
+        duplicates.forget(before: newestTime &- options.duplicateWindow)
+        startedRequests.forget(before: newestTime &- options.longRunningWindow)
+    }
+
+    private func deliver(_ queued: QueuedInput) {
+        states[queued.correlation].ingest(queued.input) { firing in fired(queued.correlation, firing) }
+    }
+
+    private func fired(_ c: Int, _ firing: CorrelationFiring) {
+        counters.correlationFirings += 1
+        firingsByCorrelation[c] += 1
+        let correlation = plan.correlations[c]
+        if correlation.emitsAlerts {
+            var actor = AlertActor()
+            var object = AlertObject()
+            firing.evidence.last?.withEvent { event in
+                if let event {
+                    actor = AlertActor(event)
+                    object = AlertObject(event)
+                }
+            }
+            let group = zip(correlation.groupBy, firing.group.values).map { (field: $0, value: $1) }
+            emit(
+                Alert(
+                    rule: correlation.info, time: firing.lastTime, firstTime: firing.firstTime, actor: actor,
+                    object: object, evidence: firing.evidence, evidenceTotal: firing.evidenceTotal, group: group,
+                    count: firing.count))
+        }
+        for feed in correlation.feeds {
+            let outer = plan.correlations[feed.correlation]
+            for position in feed.positions {
+                let input = outer.inputs[position]
+                let group = GroupKey(
+                    input.groupValues.map { source in
+                        if case .group(let k) = source, k < firing.group.values.count { return firing.group.values[k] }
+                        return nil
+                    })
+                var value: String?
+                if case .group(let k)? = input.value, k < firing.group.values.count { value = firing.group.values[k] }
+                states[feed.correlation].ingest(
+                    CorrelationInput(
+                        input: position, time: firing.lastTime, group: group, value: value, evidence: firing.evidence,
+                        evidenceTotal: firing.evidenceTotal)
+                ) { outerFiring in fired(feed.correlation, outerFiring) }
+            }
+        }
+    }
+
+    private func collectCorrelationCounters() {
+        counters.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
+        counters.duplicateTableEvictions = duplicates.evicted
+        counters.longRunningTableEvictions = startedRequests.evicted
+    }
+
+    /// Counters, with the tables' and correlations' own figures folded in.
+    public var currentCounters: DetectorCounters {
+        var c = counters
+        c.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
+        c.duplicateTableEvictions = duplicates.evicted
+        c.longRunningTableEvictions = startedRequests.evicted
+        return c
+    }
+
+    // MARK: - Event identity
+
+    /// What makes two deliveries "the same event": both timestamps, verb, URI, user, source
+    /// addresses and status code, hashed.
+    static func fingerprint(_ event: AuditEvent) -> UInt64 {
+        var h = ByteHasher()
+        for f in [EnvelopeField.stageTimestamp, .requestReceivedTimestamp, .verb, .requestURI, .sourceIPs] {
+            if let v = event[f] { h.combine(v.rawBytes) } else { h.combine(0) }
+        }
+        for f in [NestedField.userUsername, .statusCode] {
+            if let v = event[nested: f] { h.combine(v.rawBytes) } else { h.combine(0) }
+        }
+        return h.state
+    }
+
+    /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be
+    /// long-running: only they get a ResponseStarted stage.
+    static func mayBeLongRunning(_ event: AuditEvent) -> Bool {
+        if event[nested: .refSubresource] != nil { return true }
+        guard let verb = event[.verb] else { return false }
+        return verb.stringEquals("watch") || verb.stringEquals("proxy")
+    }
+
+    /// The stages, recognised from the raw value.
+    enum Stage: UInt8 {
+        case requestReceived = 1, responseStarted, responseComplete, panic, other
+
+        init(_ value: JSONValue?) {
+            guard let value else {
+                self = .other
+                return
+            }
+            if value.stringEquals("ResponseComplete") {
+                self = .responseComplete
+            } else if value.stringEquals("ResponseStarted") {
+                self = .responseStarted
+            } else if value.stringEquals("RequestReceived") {
+                self = .requestReceived
+            } else if value.stringEquals("Panic") {
+                self = .panic
+            } else {
+                self = .other
+            }
+        }
+    }
+}
+
+/// A correlation input waiting for event time to pass it.
+struct QueuedInput {
+    let correlation: Int
+    let input: CorrelationInput
+}
+
+/// A min-heap of queued inputs by event time, ties in arrival order (so the output does not
+/// depend on heap internals).
+struct InputQueue {
+    private var heap: [(time: Int64, seq: Int, item: QueuedInput)] = []
+    private var seq = 0
+
+    var peekTime: Int64? { heap.first?.time }
+    var count: Int { heap.count }
+
+    mutating func push(_ item: QueuedInput) {
+        seq += 1
+        heap.append((item.input.time, seq, item))
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard less(i, parent) else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> QueuedInput? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var m = i
+            if l < heap.count && less(l, m) { m = l }
+            if r < heap.count && less(r, m) { m = r }
+            if m == i { break }
+            heap.swapAt(i, m)
+            i = m
+        }
+        return top.item
+    }
+
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        heap[a].time < heap[b].time || (heap[a].time == heap[b].time && heap[a].seq < heap[b].seq)
+    }
+}
