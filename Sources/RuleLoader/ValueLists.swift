@@ -63,9 +63,9 @@ public struct ValueLists: Sendable {
     /// The values of a list file's text.
     public static func parse(_ text: String) -> [String] {
         var values: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            var value = Substring(line)
-            if value.hasSuffix("\r") { value = value.dropLast() }
+        // "\r\n" is one Character in Swift: split on both forms.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            let value = Substring(line)
             let trimmed = value.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             var end = trimmed.endIndex

@@ -37,8 +37,12 @@ struct RuleIndexTests {
     @Test("rules are filed under the verbs they require, or checked for every event")
     func filing() throws {
         let index = RuleIndex(try Self.rules())
-        // 0, 1 and 4 (create or delete, through two selections) are pinned to verbs; 2, 3 and 5 are not.
-        #expect(index.indexedRuleCount == 3)
+        // 0, 1 and 4 (create or delete, through two selections) are pinned to verbs, 3 to its
+        // resource (cronjobs); 2 and 5 are not pinned.
+        #expect(index.indexedRuleCount == 4)
+        #expect(index.candidates(verb: "get", resource: "secrets") == [1, 2, 5])
+        #expect(index.candidates(verb: "get", resource: "cronjobs") == [1, 2, 3, 5])
+        #expect(index.candidates(verb: "delete", resource: "cronjobs") == [2, 3, 4, 5])
     }
 
     @Test("the index finds exactly what checking every rule finds, in rule order")
@@ -78,7 +82,8 @@ struct RuleIndexTests {
                     .all([try test("objectRef.resource", [.string("pods")])]),
                 ],
                 condition: try ParsedCondition(condition).resolve(selections: names))
-            return RuleIndex([r]).indexedRuleCount == 1
+            // Pinned to its verb: not a candidate for another verb on the resource it may name.
+            return !RuleIndex([r]).candidates(verb: "get", resource: "pods").contains(0)
         }
         #expect(try verbsFor("a and (b or c)"))
         #expect(try verbsFor("(a and c) or (b and c)"))

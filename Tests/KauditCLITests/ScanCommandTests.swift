@@ -86,7 +86,7 @@ struct ScanCommandTests {
     @Test("several inputs and a directory")
     func severalInputs() throws {
         let r = try CLI.run([
-            "scan", "--format", "json", Sample.url.path, CLI.sample("webhook/eventlist.json").path,
+            "stats", "--format", "json", Sample.url.path, CLI.sample("webhook/eventlist.json").path,
         ])
         #expect(r.status == 0, "\(r)")
         let j = try r.json()

@@ -1,0 +1,314 @@
+import AuditModel
+import DetectionEngine
+import Foundation
+import RuleLoader
+import Testing
+
+private let execRule = ruleYAML(
+    title: "Exec into pod",
+    detection: """
+        selection:
+          objectRef.resource: pods
+          objectRef.subresource: exec
+        condition: selection
+        """)
+
+private let podCreateRule = ruleYAML(
+    title: "Pod created",
+    detection: """
+        selection:
+          verb: create
+          objectRef.resource: pods
+        condition: selection
+        """)
+
+@Suite("Engine: judging each request once")
+struct StageTests {
+    @Test("RequestReceived then ResponseComplete: one alert, from the later stage")
+    func requestReceivedSuperseded() {
+        let p = pack([podCreateRule])
+        let id = "a1"
+        let (alerts, d) = run(
+            p,
+            [
+                Ev(verb: "create", stage: "RequestReceived", auditID: id, at: 0).json,
+                Ev(verb: "create", stage: "ResponseComplete", auditID: id, at: 0.2).json,
+            ])
+        #expect(titles(alerts) == ["Pod created"])
+        #expect(alerts.first?.evidence.first?.stage == "ResponseComplete")
+        #expect(d.currentCounters.requestReceivedHeld == 1)
+        #expect(d.currentCounters.requestReceivedSuperseded == 1)
+    }
+
+    @Test("RequestReceived alone is judged after the request timeout, or at the end")
+    func requestReceivedAlone() {
+        let p = pack([podCreateRule])
+        let atEnd = run(p, [Ev(verb: "create", stage: "RequestReceived", at: 0).json])
+        #expect(atEnd.alerts.count == 1)
+        #expect(atEnd.detector.currentCounters.requestReceivedJudged == 1)
+
+        var alerts: [Alert] = []
+        let d = Detector(plan: p.plan) { alerts.append($0) }
+        for text in [Ev(verb: "create", stage: "RequestReceived", at: 0).json, Ev(at: 30).json] { feed(d, text) }
+        #expect(alerts.isEmpty, "still waiting for the later stage")
+        feed(d, Ev(at: 70).json)  // 70 s minus 5 s lateness is past the 60 s request timeout
+        #expect(alerts.count == 1)
+    }
+
+    @Test("exec: judged at ResponseStarted, its ResponseComplete is not judged again")
+    func longRunning() {
+        let p = pack([execRule])
+        let id = "e1"
+        let (alerts, d) = run(
+            p,
+            [
+                Ev(verb: "create", subresource: "exec", stage: "RequestReceived", auditID: id, at: 0).json,
+                Ev(verb: "create", subresource: "exec", stage: "ResponseStarted", auditID: id, at: 0.1).json,
+                Ev(verb: "create", subresource: "exec", stage: "ResponseComplete", auditID: id, at: 40).json,
+            ])
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.evidence.first?.stage == "ResponseStarted")
+        #expect(d.currentCounters.laterStagesSkipped == 1)
+    }
+
+    @Test("exec logged only at ResponseComplete (policy omits ResponseStarted) is judged there")
+    func longRunningWithoutStarted() {
+        let p = pack([execRule])
+        let (alerts, _) = run(p, [Ev(verb: "create", subresource: "exec", stage: "ResponseComplete", at: 1).json])
+        #expect(alerts.count == 1)
+    }
+
+    @Test("a rule that names stage sees every stage it asks for")
+    func namesStage() {
+        let rule = ruleYAML(
+            title: "Any stage",
+            detection: """
+                selection:
+                  verb: create
+                  stage: [RequestReceived, ResponseComplete]
+                condition: selection
+                """)
+        let p = pack([rule])
+        let (alerts, _) = run(
+            p,
+            [
+                Ev(verb: "create", stage: "RequestReceived", auditID: "s1", at: 0).json,
+                Ev(verb: "create", stage: "ResponseComplete", auditID: "s1", at: 0.1).json,
+            ])
+        #expect(alerts.map { $0.evidence[0].stage } == ["RequestReceived", "ResponseComplete"])
+    }
+}
+
+@Suite("Engine: duplicates")
+struct DuplicateTests {
+    @Test("the same event delivered twice is judged once")
+    func duplicate() {
+        let p = pack([podCreateRule])
+        let e = Ev(verb: "create", at: 1).json
+        let (alerts, d) = run(p, [e, Ev(at: 2).json, e])
+        #expect(alerts.count == 1)
+        #expect(d.currentCounters.duplicates == 1)
+    }
+
+    @Test("re-serialized with other whitespace, it is still the same event")
+    func duplicateReformatted() {
+        let p = pack([podCreateRule])
+        let e = Ev(verb: "create", at: 1).json
+        let spaced = e.replacingOccurrences(of: ",\"", with: ", \"")
+        let (alerts, d) = run(p, [e, spaced])
+        #expect(alerts.count == 1)
+        #expect(d.currentCounters.duplicates == 1)
+    }
+
+    @Test("two different events with one audit ID and stage: both judged, and a finding")
+    func reuse() {
+        let p = pack([podCreateRule])
+        let (alerts, d) = run(
+            p,
+            [
+                Ev(verb: "create", name: "a", user: "alice", auditID: "same", at: 1).json,
+                Ev(verb: "create", name: "b", user: "mallory", auditID: "same", at: 2).json,
+            ])
+        #expect(titles(alerts) == ["Pod created", Detector.auditIDReuseRule.title, "Pod created"])
+        #expect(alerts[1].actor.user == "mallory")
+        #expect(d.currentCounters.auditIDReuses == 1)
+    }
+
+    @Test("identities are forgotten after the duplicate window")
+    func window() {
+        let p = pack([podCreateRule])
+        var options = DetectorOptions()
+        options.duplicateWindow = 10_000_000
+        let e = Ev(verb: "create", at: 1).json
+        let (alerts, _) = run(p, [e, Ev(at: 100).json, e], options: options)
+        #expect(alerts.count == 2)
+    }
+}
+
+@Suite("Engine: per-element rules, filters, fieldref, expand")
+struct RuleFeatureTests {
+    static let privilegedNotAllowed = ruleYAML(
+        title: "Privileged container from an unknown registry",
+        detection: """
+            writes:
+              verb: [create, update, patch]
+            privileged:
+              container.privileged: true
+            allowed:
+              container.image|startswith: 'registry.k8s.io/'
+            condition: writes and privileged and not allowed
+            """)
+
+    static func pod(_ containers: [(image: String, privileged: Bool)], template: Bool = false) -> String {
+        let list = containers.map {
+            "{\"name\":\"c\",\"image\":\"\($0.image)\",\"securityContext\":{\"privileged\":\($0.privileged)}}"
+        }.joined(separator: ",")
+        let spec = "{\"containers\":[\(list)]}"
+        if template {
+            return "{\"kind\":\"Deployment\",\"spec\":{\"template\":{\"spec\":\(spec)}}}"
+        }
+        return "{\"kind\":\"Pod\",\"spec\":\(spec)}"
+    }
+
+    @Test("the same container must be privileged and not allow-listed")
+    func sameContainer() {
+        let p = pack([Self.privilegedNotAllowed])
+        let split = Ev(verb: "create", requestObject: Self.pod([("registry.k8s.io/kube-proxy:v1", true), ("evil/miner", false)]))
+        let bad = Ev(verb: "create", requestObject: Self.pod([("registry.k8s.io/pause", false), ("evil/miner", true)]))
+        let deployment = Ev(
+            verb: "create", resource: "deployments",
+            requestObject: Self.pod([("evil/miner", true)], template: true))
+        #expect(run(p, [split.json]).alerts.isEmpty, "two different containers")
+        #expect(run(p, [bad.json]).alerts.count == 1)
+        #expect(run(p, [deployment.json]).alerts.count == 1, "workload templates too")
+        #expect(run(p, [Ev(verb: "create").json]).alerts.isEmpty, "no pod spec: no container is privileged")
+    }
+
+    @Test("container and volume fields in one rule are refused")
+    func oneScope() {
+        let bad = ruleYAML(
+            detection: """
+                a:
+                  container.privileged: true
+                  volume.hostPath.path: /
+                condition: a
+                """)
+        let p = RulePack(set: RuleSet(sources: [(file: "x.yml", yaml: bad)]))
+        #expect(p.errors.contains { $0.code == .badSelection })
+    }
+
+    @Test("a filter document suppresses the rules it names when its condition holds (the spec's example)")
+    func filters() {
+        let id = "5b0a1c8e-54f2-4b55-9c8d-3f2f0d1f6a01"
+        let filter = """
+            title: CI may create pods in ci
+            id: 0b9e6a36-3f0f-4a64-8f64-2b7d3c1a5a11
+            logsource:
+              product: kubernetes
+              service: audit
+            filter:
+              rules:
+                - \(id)
+              ci:
+                objectRef.namespace: ci
+                user.username|startswith: 'system:serviceaccount:ci:'
+              condition: ci
+            """
+        let p = pack([ruleYAML(id: id, title: "Pod created", detection: "selection:\n  verb: create\n  objectRef.resource: pods\ncondition: selection"), filter])
+        let (alerts, d) = run(
+            p,
+            [
+                Ev(verb: "create", namespace: "ci", user: "system:serviceaccount:ci:runner").json,
+                Ev(verb: "create", namespace: "prod", user: "system:serviceaccount:ci:runner").json,
+            ])
+        #expect(alerts.map { $0.object.namespace } == ["prod"])
+        #expect(d.currentCounters.filtered == 1)
+    }
+
+    @Test("fieldref compares two fields of one event")
+    func fieldref() {
+        let rule = ruleYAML(
+            title: "Self-named",
+            detection: """
+                selection:
+                  requestObject.metadata.name|fieldref: objectRef.name
+                condition: selection
+                """)
+        let p = pack([rule])
+        let same = Ev(verb: "create", name: "web-1", requestObject: "{\"metadata\":{\"name\":\"WEB-1\"}}")
+        let other = Ev(verb: "create", name: "web-1", requestObject: "{\"metadata\":{\"name\":\"web-2\"}}")
+        #expect(run(p, [same.json]).alerts.count == 1, "case-insensitive, like every Sigma comparison")
+        #expect(run(p, [other.json]).alerts.isEmpty)
+    }
+
+    @Test("expand fills placeholders from value lists")
+    func expand() {
+        let rule = ruleYAML(
+            title: "Not an admin",
+            detection: """
+                selection:
+                  verb: delete
+                admins:
+                  user.username|expand: '%admins%'
+                condition: selection and not admins
+                """)
+        let lists = ValueLists(lists: ["admins": ["alice", "ops-*"]])
+        let p = pack([rule], lists: lists)
+        let (alerts, _) = run(
+            p, [Ev(verb: "delete", user: "alice").json, Ev(verb: "delete", user: "ops-7").json, Ev(verb: "delete", user: "eve").json])
+        #expect(alerts.map { $0.actor.user } == ["eve"])
+
+        let missing = RulePack(set: RuleSet(sources: [(file: "x.yml", yaml: rule)]))
+        #expect(missing.errors.contains { $0.message.contains("no value list `admins`") })
+    }
+
+    @Test("value list files: comments, blanks and whitespace")
+    func listFiles() {
+        #expect(ValueLists.parse("# allow-list\nalice\n\n  bob  \r\n#x\ncarol") == ["alice", "bob", "carol"])
+        let lists = ValueLists(lists: ["a": ["1", "2"], "b": ["x"]])
+        guard case .success(let v) = lists.expand("%a%-%b%") else {
+            Issue.record("expand failed")
+            return
+        }
+        #expect(v == ["1-x", "2-x"])
+    }
+}
+
+@Suite("Engine: index and alerts")
+struct IndexAlertTests {
+    @Test("rules are indexed by verb and resource")
+    func index() {
+        let p = pack([podCreateRule, execRule])
+        let index = RuleIndex(p.plan.rules.map(\.compiled))
+        #expect(index.candidates(verb: "create", resource: "pods") == [0, 1])
+        #expect(index.candidates(verb: "get", resource: "pods") == [1])
+        #expect(index.candidates(verb: "list", resource: "secrets") == [])
+        #expect(index.candidates(verb: "CREATE", resource: "Pods") == [0, 1])
+    }
+
+    @Test("an alert carries the rule, actor, object and the raw event")
+    func alertJSON() throws {
+        let p = pack([podCreateRule])
+        let e = Ev(verb: "create", namespace: "prod", name: "x", user: "bob", sourceIPs: ["1.2.3.4", "10.0.0.7"], at: 5)
+        let (alerts, _) = run(p, [e.json])
+        let alert = try #require(alerts.first)
+        #expect(alert.actor.sourceIP == "10.0.0.7", "the last address is the one the client cannot forge")
+        #expect(alert.rule.threatMatrix == ["MS-TA9006"])
+        #expect(alert.rule.attack == ["execution", "t1609"])
+        #expect(alert.rule.level == .high)
+        #expect(alert.object.namespace == "prod" && alert.object.name == "x" && alert.object.resource == "pods")
+        #expect(alert.evidence.count == 1 && alert.evidenceTotal == 1 && alert.count == 1)
+        #expect(String(decoding: alert.evidence[0].raw, as: UTF8.self) == e.json)
+        #expect(RFC3339.format(microseconds: alert.time) == "2026-11-02T10:00:05Z" || alert.time == 1_793_613_605_000_000)
+    }
+}
+
+/// Feeds one event (JSON text) to a detector.
+func feed(_ d: Detector, _ text: String) {
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBufferPointer { buf in
+        var event = AuditEvent()
+        guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else { return }
+        d.process(event)
+    }
+}
