@@ -10,7 +10,7 @@ import RuleLoader
 struct Rules: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check and list detection rules (Sigma rules, correlations and filters).",
-        subcommands: [Lint.self, List.self, Test.self])
+        subcommands: [Lint.self, List.self, Test.self, Fields.self])
 
     /// Rule directories given on the command line, or the bundled `Detections/`.
     struct Locations: ParsableArguments {
@@ -341,5 +341,49 @@ enum BundledDetections {
     static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
         return String(path[..<slash])
+    }
+}
+
+extension Rules {
+    /// `kaudit rules fields`: the field catalogue.
+    struct Fields: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the fields rules can name, with their type and meaning.",
+            discussion: """
+                Besides the fields listed, any dotted path below requestObject., responseObject., \
+                user.extra., impersonatedUser.extra., annotations. and responseStatus.details. is \
+                accepted as written, and any path below container. or volume. makes a rule \
+                per-element (judged once per container or volume of the pod spec).
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+        @Option(help: "Output format: text or json.")
+        var format: Format = .text
+
+        func run() throws {
+            let fields = FieldCatalogue.standard.definitions
+            if format == .json {
+                var w = JSONWriter()
+                w.beginArray()
+                for f in fields {
+                    w.beginObject()
+                    w.key("name"); w.string(f.name)
+                    w.key("type"); w.string(f.type.rawValue)
+                    w.key("per_element"); f.source.elementScope.map { w.string($0.rawValue) } ?? w.null()
+                    w.key("summary"); w.string(f.summary)
+                    w.endObject()
+                }
+                w.endArray()
+                Output.stdout(w.output + "\n")
+                return
+            }
+            let width = fields.map(\.name.count).max() ?? 0
+            for f in fields {
+                let pad = String(repeating: " ", count: width - f.name.count + 2)
+                let type = f.type.rawValue + String(repeating: " ", count: max(0, 12 - f.type.rawValue.count))
+                Output.stdout(f.name + pad + type + f.summary + "\n")
+            }
+        }
     }
 }

@@ -1,0 +1,269 @@
+import DetectionEngine
+import Foundation
+import RuleLoader
+import Testing
+
+/// A correlation document's YAML.
+func correlationYAML(
+    name: String, type: String, rules: [String], groupBy: [String], timespan: String, condition: String? = nil,
+    aliases: String? = nil, generate: Bool? = nil, level: String = "high"
+) -> String {
+    var y = """
+        title: Correlation \(name)
+        id: \(UUID().uuidString.lowercased())
+        name: \(name)
+        status: test
+        level: \(level)
+        correlation:
+          type: \(type)
+          rules:
+        \(rules.map { "    - \($0)" }.joined(separator: "\n"))
+          group-by:
+        \(groupBy.map { "    - \($0)" }.joined(separator: "\n"))
+          timespan: \(timespan)
+
+        """
+    if let condition { y += "  condition:\n" + condition.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n" }
+    if let aliases { y += "  aliases:\n" + aliases.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n" }
+    if let generate { y += "  generate: \(generate)\n" }
+    return y
+}
+
+private let secretGet = ruleYAML(
+    name: "secret_get", title: "Secret read",
+    detection: """
+        selection:
+          verb: get
+          objectRef.resource: secrets
+        condition: selection
+        """)
+
+private let forbidden = ruleYAML(
+    name: "forbidden", title: "Forbidden request",
+    detection: """
+        selection:
+          responseStatus.code: 403
+        condition: selection
+        """)
+
+private let secretReadOK = ruleYAML(
+    name: "secret_read_ok", title: "Secret read allowed",
+    detection: """
+        selection:
+          verb: get
+          objectRef.resource: secrets
+          responseStatus.code: 200
+        condition: selection
+        """)
+
+private let bindingToSA = ruleYAML(
+    name: "binding_to_sa", title: "Binding to a service account",
+    detection: """
+        selection:
+          verb: create
+          objectRef.resource: [rolebindings, clusterrolebindings]
+          requestObject.subjects.kind: ServiceAccount
+        condition: selection
+        """)
+
+private let tokenRequest = ruleYAML(
+    name: "token_request", title: "Token requested",
+    detection: """
+        selection:
+          verb: create
+          objectRef.resource: serviceaccounts
+          objectRef.subresource: token
+        condition: selection
+        """)
+
+private func secret(_ user: String, _ name: String, at: Double, code: Int = 200) -> String {
+    Ev(verb: "get", resource: "secrets", name: name, user: user, at: at, code: code).json
+}
+
+@Suite("Engine: correlations")
+struct CorrelationEngineTests {
+    @Test("event_count: three reads by one user within a minute; spread out, nothing")
+    func eventCount() throws {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "burst", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+                condition: "gte: 3"),
+        ])
+        let events = [
+            secret("alice", "a", at: 0), secret("bob", "a", at: 1), secret("alice", "b", at: 20),
+            secret("bob", "b", at: 90), secret("alice", "c", at: 40), secret("bob", "c", at: 200),
+        ]
+        let (alerts, _) = run(p, events)
+        #expect(titles(alerts) == ["Correlation burst"], "the base rule does not alert on its own (generate: false)")
+        let alert = try #require(alerts.first)
+        #expect(alert.group.map(\.field) == ["user.username"] && alert.group.first?.value == "alice")
+        #expect(alert.count == 3 && alert.evidence.count == 3 && alert.evidenceTotal == 3)
+        #expect(alert.rule.kind == .correlation)
+        #expect(alert.actor.user == "alice")
+        #expect(alert.time - alert.firstTime == 40_000_000)
+    }
+
+    @Test("generate: true keeps the base rule's own alerts")
+    func generate() {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "burst", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+                condition: "gte: 2", generate: true),
+        ])
+        let (alerts, _) = run(p, [secret("alice", "a", at: 0), secret("alice", "b", at: 1)])
+        #expect(titles(alerts) == ["Secret read", "Secret read", "Correlation burst"])
+    }
+
+    @Test("value_count: distinct secret names, repeats not counted")
+    func valueCount() {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "many", type: "value_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "5m",
+                condition: "gte: 3\nfield: objectRef.name"),
+        ])
+        let repeats = [secret("alice", "a", at: 0), secret("alice", "a", at: 1), secret("alice", "b", at: 2), secret("alice", "b", at: 3)]
+        #expect(run(p, repeats).alerts.isEmpty)
+        let (alerts, _) = run(p, repeats + [secret("alice", "c", at: 4)])
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.count == 3)
+    }
+
+    @Test("temporal_ordered with aliases: a binding to a service account, then a token for it")
+    func orderedWithAliases() throws {
+        let correlation = correlationYAML(
+            name: "bound_then_token", type: "temporal_ordered", rules: ["binding_to_sa", "token_request"],
+            groupBy: ["account"], timespan: "10m",
+            aliases: "account:\n  binding_to_sa: requestObject.subjects.name\n  token_request: objectRef.name")
+        let p = pack([bindingToSA, tokenRequest, correlation])
+        let binding = Ev(
+            verb: "create", resource: "rolebindings", name: "rb", user: "mallory", at: 0,
+            requestObject: "{\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"builder\",\"namespace\":\"ci\"}]}").json
+        let token = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", name: "builder", user: "mallory", at: 120).json
+        let otherToken = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", name: "deployer", at: 130).json
+        let (alerts, _) = run(p, [binding, otherToken, token])
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.group.first?.field == "account" && alerts.first?.group.first?.value == "builder")
+        #expect(alerts.first?.evidence.count == 2)
+        #expect(run(p, [token, binding]).alerts.isEmpty, "the token came first: wrong order")
+        let late = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", name: "builder", at: 700).json
+        #expect(run(p, [binding, late]).alerts.isEmpty, "beyond the timespan")
+    }
+
+    @Test("temporal: both rules in any order")
+    func temporal() {
+        let p = pack([
+            bindingToSA, tokenRequest,
+            correlationYAML(
+                name: "both", type: "temporal", rules: ["binding_to_sa", "token_request"], groupBy: ["user.username"],
+                timespan: "10m"),
+        ])
+        let binding = Ev(
+            verb: "create", resource: "rolebindings", user: "mallory", at: 60,
+            requestObject: "{\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"x\"}]}").json
+        let token = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", user: "mallory", at: 0).json
+        #expect(run(p, [token, binding]).alerts.count == 1)
+        #expect(run(p, [token]).alerts.isEmpty)
+    }
+
+    @Test("events out of order within the lateness correlate in event-time order")
+    func outOfOrder() {
+        let p = pack([
+            forbidden, secretReadOK,
+            correlationYAML(
+                name: "denied_then_allowed", type: "temporal_ordered", rules: ["forbidden", "secret_read_ok"],
+                groupBy: ["user.username"], timespan: "1m"),
+        ])
+        // The success (t=3) arrives before the denial (t=1) it follows in event time.
+        let events = [secret("eve", "s", at: 3), secret("eve", "s", at: 1, code: 403), Ev(at: 20).json]
+        #expect(run(p, events).alerts.count == 1)
+        var strict = DetectorOptions()
+        strict.lateness = 0
+        #expect(run(p, events, options: strict).alerts.isEmpty, "with no lateness the denial is applied after the success")
+    }
+
+    @Test("chaining: a burst of 403s, then success on secrets, by the same user")
+    func chaining() throws {
+        let burst = correlationYAML(
+            name: "denials", type: "event_count", rules: ["forbidden"], groupBy: ["user.username"], timespan: "1m",
+            condition: "gte: 3")
+        let chain = correlationYAML(
+            name: "probe_then_success", type: "temporal_ordered", rules: ["denials", "secret_read_ok"],
+            groupBy: ["user.username"], timespan: "5m")
+        let p = pack([forbidden, secretReadOK, burst, chain])
+        var events = (0..<3).map { secret("eve", "s\($0)", at: Double($0), code: 403) }
+        events.append(secret("eve", "s9", at: 30))
+        events.append(secret("carol", "x", at: 31))
+        let (alerts, _) = run(p, events)
+        #expect(titles(alerts) == ["Correlation probe_then_success"], "the inner correlation does not alert itself")
+        let alert = try #require(alerts.first)
+        #expect(alert.group.first?.value == "eve")
+        #expect(alert.evidenceTotal == 4, "three denials and the success")
+    }
+
+    @Test("a correlation may group by a field its rules do not have: the group value is absent")
+    func missingGroupField() throws {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "by_ns", type: "event_count", rules: ["secret_get"], groupBy: ["objectRef.namespace"], timespan: "1m",
+                condition: "gte: 2"),
+        ])
+        let cluster = Ev(verb: "get", resource: "secrets", namespace: nil, name: nil, at: 0).json
+        let (alerts, _) = run(p, [cluster, Ev(verb: "get", resource: "secrets", namespace: nil, name: nil, at: 1).json])
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.group.first?.value == nil)
+    }
+
+    @Test("windows close in event time: an upper-bounded condition is judged when the window ends")
+    func windowClose() {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "few", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+                condition: "lt: 3"),
+        ])
+        var alerts: [Alert] = []
+        let d = Detector(plan: p.plan) { alerts.append($0) }
+        feed(d, secret("alice", "a", at: 0))
+        feed(d, secret("alice", "b", at: 10))
+        #expect(alerts.isEmpty, "the window is still open")
+        feed(d, Ev(at: 120).json)  // event time moves past the window (and the lateness)
+        #expect(alerts.count == 1)
+        #expect(alerts.first?.count == 2)
+    }
+
+    @Test("metric correlations and unknown group fields are load errors")
+    func loadErrors() {
+        let sum = correlationYAML(
+            name: "s", type: "value_sum", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+            condition: "gte: 3\nfield: responseStatus.code")
+        let p1 = RulePack(set: RuleSet(sources: [(file: "a.yml", yaml: secretGet), (file: "b.yml", yaml: sum)]))
+        #expect(p1.errors.contains { $0.code == .unknownCorrelationType })
+        let bad = correlationYAML(
+            name: "b", type: "event_count", rules: ["secret_get"], groupBy: ["user.nickname"], timespan: "1m", condition: "gte: 3")
+        let p2 = RulePack(set: RuleSet(sources: [(file: "a.yml", yaml: secretGet), (file: "b.yml", yaml: bad)]))
+        #expect(p2.errors.contains { $0.code == .unknownField })
+        #expect(p2.plan.correlations.isEmpty)
+    }
+
+    @Test("correlation state stays within its group bound, counting evictions")
+    func bounded() {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "burst", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1h",
+                condition: "gte: 1000"),
+        ])
+        var options = DetectorOptions()
+        options.correlationLimits.maxGroups = 50
+        var alerts: [Alert] = []
+        let d = Detector(plan: p.plan, options: options) { alerts.append($0) }
+        for i in 0..<500 { feed(d, secret("user-\(i)", "s", at: Double(i))) }
+        d.finish()
+        #expect(d.correlationCounters[0].groupsEvicted >= 400)
+        #expect(alerts.isEmpty)
+    }
+}
