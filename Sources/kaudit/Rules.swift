@@ -151,9 +151,24 @@ extension Rules {
                     for p in problems { Output.stdout("      \(p)\n") }
                 }
             }
+            // Rules written in a correlation's file for it alone (building blocks) are tested
+            // through the correlation's sequences.
+            var buildingBlocks: [String: String] = [:]
+            for c in pack.set.correlations {
+                for reference in c.rules {
+                    if let d = pack.set.document(reference), d.metadata.origin.file == c.metadata.origin.file {
+                        buildingBlocks[d.metadata.id ?? d.metadata.title] = c.metadata.title
+                    }
+                }
+            }
             for document in pack.set.documents {
                 let m = document.metadata
                 let title = m.title
+                if let owner = buildingBlocks[m.id ?? m.title], document.rule != nil {
+                    skipped += 1
+                    Output.stdout("SKIP  \(title): a building block of \(owner), tested through its fixtures\n")
+                    continue
+                }
                 let stem = FixtureFiles.stem(of: m.origin.file)
                 let infoID = m.id ?? m.name ?? m.title
                 let target: FixtureRun.Target

@@ -312,3 +312,23 @@ func feed(_ d: Detector, _ text: String) {
         d.process(event)
     }
 }
+
+@Suite("Engine: derived identity fields")
+struct IdentityFieldTests {
+    @Test("user.serviceaccount.namespace and .name split a service account's username")
+    func serviceAccount() {
+        let rule = ruleYAML(
+            title: "SA in ci",
+            detection: """
+                selection:
+                  user.serviceaccount.namespace: ci
+                  user.serviceaccount.name: builder
+                condition: selection
+                """)
+        let p = pack([rule])
+        #expect(run(p, [Ev(user: "system:serviceaccount:ci:builder").json]).alerts.count == 1)
+        #expect(run(p, [Ev(user: "system:serviceaccount:ci:other").json]).alerts.isEmpty)
+        #expect(run(p, [Ev(user: "builder").json]).alerts.isEmpty)
+        #expect(run(p, [Ev(user: "system:serviceaccount:ci").json]).alerts.isEmpty)
+    }
+}

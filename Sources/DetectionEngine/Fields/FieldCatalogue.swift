@@ -127,6 +127,9 @@ public enum DerivedField: String, Sendable, CaseIterable {
     case podVolumeMountPath
     /// The pod spec's host namespaces, service account and hostPath volumes.
     case podHostNetwork, podHostPID, podHostIPC, podServiceAccountName, podHostPath, podHostPathType
+    /// For a `system:serviceaccount:<namespace>:<name>` user, the namespace and the name (so
+    /// correlations can join the account's requests with objects that name it).
+    case serviceAccountNamespace, serviceAccountName
 }
 
 extension FieldCatalogue {
@@ -143,6 +146,8 @@ extension FieldCatalogue {
             D(name: "user.username", type: .string, summary: "Who made the request.", source: .nested(.userUsername)),
             D(name: "user.uid", type: .string, summary: "The authenticated user's UID.", source: .nested(.userUID)),
             D(name: "user.groups", type: .stringList, summary: "The user's groups.", source: .nested(.userGroups)),
+            D(name: "user.serviceaccount.namespace", type: .string, summary: "For a service account user (system:serviceaccount:NS:NAME), NS.", source: .derived(.serviceAccountNamespace)),
+            D(name: "user.serviceaccount.name", type: .string, summary: "For a service account user (system:serviceaccount:NS:NAME), NAME.", source: .derived(.serviceAccountName)),
             D(name: "user.extra", type: .object, summary: "Extra authentication attributes (credential-id, pod-name, node-name).", source: .nested(.userExtra)),
             D(name: "impersonatedUser.username", type: .string, summary: "The identity impersonated, when impersonation succeeded.", source: .path(JSONPath("impersonatedUser.username"))),
             D(name: "impersonatedUser.groups", type: .stringList, summary: "The impersonated identity's groups.", source: .path(JSONPath("impersonatedUser.groups"))),

@@ -79,6 +79,18 @@ extension FieldSource {
             visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         case .derived(let d):
             switch d {
+            case .serviceAccountNamespace, .serviceAccountName:
+                guard let user = event[nested: .userUsername]?.jsonString, !user.hasEscapes,
+                    user.hasPrefix("system:serviceaccount:")
+                else { break }
+                let bytes = user.rawBytes
+                let rest = UnsafeBufferPointer(rebasing: bytes[22...])
+                guard let colon = rest.firstIndex(of: 0x3A), colon > rest.startIndex, colon + 1 < rest.endIndex else { break }
+                if d == .serviceAccountNamespace {
+                    visitText(UnsafeBufferPointer(rebasing: rest[..<colon]))
+                } else {
+                    visitText(UnsafeBufferPointer(rebasing: rest[(colon + 1)...]))
+                }
             case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY:
                 guard let exec = event.execRequest else { break }
                 switch d {
