@@ -2,7 +2,9 @@
 ///
 /// `spec.containers.image` names every container's image: arrays met on the way are
 /// transparent ("any element" semantics), so the path visits each element. A segment of
-/// digits selects one array element instead (`spec.containers.0.image`).
+/// digits selects one array element instead (`spec.containers.0.image`). A key that
+/// contains dots is written with them escaped: `metadata.annotations.eks\.amazonaws\.com/role-arn`
+/// (a backslash before any other character stands for that character).
 public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// The UTF-8 bytes of each segment.
     public let segments: [[UInt8]]
@@ -11,9 +13,27 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// descended (this bounds recursion on hostile input such as `[[[[...]]]]`).
     public static let maxTransparentArrayDepth = 4
 
-    /// Splits `dotted` at dots.
+    /// Splits `dotted` at dots that are not escaped with a backslash.
     public init(_ dotted: String) {
-        segments = dotted.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        var segments: [[UInt8]] = []
+        var current: [UInt8] = []
+        var escaped = false
+        for b in dotted.utf8 {
+            if escaped {
+                current.append(b)
+                escaped = false
+            } else if b == UInt8(ascii: "\\") {
+                escaped = true
+            } else if b == UInt8(ascii: ".") {
+                segments.append(current)
+                current = []
+            } else {
+                current.append(b)
+            }
+        }
+        if escaped { current.append(UInt8(ascii: "\\")) }
+        segments.append(current)
+        self.segments = segments
     }
 
     /// Uses the given segments as they are (for keys that contain dots).
@@ -26,8 +46,16 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         self.segments = segmentBytes
     }
 
+    /// The dotted form, with dots and backslashes inside keys escaped.
     public var description: String {
-        segments.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".")
+        segments.map { segment in
+            var text = ""
+            for scalar in String(decoding: segment, as: UTF8.self).unicodeScalars {
+                if scalar == "." || scalar == "\\" { text.unicodeScalars.append("\\") }
+                text.unicodeScalars.append(scalar)
+            }
+            return text
+        }.joined(separator: ".")
     }
 }
 

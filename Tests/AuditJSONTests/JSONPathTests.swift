@@ -93,8 +93,12 @@ struct JSONPathTests {
         try withParsed(annotations) { v in
             let path = JSONPath(segments: ["annotations", "authorization.k8s.io/decision"])
             #expect(path.segments.count == 2)
-            #expect(path.description == "annotations.authorization.k8s.io/decision")
+            #expect(path.description == #"annotations.authorization\.k8s\.io/decision"#)
             #expect(v.firstValue(at: path)?.string == "allow")
+            let escaped = JSONPath(#"annotations.authorization\.k8s\.io/decision"#)
+            #expect(escaped == path, "a backslash keeps a dot inside the key")
+            #expect(JSONPath(escaped.description) == escaped)
+            #expect(JSONPath(#"a\\b.c"#).segments == [utf8(#"a\b"#), utf8("c")])
             #expect(texts(v, "annotations.spec") == ["escaped key"])
             // The empty path visits the value itself.
             #expect(v.firstValue(at: JSONPath(segments: [String]()))?.kind == .object)

@@ -92,7 +92,7 @@ struct CorrelationEngineTests {
         ])
         let events = [
             secret("alice", "a", at: 0), secret("bob", "a", at: 1), secret("alice", "b", at: 20),
-            secret("bob", "b", at: 90), secret("alice", "c", at: 40), secret("bob", "c", at: 200),
+            secret("alice", "c", at: 40), secret("bob", "b", at: 90), secret("bob", "c", at: 200),
         ]
         let (alerts, _) = run(p, events)
         #expect(titles(alerts) == ["Correlation burst"], "the base rule does not alert on its own (generate: false)")
@@ -147,7 +147,11 @@ struct CorrelationEngineTests {
         #expect(alerts.count == 1)
         #expect(alerts.first?.group.first?.field == "account" && alerts.first?.group.first?.value == "builder")
         #expect(alerts.first?.evidence.count == 2)
-        #expect(run(p, [token, binding]).alerts.isEmpty, "the token came first: wrong order")
+        let earlyToken = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", name: "builder", at: 0).json
+        let laterBinding = Ev(
+            verb: "create", resource: "rolebindings", name: "rb", at: 60,
+            requestObject: "{\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"builder\"}]}").json
+        #expect(run(p, [earlyToken, laterBinding]).alerts.isEmpty, "the token came first: wrong order")
         let late = Ev(verb: "create", resource: "serviceaccounts", subresource: "token", name: "builder", at: 700).json
         #expect(run(p, [binding, late]).alerts.isEmpty, "beyond the timespan")
     }

@@ -1,3 +1,4 @@
+import AuditJSON
 import AuditModel
 import DetectionEngine
 import Foundation
@@ -330,5 +331,30 @@ struct IdentityFieldTests {
         #expect(run(p, [Ev(user: "system:serviceaccount:ci:other").json]).alerts.isEmpty)
         #expect(run(p, [Ev(user: "builder").json]).alerts.isEmpty)
         #expect(run(p, [Ev(user: "system:serviceaccount:ci").json]).alerts.isEmpty)
+    }
+}
+
+@Suite("Engine: keys with dots")
+struct DottedKeyTests {
+    @Test("escaped dots reach annotation keys inside bodies; user.extra keys are whole")
+    func dottedKeys() {
+        let rule = ruleYAML(
+            title: "IRSA role set",
+            detection: """
+                selection:
+                  requestObject.metadata.annotations.eks\\.amazonaws\\.com/role-arn|exists: true
+                condition: selection
+                """)
+        let p = pack([rule])
+        let body = "{\"metadata\":{\"annotations\":{\"eks.amazonaws.com/role-arn\":\"arn:aws:iam::1:role/x\"}}}"
+        #expect(run(p, [Ev(verb: "patch", resource: "serviceaccounts", requestObject: body).json]).alerts.count == 1)
+        #expect(run(p, [Ev(verb: "patch", resource: "serviceaccounts", requestObject: "{\"metadata\":{}}").json]).alerts.isEmpty)
+
+        let extra = FieldCatalogue.standard.resolve("user.extra.authentication.kubernetes.io/pod-name")
+        guard case .path(let path)? = extra?.source else {
+            Issue.record("user.extra keys resolve to a path")
+            return
+        }
+        #expect(path.segments.count == 3)
     }
 }

@@ -42,6 +42,10 @@ public struct FieldCatalogue: Sendable {
         "responseStatus.details.",
     ]
 
+    /// Open prefixes whose maps are flat (string to string or string list): the rest of the
+    /// name is one key, dots included.
+    static let flatMapPrefixes = ["annotations.", "user.extra.", "impersonatedUser.extra."]
+
     /// The definition of `name`, or nil when no rule may use it.
     public func resolve(_ name: String) -> FieldDefinition? {
         if let d = byName[name] { return d }
@@ -51,12 +55,17 @@ public struct FieldCatalogue: Sendable {
                 source: .element(scope, JSONPath(String(name.dropFirst(scope.prefix.count)))))
         }
         for prefix in Self.openPrefixes where name.hasPrefix(prefix) && name.count > prefix.count {
-            // Annotation keys contain dots (`authorization.k8s.io/decision`): everything after
-            // `annotations.` is one key.
-            if prefix == "annotations." {
+            // Annotation and user-extra keys contain dots (`authorization.k8s.io/decision`,
+            // `authentication.kubernetes.io/pod-name`) and their values are flat: everything
+            // after the prefix is one key.
+            if Self.flatMapPrefixes.contains(prefix) {
+                let key = String(name.dropFirst(prefix.count)).replacingBackslashEscapes()
+                var segments = prefix.split(separator: ".").map(String.init)
+                segments.append(key)
                 return FieldDefinition(
-                    name: name, type: .string, summary: "An annotation's value.",
-                    source: .path(JSONPath(segments: ["annotations", String(name.dropFirst(prefix.count))])))
+                    name: name, type: prefix == "annotations." ? .string : .stringList,
+                    summary: prefix == "annotations." ? "An annotation's value." : "An extra authentication attribute.",
+                    source: .path(JSONPath(segments: segments)))
             }
             return FieldDefinition(name: name, type: .any, summary: "A value inside a body or map.", source: .path(JSONPath(name)))
         }
@@ -227,4 +236,21 @@ extension FieldCatalogue {
         ]
         return d
     }()
+}
+
+extension String {
+    /// The text with `\x` turned into `x` (keys written with escaped dots).
+    func replacingBackslashEscapes() -> String {
+        var out = ""
+        var escaped = false
+        for c in self {
+            if !escaped && c == "\\" {
+                escaped = true
+                continue
+            }
+            out.append(c)
+            escaped = false
+        }
+        return out
+    }
 }
