@@ -19,6 +19,16 @@ let package = Package(
                 .product(name: "AuditModel", package: "main"),
                 .product(name: "AuditInputs", package: "main"),
             ]),
+        .executableTarget(
+            name: "engine-throughput",
+            dependencies: [
+                .product(name: "AuditJSON", package: "main"),
+                .product(name: "AuditModel", package: "main"),
+                .product(name: "AuditInputs", package: "main"),
+                .product(name: "DetectionEngine", package: "main"),
+                .product(name: "RuleLoader", package: "main"),
+                .product(name: "AnalyzerKit", package: "main"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

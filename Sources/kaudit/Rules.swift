@@ -337,6 +337,12 @@ enum BundledDetections {
     /// `SampleLogs/detections` in the package that holds `rules` (walking up from it).
     static func fixturesDirectory(near rules: String) -> String? {
         var dir = rules
+        if !dir.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: 4096)
+            if getcwd(&buffer, buffer.count) != nil {
+                dir = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + dir
+            }
+        }
         for _ in 0..<4 {
             let candidate = dir + "/SampleLogs/detections"
             var st = stat()
