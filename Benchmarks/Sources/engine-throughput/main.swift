@@ -1,0 +1,475 @@
+// engine-throughput: how fast the detection engine judges audit logs, against parsing alone.
+//
+//   engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--profile-rules]
+//   engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N]
+//                     [--max-bytes N] [--control]
+//
+// Throughput (the first form): loads the rule pack (`RulePack.load`), loads CORPUS into
+// memory once, then for each of N repetitions, interleaved, on one core:
+//   parse   the stream reader over a `MemorySource` into a handler that counts events
+//   detect  the same, the handler calling `Detector.process` on a fresh `Detector` for the
+//           pack's plan (alerts counted), and `finish()` at the end
+// Reports the medians (GB = 10^9 bytes), the ratio detect / parse, the alerts, the
+// detector's counters and the correlation state left at the end. `--profile-rules` adds an
+// untimed pass that reports how many rules the verb x resource index leaves to try per
+// event and what each rule costs (clock read around every evaluation), most costly first.
+//
+// State at cap (the second form): one event_count correlation grouped by `user.username`
+// over a rule matching every event, 1 h window, a condition that never holds; N synthetic
+// events (~1 KB each, every one from a different user, 1 ms apart) are generated in batches
+// and fed to it, so the correlation's group and byte limits are reached. Reports the groups
+// and estimated bytes kept, groups evicted, and the process RSS (VmRSS, VmHWM) before and
+// after. `--control` runs the same events through the rule alone (no correlation), for the
+// RSS the rest of the detector accounts for.
+//
+// Output: one JSON object per line on stdout, then a human summary on stderr.
+import AnalyzerKit
+import AuditInputs
+import AuditJSON
+import AuditModel
+import DetectionEngine
+import Glibc
+import RuleLoader
+
+// MARK: Setup
+
+let usage = """
+    usage: engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--profile-rules]
+           engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N] [--max-bytes N] [--control]
+
+    """
+let args = CommandLine.arguments
+func value(_ flag: String) -> String? {
+    args.firstIndex(of: flag).flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+}
+func intValue(_ flag: String, _ fallback: Int) -> Int {
+    guard let v = value(flag) else { return fallback }
+    guard let n = Int(v), n > 0 else {
+        fputs("\(flag) takes a positive integer\n", stderr)
+        exit(2)
+    }
+    return n
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func loadFile(_ path: String) -> UnsafeRawBufferPointer {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { fputs("cannot open \(path)\n", stderr); exit(2) }
+    var st = stat()
+    fstat(fd, &st)
+    let size = Int(st.st_size)
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 64, alignment: 64)
+    var off = 0
+    while off < size {
+        let n = read(fd, buf.baseAddress! + off, size - off)
+        guard n > 0 else { fputs("read failed\n", stderr); exit(2) }
+        off += n
+    }
+    close(fd)
+    return UnsafeRawBufferPointer(rebasing: buf[0..<size])
+}
+
+/// A string as a JSON string literal.
+func quoted(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}
+
+func json(_ c: DetectorCounters) -> String {
+    let fields: [(String, Int)] = [
+        ("events", c.events), ("duplicates", c.duplicates), ("audit_id_reuses", c.auditIDReuses),
+        ("later_stages_skipped", c.laterStagesSkipped), ("request_received_held", c.requestReceivedHeld),
+        ("request_received_superseded", c.requestReceivedSuperseded),
+        ("request_received_judged", c.requestReceivedJudged), ("pending_overflows", c.pendingOverflows),
+        ("duplicate_table_evictions", c.duplicateTableEvictions),
+        ("long_running_table_evictions", c.longRunningTableEvictions), ("filtered", c.filtered),
+        ("rule_matches", c.ruleMatches), ("correlation_firings", c.correlationFirings),
+        ("late_inputs", c.lateInputs), ("alerts", c.alerts),
+    ]
+    return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+}
+
+/// Per-correlation counters summed.
+func sum(_ cs: [CorrelationCounters]) -> CorrelationCounters {
+    var t = CorrelationCounters()
+    for c in cs {
+        t.inputs += c.inputs
+        t.firings += c.firings
+        t.groupsExpired += c.groupsExpired
+        t.groupsEvicted += c.groupsEvicted
+        t.entriesDropped += c.entriesDropped
+        t.lateInputs += c.lateInputs
+    }
+    return t
+}
+
+func json(_ c: CorrelationCounters) -> String {
+    "{\"inputs\":\(c.inputs),\"firings\":\(c.firings),\"groups_expired\":\(c.groupsExpired),"
+        + "\"groups_evicted\":\(c.groupsEvicted),\"entries_dropped\":\(c.entriesDropped),\"late_inputs\":\(c.lateInputs)}"
+}
+
+/// VmRSS and VmHWM from /proc/self/status, KiB.
+func memory() -> (rss: Int, hwm: Int) {
+    var rss = 0
+    var hwm = 0
+    guard let f = fopen("/proc/self/status", "r") else { return (0, 0) }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), f) != nil {
+        let s = String(cString: line)
+        func kib() -> Int { Int(s.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0 }
+        if s.hasPrefix("VmRSS:") { rss = kib() } else if s.hasPrefix("VmHWM:") { hwm = kib() }
+    }
+    return (rss, hwm)
+}
+
+func printErrors(_ pack: RulePack) {
+    for e in pack.errors { fputs("rule error: \(e.file):\(e.line):\(e.column): \(e.message)\n", stderr) }
+}
+
+// MARK: Handlers
+
+/// Counts events and nothing else (the reader has indexed every envelope field by then).
+struct CountEvents: AuditRecordHandler {
+    var events: UInt64 = 0
+    var issues: UInt64 = 0
+    mutating func handle(event: AuditEvent, at location: RecordLocation) { events &+= 1 }
+    mutating func handle(issue: ReadIssue) { issues &+= 1 }
+}
+
+/// Counts events and hands each to the detector.
+struct Detect: AuditRecordHandler {
+    let detector: Detector
+    var events: UInt64 = 0
+    var issues: UInt64 = 0
+    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+        events &+= 1
+        detector.process(event)
+    }
+    mutating func handle(issue: ReadIssue) { issues &+= 1 }
+}
+
+final class AlertCount {
+    var n = 0
+}
+
+/// Times every candidate rule (as the index picks them) on every event.
+struct ProfileRules: AuditRecordHandler {
+    let rules: [CompiledRule]
+    let index: RuleIndex
+    let context = EventContext(AuditEvent())
+    var events = 0
+    var evaluations: [Int]
+    var matches: [Int]
+    var nanoseconds: [Double]
+    init(_ rules: [CompiledRule]) {
+        self.rules = rules
+        index = RuleIndex(rules)
+        evaluations = Array(repeating: 0, count: rules.count)
+        matches = evaluations
+        nanoseconds = Array(repeating: 0, count: rules.count)
+    }
+    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+        events += 1
+        context.reset(event)
+        for i in index.candidates(verb: event[.verb]?.string, resource: event[nested: .refResource]?.string) {
+            let t = now()
+            let hit = rules[i].matches(context)
+            nanoseconds[i] += (now() - t) * 1e9
+            evaluations[i] += 1
+            if hit { matches[i] += 1 }
+        }
+    }
+    mutating func handle(issue: ReadIssue) {}
+}
+
+func profileRules(_ plan: DetectionPlan, _ data: UnsafeRawBufferPointer, name: String) {
+    let rules = plan.rules.map(\.compiled)
+    var h = ProfileRules(rules)
+    AuditStreamReader().read(bytes: data, name: name, into: &h)
+    let total = h.nanoseconds.reduce(0, +)
+    let order = rules.indices.sorted { h.nanoseconds[$0] > h.nanoseconds[$1] }
+    let top = order.prefix(15).map { i in
+        "{\"rule\":\(quoted(rules[i].title)),\"evaluations\":\(h.evaluations[i]),\"matches\":\(h.matches[i]),"
+            + "\"ns_per_evaluation\":\(Int(h.nanoseconds[i] / Double(max(h.evaluations[i], 1)))),"
+            + "\"share\":\(String(format: "%.3f", h.nanoseconds[i] / max(total, 1)))}"
+    }
+    let perEvent = Double(h.evaluations.reduce(0, +)) / Double(max(h.events, 1))
+    print(
+        "{\"bench\":\"engine_rule_costs\",\"events\":\(h.events),\"rules\":\(rules.count),"
+            + "\"indexed_rules\":\(h.index.indexedRuleCount),\"candidates_per_event\":\(String(format: "%.1f", perEvent)),"
+            + "\"rule_ns_per_event\":\(Int(total / Double(max(h.events, 1)))),\"top\":[\(top.joined(separator: ","))]}")
+    fflush(stdout)
+    fputs(
+        "rule costs: \(h.index.indexedRuleCount) of \(rules.count) rules pinned by the index, "
+            + "\(String(format: "%.1f", perEvent)) tried per event, \(Int(total / Double(max(h.events, 1)))) ns of rule "
+            + "evaluation per event; most costly:\n", stderr)
+    for i in order.prefix(10) {
+        fputs(
+            "  \(String(format: "%5.1f%%", 100 * h.nanoseconds[i] / max(total, 1)))  "
+                + "\(Int(h.nanoseconds[i] / Double(max(h.evaluations[i], 1)))) ns x \(h.evaluations[i])  \(rules[i].title)\n",
+            stderr)
+    }
+}
+
+// MARK: Throughput
+
+func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
+    let t0 = now()
+    let pack = RulePack.load(paths: rulePaths)
+    let loadSeconds = now() - t0
+    printErrors(pack)
+    let plan = pack.plan
+    print(
+        "{\"bench\":\"engine_rules\",\"paths\":[\(rulePaths.map(quoted).joined(separator: ","))],"
+            + "\"rules\":\(plan.rules.count),\"correlations\":\(plan.correlations.count),"
+            + "\"rule_errors\":\(pack.errors.count),\"rule_warnings\":\(pack.warnings.count),\"load_seconds\":\(loadSeconds)}")
+    fflush(stdout)
+
+    let data = loadFile(corpus)
+    let reader = AuditStreamReader()
+    var parseTimes: [Double] = []
+    var detectTimes: [Double] = []
+    var events: UInt64 = 0
+    var detectEvents: UInt64 = 0
+    var issues: UInt64 = 0
+    var alerts = 0
+    var last: Detector?
+    for _ in 0..<reps {
+        do {
+            var source = MemorySource(data)
+            var h = CountEvents()
+            let t = now()
+            try! reader.read(from: &source, name: corpus, into: &h)
+            parseTimes.append(now() - t)
+            events = h.events
+            issues = h.issues
+        }
+        do {
+            last = nil  // the previous rep's detector is freed before this one runs
+            let count = AlertCount()
+            let detector = Detector(plan: plan) { _ in count.n += 1 }
+            var source = MemorySource(data)
+            var h = Detect(detector: detector)
+            let t = now()
+            try! reader.read(from: &source, name: corpus, into: &h)
+            detector.finish()
+            detectTimes.append(now() - t)
+            detectEvents = h.events
+            alerts = count.n
+            last = detector
+        }
+    }
+    let detector = last!
+    let bytes = Double(data.count)
+    let parseGBps = bytes / median(parseTimes) / 1e9
+    let detectGBps = bytes / median(detectTimes) / 1e9
+    let ratio = detectGBps / parseGBps
+    func seconds(_ xs: [Double]) -> String { "[" + xs.map { String(format: "%.4f", $0) }.joined(separator: ",") + "]" }
+
+    for (name, times) in [("engine_parse", parseTimes), ("engine_detect", detectTimes)] {
+        let t = median(times)
+        print(
+            "{\"bench\":\"\(name)\",\"cores\":1,\"bytes\":\(data.count),\"events\":\(events),"
+                + "\"median_seconds\":\(t),\"MBps\":\(Int(bytes / t / 1e6)),\"events_per_s\":\(Int(Double(events) / t)),"
+                + "\"runs\":\(times.count),\"seconds\":\(seconds(times))}")
+    }
+
+    // The rules that matched most (a rule matching nearly everything costs alerts).
+    let top = detector.matchesByRule.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.prefix(5)
+    let topJSON = top.map { "{\"rule\":\(quoted(plan.rules[$0.offset].compiled.info.title)),\"matches\":\($0.element)}" }
+    let counters = detector.currentCounters
+    let correlation = sum(detector.correlationCounters)
+    let meetsThroughput = detectGBps >= 0.8
+    let meetsRatio = ratio >= 0.6
+    let meetsRules = plan.rules.count >= 100 && plan.correlations.count >= 10
+    print(
+        "{\"bench\":\"engine\",\"cores\":1,\"bytes\":\(data.count),\"events\":\(events),\"issues\":\(issues),"
+            + "\"rules\":\(plan.rules.count),\"correlations\":\(plan.correlations.count),\"rule_errors\":\(pack.errors.count),"
+            + "\"parse_GBps\":\(String(format: "%.3f", parseGBps)),\"detect_GBps\":\(String(format: "%.3f", detectGBps)),"
+            + "\"ratio\":\(String(format: "%.3f", ratio)),\"runs\":\(reps),\"alerts\":\(alerts),"
+            + "\"counters\":\(json(counters)),\"correlation_counters\":\(json(correlation)),"
+            + "\"correlation_groups\":\(detector.correlationGroups),\"correlation_bytes\":\(detector.correlationBytes),"
+            + "\"top_rules\":[\(topJSON.joined(separator: ","))],"
+            + "\"targets\":{\"detect_ge_0_8_GBps\":\(meetsThroughput),\"ratio_ge_0_6\":\(meetsRatio),"
+            + "\"rules_ge_100_and_correlations_ge_10\":\(meetsRules)}}")
+    fflush(stdout)
+    if detectEvents != events { fputs("warning: parse saw \(events) events, detect \(detectEvents)\n", stderr) }
+    fputs(
+        "engine: \(plan.rules.count) rules, \(plan.correlations.count) correlations (\(pack.errors.count) rule errors); "
+            + "\(events) events, parse \(String(format: "%.2f", parseGBps)) GB/s, parse+detect "
+            + "\(String(format: "%.2f", detectGBps)) GB/s, ratio \(String(format: "%.2f", ratio)), \(alerts) alerts, "
+            + "\(counters.ruleMatches) rule matches, correlation state \(detector.correlationGroups) groups / "
+            + "\(detector.correlationBytes) bytes (medians of \(reps))\n", stderr)
+    if profile { profileRules(plan, data, name: corpus) }
+}
+
+// MARK: State at cap
+
+let capRules = """
+    title: Every request
+    id: 6d1c1f5e-0b8a-4f43-9d8e-3f1c2b7a9e01
+    name: every_request
+    status: test
+    description: Matches every event (the input of the state-at-cap benchmark).
+    logsource:
+        product: kubernetes
+        service: audit
+    detection:
+        selection:
+            verb|exists: true
+        condition: selection
+    level: informational
+    """
+let capCorrelation = """
+    ---
+    title: Requests per user (never fires)
+    id: 0b5e8f2a-7c3d-4e19-a6b4-5d2f9c8e1a02
+    name: requests_per_user
+    status: test
+    correlation:
+        type: event_count
+        rules:
+            - every_request
+        group-by:
+            - user.username
+        timespan: 1h
+        condition:
+            gte: 1000000
+    level: low
+    """
+
+/// Synthetic events of about `size` bytes each, all ResponseComplete, every one from its own
+/// user and with its own audit ID, 1 ms apart from 2026-01-05T00:00:00Z.
+func appendEvent(_ i: Int, size: Int, to out: inout [UInt8]) {
+    func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+    let ms = i % 1000
+    let s = i / 1000
+    let time = "2026-01-05T\(pad(s / 3600 % 24, 2)):\(pad(s / 60 % 60, 2)):\(pad(s % 60, 2)).\(pad(ms, 3))000Z"
+    let user = "user-\(pad(i, 8))@example.com"
+    let ns = "team-\(i % 50)"
+    let head =
+        "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\","
+        + "\"auditID\":\"6f0c2a1e-0000-4000-8000-\(pad(i, 12))\",\"stage\":\"ResponseComplete\","
+        + "\"requestURI\":\"/api/v1/namespaces/\(ns)/configmaps?limit=500\",\"verb\":\"list\","
+        + "\"user\":{\"username\":\"\(user)\",\"groups\":[\"developers\",\"system:authenticated\"]},"
+        + "\"sourceIPs\":[\"10.20.\(i / 256 % 256).\(i % 256)\"],"
+        + "\"userAgent\":\"kubectl/v1.30.2 (linux/amd64) kubernetes/3968350\","
+        + "\"objectRef\":{\"resource\":\"configmaps\",\"namespace\":\"\(ns)\",\"apiVersion\":\"v1\"},"
+        + "\"responseStatus\":{\"metadata\":{},\"code\":200},"
+        + "\"requestReceivedTimestamp\":\"\(time)\",\"stageTimestamp\":\"\(time)\","
+        + "\"annotations\":{\"authorization.k8s.io/decision\":\"allow\",\"authorization.k8s.io/reason\":\"RBAC: allowed by RoleBinding "
+    let tail = "\"}}\n"
+    out += head.utf8
+    let filler = max(0, size - head.utf8.count - tail.utf8.count)
+    for k in 0..<filler { out.append(UInt8(ascii: "a") + UInt8(k % 26)) }
+    out += tail.utf8
+}
+
+func stateAtCap(events: Int, eventBytes: Int, limits: CorrelationLimits, control: Bool) {
+    let set = RuleSet(sources: [("state-at-cap.yml", control ? capRules : capRules + "\n" + capCorrelation)])
+    let pack = RulePack(set: set)
+    printErrors(pack)
+    guard pack.plan.rules.count == 1, pack.plan.correlations.count == (control ? 0 : 1) else {
+        fputs("the state-at-cap plan did not compile\n", stderr)
+        exit(1)
+    }
+    var options = DetectorOptions()
+    options.correlationLimits = limits
+    let count = AlertCount()
+    let reader = AuditStreamReader()
+    var batch: [UInt8] = []
+    batch.reserveCapacity(4096 * (eventBytes + 64))
+    let before = memory()
+    let detector = Detector(plan: pack.plan, options: options) { _ in count.n += 1 }
+    var h = Detect(detector: detector)
+    var generated = 0
+    var bytes = 0
+    let t0 = now()
+    while generated < events {
+        batch.removeAll(keepingCapacity: true)
+        let n = min(4096, events - generated)
+        for i in generated..<(generated + n) { appendEvent(i, size: eventBytes, to: &batch) }
+        generated += n
+        bytes += batch.count
+        batch.withUnsafeBytes { reader.read(bytes: $0, name: "synthetic", into: &h) }
+    }
+    let fed = memory()
+    let groupsFed = detector.correlationGroups
+    let bytesFed = detector.correlationBytes
+    detector.finish()
+    let seconds = now() - t0
+    let after = memory()
+    let correlation = sum(detector.correlationCounters)
+    print(
+        "{\"bench\":\"engine_state_at_cap\",\"control\":\(control),\"events\":\(h.events),\"bytes\":\(bytes),"
+            + "\"issues\":\(h.issues),\"seconds\":\(String(format: "%.3f", seconds)),"
+            + "\"limits\":{\"max_groups\":\(limits.maxGroups),\"max_bytes\":\(limits.maxBytes),"
+            + "\"max_entries_per_group\":\(limits.maxEntriesPerGroup),\"max_evidence\":\(limits.maxEvidence)},"
+            + "\"correlation_groups\":\(groupsFed),\"correlation_bytes\":\(bytesFed),"
+            + "\"correlation_groups_after_finish\":\(detector.correlationGroups),"
+            + "\"correlation_bytes_after_finish\":\(detector.correlationBytes),"
+            + "\"correlation_counters\":\(json(correlation)),\"counters\":\(json(detector.currentCounters)),"
+            + "\"alerts\":\(count.n),"
+            + "\"rss_kib_before\":\(before.rss),\"rss_kib_fed\":\(fed.rss),\"rss_kib_after_finish\":\(after.rss),"
+            + "\"hwm_kib_before\":\(before.hwm),\"hwm_kib_after\":\(after.hwm)}")
+    fflush(stdout)
+    fputs(
+        "state at cap\(control ? " (control: rule only)" : ""): \(h.events) events of ~\(eventBytes) B, \(h.events) users; "
+            + "limits \(limits.maxGroups) groups / \(limits.maxBytes) bytes; kept \(groupsFed) groups / \(bytesFed) bytes, "
+            + "\(correlation.groupsEvicted) groups evicted; RSS \(before.rss / 1024) -> \(fed.rss / 1024) MiB "
+            + "(peak \(after.hwm / 1024) MiB) in \(String(format: "%.2f", seconds)) s\n", stderr)
+}
+
+// MARK: Run
+
+if args.contains("--state-at-cap") {
+    let defaults = CorrelationLimits()
+    var limits = defaults
+    limits.maxGroups = intValue("--max-groups", defaults.maxGroups)
+    limits.maxBytes = intValue("--max-bytes", defaults.maxBytes)
+    stateAtCap(
+        events: intValue("--events", 1_000_000), eventBytes: intValue("--event-bytes", 1024), limits: limits,
+        control: args.contains("--control"))
+    exit(0)
+}
+
+guard args.count >= 2, !args[1].hasPrefix("--") else {
+    fputs(usage, stderr)
+    exit(2)
+}
+var rulePaths: [String] = []
+for (i, a) in args.enumerated() where a == "--rules" && i + 1 < args.count { rulePaths.append(args[i + 1]) }
+guard !rulePaths.isEmpty else {
+    fputs(usage, stderr)
+    exit(2)
+}
+throughput(corpus: args[1], rulePaths: rulePaths, reps: intValue("--reps", 5), profile: args.contains("--profile-rules"))
