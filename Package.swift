@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
-        .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict),
+        .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict + hotPath),
         .target(
             name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),

@@ -126,6 +126,9 @@ public struct ContainerView {
     public enum Kind: CaseIterable, Sendable {
         case container, initContainer, ephemeralContainer
 
+        /// The pod spec member that lists containers of this kind.
+        public var specKey: StaticString { key }
+
         var key: StaticString {
             switch self {
             case .container: return "containers"
@@ -137,6 +140,11 @@ public struct ContainerView {
 
     public let kind: Kind
     public let object: JSONValue
+
+    public init(kind: Kind, object: JSONValue) {
+        self.kind = kind
+        self.object = object
+    }
 
     public var name: JSONValue? { object["name"] }
     public var image: JSONValue? { object["image"] }

@@ -55,8 +55,8 @@ struct FieldCatalogueTests {
             #expect(FieldCatalogue.standard.resolve(unknown) == nil, "\(unknown)")
         }
         let body = try #require(FieldCatalogue.standard.resolve("requestObject.spec.hostNetwork"))
-        guard case .path(let p) = body.source else {
-            Issue.record("not a path")
+        guard case .body(.request, let p) = body.source else {
+            Issue.record("not a body path")
             return
         }
         #expect(p.segments.count == 3)

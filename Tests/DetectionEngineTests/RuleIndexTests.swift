@@ -40,8 +40,9 @@ struct RuleIndexTests {
         // 0, 1 and 4 (create or delete, through two selections) are pinned to verbs, 3 to its
         // resource (cronjobs); 2 and 5 are not pinned.
         #expect(index.indexedRuleCount == 4)
-        #expect(index.candidates(verb: "get", resource: "secrets") == [1, 2, 5])
-        #expect(index.candidates(verb: "get", resource: "cronjobs") == [1, 2, 3, 5])
+        #expect(index.candidates(verb: "get", resource: "secrets") == [2, 5])
+        #expect(index.candidates(verb: "get", resource: "secrets", subresource: "exec") == [1, 2, 5])
+        #expect(index.candidates(verb: "get", resource: "cronjobs") == [2, 3, 5])
         #expect(index.candidates(verb: "delete", resource: "cronjobs") == [2, 3, 4, 5])
     }
 

@@ -77,11 +77,11 @@ struct RulesCommandTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = try CLI.run(["rules", "list", dir.path])
         #expect(text.status == 0, "\(text)")
-        #expect(text.stdout.contains("0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c  high  single  MS-TA9006,attack.t1609  Exec into a pod"), "\(text)")
+        #expect(text.stdout.contains("0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c  high  single  MS-TA9006,T1609  Exec into a pod"), "\(text)")
         let json = try CLI.run(["rules", "list", "--format", "json", dir.path])
         let rows = try #require(try JSONSerialization.jsonObject(with: json.stdoutData) as? [[String: Any]])
         #expect(rows.count == 1)
-        #expect(rows.first?["techniques"] as? [String] == ["MS-TA9006", "attack.t1609"])
+        #expect(rows.first?["techniques"] as? [String] == ["MS-TA9006", "T1609"])
         #expect(rows.first?["kind"] as? String == "single")
     }
 

@@ -277,14 +277,16 @@ struct RuleFeatureTests {
 
 @Suite("Engine: index and alerts")
 struct IndexAlertTests {
-    @Test("rules are indexed by verb and resource")
+    @Test("rules are indexed by verb, resource and subresource")
     func index() {
         let p = pack([podCreateRule, execRule])
         let index = RuleIndex(p.plan.rules.map(\.compiled))
-        #expect(index.candidates(verb: "create", resource: "pods") == [0, 1])
-        #expect(index.candidates(verb: "get", resource: "pods") == [1])
+        #expect(index.candidates(verb: "create", resource: "pods") == [0])
+        #expect(index.candidates(verb: "create", resource: "pods", subresource: "exec") == [0, 1])
+        #expect(index.candidates(verb: "get", resource: "pods", subresource: "exec") == [1])
+        #expect(index.candidates(verb: "get", resource: "pods") == [])
         #expect(index.candidates(verb: "list", resource: "secrets") == [])
-        #expect(index.candidates(verb: "CREATE", resource: "Pods") == [0, 1])
+        #expect(index.candidates(verb: "CREATE", resource: "Pods", subresource: "EXEC") == [0, 1])
     }
 
     @Test("an alert carries the rule, actor, object and the raw event")
@@ -356,5 +358,39 @@ struct DottedKeyTests {
             return
         }
         #expect(path.segments.count == 3)
+    }
+}
+
+@Suite("Engine: all over multi-valued fields")
+struct AllAcrossValuesTests {
+    @Test("`all` is satisfied across the elements of a list field")
+    func groups() {
+        let rule = ruleYAML(
+            title: "Both groups",
+            detection: """
+                selection:
+                  user.groups|all: [system:masters, 'team-*']
+                condition: selection
+                """)
+        let p = pack([rule])
+        #expect(run(p, [Ev(groups: ["system:masters", "team-a"]).json]).alerts.count == 1)
+        #expect(run(p, [Ev(groups: ["system:masters", "other"]).json]).alerts.isEmpty)
+        #expect(run(p, [Ev(groups: []).json]).alerts.isEmpty)
+    }
+
+    @Test("exec argv: contains|all across elements, a single string as before")
+    func argv() {
+        let rule = ruleYAML(
+            title: "curl to http",
+            detection: """
+                selection:
+                  exec.command|contains|all: [curl, 'http://']
+                condition: selection
+                """)
+        let p = pack([rule])
+        let uri = "/api/v1/namespaces/default/pods/web-1/exec?command=curl&command=-s&command=http%3A%2F%2Fevil&container=app&stdout=true"
+        let other = "/api/v1/namespaces/default/pods/web-1/exec?command=wget&command=http%3A%2F%2Fevil&container=app&stdout=true"
+        #expect(run(p, [Ev(verb: "create", subresource: "exec", requestURI: uri).json]).alerts.count == 1)
+        #expect(run(p, [Ev(verb: "create", subresource: "exec", requestURI: other).json]).alerts.isEmpty)
     }
 }

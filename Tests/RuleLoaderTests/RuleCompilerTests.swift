@@ -39,17 +39,24 @@ struct RuleCompilerTests {
         #expect(diagnostics.first.map { "\($0.line):\($0.column)" } == "8:9")
     }
 
-    @Test("expand and fieldref are reported until the engine evaluates them")
-    func unsupportedModifiers() throws {
-        for modifier in ["expand", "fieldref"] {
-            let value = modifier == "expand" ? "'%Admins%'" : "user.username"
-            let rule = try loadRule(
-                minimalRule(id: "2f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
-                    of: "verb: create", with: "objectRef.name|\(modifier): \(value)"))
-            let (compiled, diagnostics) = RuleCompiler.compile(rule)
-            #expect(compiled == nil)
-            #expect(diagnostics.map(\.code) == [.unsupportedModifier], "\(modifier)")
-        }
+    @Test("expand needs its value list; fieldref needs a known field")
+    func expandAndFieldref() throws {
+        let expand = try loadRule(
+            minimalRule(id: "2f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
+                of: "verb: create", with: "objectRef.name|expand: '%Admins%'"))
+        let missing = RuleCompiler.compile(expand)
+        #expect(missing.rule == nil)
+        #expect(missing.diagnostics.map(\.code) == [.badValue])
+        #expect(RuleCompiler.compile(expand, lists: ValueLists(lists: ["Admins": ["root"]])).rule != nil)
+
+        let fieldref = try loadRule(
+            minimalRule(id: "2f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
+                of: "verb: create", with: "objectRef.name|fieldref: user.username"))
+        #expect(RuleCompiler.compile(fieldref).rule != nil)
+        let unknown = try loadRule(
+            minimalRule(id: "2f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c").replacingOccurrences(
+                of: "verb: create", with: "objectRef.name|fieldref: user.nickname"))
+        #expect(RuleCompiler.compile(unknown).diagnostics.map(\.code) == [.unknownField])
     }
 
     @Test("text compared with an integer field is a warning: it can never match")

@@ -77,8 +77,8 @@ public struct DetectorCounters: Sendable, Equatable {
 ///   `requestTimeout` (or before the end of input); matches it had wait until then;
 /// - rules that test `stage` see every event.
 ///
-/// Duplicates: an event whose audit ID, stage and content (timestamps, verb, URI, user,
-/// source addresses, status code) were seen within `duplicateWindow` is skipped; one with
+/// Duplicates: an event whose audit ID, stage and content (timestamps, verb, user, status
+/// code, URI length) were seen within `duplicateWindow` is skipped; one with
 /// the same audit ID and stage but other content is judged and raises the built-in
 /// "audit ID reused" alert (the Audit-ID header is client-settable).
 public final class Detector {
@@ -166,7 +166,7 @@ public final class Detector {
             requestKey = h.state
             let key = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             let fingerprint = Self.fingerprint(event)
-            if let seen = duplicates.payload(key) {
+            if let seen = duplicates.payloadOrInsert(key, payload: fingerprint, time: time) {
                 if seen == fingerprint {
                     counters.duplicates += 1
                     housekeeping()
@@ -174,8 +174,8 @@ public final class Detector {
                 }
                 counters.auditIDReuses += 1
                 reportReuse(event, time: time)
+                duplicates.insert(key, payload: fingerprint, time: time)
             }
-            duplicates.insert(key, payload: fingerprint, time: time)
         }
 
         var judgeOnce = true
@@ -432,16 +432,19 @@ public final class Detector {
 
     // MARK: - Event identity
 
-    /// What makes two deliveries "the same event": both timestamps, verb, URI, user, source
-    /// addresses and status code, hashed.
+    /// What makes two deliveries "the same event": both timestamps (set by the apiserver to
+    /// the microsecond), verb, user, status code and the length of the URI, hashed. Two
+    /// different requests agreeing on all of these under one audit ID and stage would have
+    /// to be made in the same microsecond by the same user.
+    @inline(__always)
     static func fingerprint(_ event: AuditEvent) -> UInt64 {
         var h = ByteHasher()
-        for f in [EnvelopeField.stageTimestamp, .requestReceivedTimestamp, .verb, .requestURI, .sourceIPs] {
-            if let v = event[f] { h.combine(v.rawBytes) } else { h.combine(0) }
-        }
-        for f in [NestedField.userUsername, .statusCode] {
-            if let v = event[nested: f] { h.combine(v.rawBytes) } else { h.combine(0) }
-        }
+        if let v = event[.stageTimestamp] { h.combine(v.rawBytes) }
+        if let v = event[.requestReceivedTimestamp] { h.combine(v.rawBytes) }
+        if let v = event[.verb] { h.combine(v.rawBytes) }
+        if let v = event[nested: .userUsername] { h.combine(v.rawBytes) }
+        if let v = event[nested: .statusCode] { h.combine(v.rawBytes) }
+        h.combine(UInt64(event[.requestURI]?.rawBytes.count ?? 0))
         return h.state
     }
 

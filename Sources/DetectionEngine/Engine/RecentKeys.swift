@@ -46,6 +46,28 @@ struct RecentKeys {
         }
     }
 
+    /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
+    /// returns nil. One probe for the common "look up, then remember" step.
+    mutating func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
+        let key = Self.normalized(key)
+        var i = home(key)
+        while true {
+            let k = keys[i]
+            if k == key { return payloads[i] }
+            if k == 0 { break }
+            i = (i + 1) & mask
+        }
+        if count == capacity || count == ring.count {
+            insert(key, payload: payload, time: time)  // evicts or grows first
+            return nil
+        }
+        keys[i] = key
+        payloads[i] = payload
+        ring[(ringHead + count) % ring.count] = (key, time)
+        count += 1
+        return nil
+    }
+
     /// Inserts `key` (or updates its payload when present).
     mutating func insert(_ key: UInt64, payload: UInt64, time: Int64) {
         let key = Self.normalized(key)

@@ -67,7 +67,13 @@ public struct FieldCatalogue: Sendable {
                     summary: prefix == "annotations." ? "An annotation's value." : "An extra authentication attribute.",
                     source: .path(JSONPath(segments: segments)))
             }
-            return FieldDefinition(name: name, type: .any, summary: "A value inside a body or map.", source: .path(JSONPath(name)))
+            let path = JSONPath(name)
+            if prefix == "requestObject." || prefix == "responseObject." {
+                return FieldDefinition(
+                    name: name, type: .any, summary: "A value inside a body.",
+                    source: .body(prefix == "requestObject." ? .request : .response, path))
+            }
+            return FieldDefinition(name: name, type: .any, summary: "A value inside a body or map.", source: .path(path))
         }
         return nil
     }
@@ -104,6 +110,9 @@ public enum FieldSource: Sendable {
     case nested(NestedField)
     /// A dotted path from the event root ("any element" over arrays).
     case path(JSONPath)
+    /// A dotted path into `requestObject` or `responseObject` (the whole path, body name
+    /// first): the body's top-level members are found once per event and shared by rules.
+    case body(AuditEvent.Body, JSONPath)
     /// A value computed from an event view.
     case derived(DerivedField)
     /// A dotted path from the container or volume a per-element rule is on.
@@ -139,6 +148,9 @@ public enum DerivedField: String, Sendable, CaseIterable {
     /// For a `system:serviceaccount:<namespace>:<name>` user, the namespace and the name (so
     /// correlations can join the account's requests with objects that name it).
     case serviceAccountNamespace, serviceAccountName
+    /// The last entry of `sourceIPs`: the address the apiserver itself saw (earlier entries
+    /// come from X-Forwarded-For and are client-controlled).
+    case sourceIP
 }
 
 extension FieldCatalogue {
@@ -162,6 +174,7 @@ extension FieldCatalogue {
             D(name: "impersonatedUser.groups", type: .stringList, summary: "The impersonated identity's groups.", source: .path(JSONPath("impersonatedUser.groups"))),
             D(name: "impersonatedUser.uid", type: .string, summary: "The impersonated identity's UID.", source: .path(JSONPath("impersonatedUser.uid"))),
             D(name: "sourceIPs", type: .stringList, summary: "Client addresses; only the last one is not client-controlled.", source: .envelope(.sourceIPs)),
+            D(name: "sourceIP", type: .string, summary: "The last entry of sourceIPs: the address the apiserver saw (the others come from X-Forwarded-For and can be forged).", source: .derived(.sourceIP)),
             D(name: "userAgent", type: .string, summary: "The client's User-Agent (client-controlled).", source: .envelope(.userAgent)),
             D(name: "objectRef.resource", type: .string, summary: "The resource (pods, secrets, ...).", source: .nested(.refResource)),
             D(name: "objectRef.subresource", type: .string, summary: "The subresource (exec, attach, status, ...).", source: .nested(.refSubresource)),

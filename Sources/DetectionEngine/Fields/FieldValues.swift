@@ -61,6 +61,27 @@ extension FieldSource {
                 going = body(.json(v))
                 return going
             }
+        case .body(let which, let p):
+            guard p.segments.count >= 2 else {
+                visit(event[which == .request ? .requestObject : .responseObject])
+                break
+            }
+            switch context.bodyMember(which, p.segments[1]) {
+            case .absent:
+                break
+            case .found(let member):
+                member.forEachValue(at: p, fromSegment: 2, flattenArrays: true) { v in
+                    count += 1
+                    going = body(.json(v))
+                    return going
+                }
+            case .notAnObject:
+                event.forEachValue(at: p, flattenArrays: true) { v in
+                    count += 1
+                    going = body(.json(v))
+                    return going
+                }
+            }
         case .element(let scope, let p):
             guard context.elementScope == scope, let element = context.element else { break }
             element.forEachValue(at: p, flattenArrays: true) { v in
@@ -79,6 +100,15 @@ extension FieldSource {
             visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         case .derived(let d):
             switch d {
+            case .sourceIP:
+                guard let ips = event[.sourceIPs] else { break }
+                if ips.kind == .array {
+                    var last: JSONValue?
+                    for e in ips.elements { last = e }
+                    visit(last)
+                } else {
+                    visit(ips)
+                }
             case .serviceAccountNamespace, .serviceAccountName:
                 guard let user = event[nested: .userUsername]?.jsonString, !user.hasEscapes,
                     user.hasPrefix("system:serviceaccount:")
@@ -112,21 +142,21 @@ extension FieldSource {
                 default: break
                 }
             default:
-                guard let spec = context.podSpec else { break }
+                guard context.podSpec != nil else { break }
                 switch d {
-                case .podHostNetwork: visit(spec.spec["hostNetwork"])
-                case .podHostPID: visit(spec.spec["hostPID"])
-                case .podHostIPC: visit(spec.spec["hostIPC"])
-                case .podServiceAccountName: visit(spec.serviceAccountName)
+                case .podHostNetwork: visit(context.specMember("hostNetwork"))
+                case .podHostPID: visit(context.specMember("hostPID"))
+                case .podHostIPC: visit(context.specMember("hostIPC"))
+                case .podServiceAccountName: visit(context.specMember("serviceAccountName") ?? context.specMember("serviceAccount"))
                 case .podHostPath, .podHostPathType:
-                    if let volumes = spec.spec["volumes"] {
+                    if let volumes = context.specMember("volumes") {
                         for v in volumes.elements where going && v.kind == .object {
                             let volume = VolumeView(object: v)
                             visit(d == .podHostPath ? volume.hostPath : volume.hostPathType)
                         }
                     }
                 default:
-                    spec.forEachContainer { c in
+                    for c in context.containers where going {
                         switch d {
                         case .podContainerName: visit(c.name)
                         case .podImage: visit(c.image)
@@ -140,7 +170,6 @@ extension FieldSource {
                             }
                         default: break
                         }
-                        return going
                     }
                 }
             }

@@ -10,6 +10,12 @@ import AuditJSON
 // for keyword fields.
 
 enum ASCIIFold {
+    /// The byte with ASCII `a`-`z` raised.
+    @inline(__always)
+    static func upper(_ b: UInt8) -> UInt8 {
+        (b &- 0x61) < 26 ? b & ~0x20 : b
+    }
+
     /// The byte with ASCII `A`-`Z` lowered.
     @inline(__always)
     static func lower(_ b: UInt8) -> UInt8 {

@@ -74,7 +74,7 @@ import AuditJSON
 ///   regular expressions and CIDRs. `expand` and `fieldref` are rejected here: the engine
 ///   resolves them before compiling a matcher. The time modifiers (`minute`, `hour`, `day`,
 ///   `week`, `month`, `year`) are not supported.
-public struct ValueMatcher: Sendable {
+public final class ValueMatcher: Sendable {
     /// The compiled values, group after group (plain data: evaluating copies nothing).
     let tests: [ValueTest]
     /// With `all`, where each group ends in `tests`: AND over the groups, OR within one.
@@ -122,6 +122,7 @@ public struct ValueMatcher: Sendable {
             globs = []
             regexes = []
             cidrs = []
+            containsBigrams = nil
             return
         }
         let (groups, exact) = try Self.compileGroups(values, plan)
@@ -171,6 +172,41 @@ public struct ValueMatcher: Sendable {
         self.globs = globs
         self.regexes = regexes
         self.cidrs = cidrs
+        containsBigrams = Self.bigramFilter(tests, groupEnds, literalBytes)
+    }
+
+    /// For an OR of several `contains` literals (a list of suspicious substrings): a bit per
+    /// (byte, next byte) that begins one of them, ASCII letters lowered. A value in which no
+    /// adjacent pair of bytes has its bit set contains none of the literals, which one pass
+    /// over the value tells, instead of one search per literal. nil when it does not apply.
+    let containsBigrams: [UInt64]?
+
+    private static func bigramFilter(_ tests: [ValueTest], _ groupEnds: [Int], _ literals: [UInt8]) -> [UInt64]? {
+        guard groupEnds.isEmpty, tests.count >= 3 else { return nil }
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for t in tests {
+            guard case .literal(.contains, _, let start, let count, _) = t, count >= 2 else { return nil }
+            for a in [ASCIIFold.lower(literals[start]), ASCIIFold.upper(literals[start])] {
+                for b in [ASCIIFold.lower(literals[start + 1]), ASCIIFold.upper(literals[start + 1])] {
+                    let k = Int(a) << 8 | Int(b)
+                    bits[k >> 6] |= 1 << UInt64(k & 63)
+                }
+            }
+        }
+        return bits
+    }
+
+    @inline(__always)
+    private static func anyBigram(_ bytes: UnsafeBufferPointer<UInt8>, _ bits: UnsafeBufferPointer<UInt64>) -> Bool {
+        guard bytes.count >= 2 else { return false }
+        var i = 0
+        let end = bytes.count - 1
+        while i < end {
+            let k = Int(bytes[i]) << 8 | Int(bytes[i + 1])
+            if bits[k >> 6] & (1 << UInt64(k & 63)) != 0 { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Compiles the values into groups (one per rule value; several alternatives when a
@@ -323,6 +359,10 @@ public struct ValueMatcher: Sendable {
             literalBytes.withUnsafeBufferPointer { l in
                 let literals = l.baseAddress!
                 if groupEnds.isEmpty {
+                    if let containsBigrams, kind == .string || kind == .number {
+                        let hit = containsBigrams.withUnsafeBufferPointer { Self.anyBigram(bytes, $0) }
+                        if !hit { return false }
+                    }
                     for i in 0..<t.count where test(t[i], kind, bytes, literals) { return true }
                     return false
                 }
@@ -343,6 +383,53 @@ public struct ValueMatcher: Sendable {
                 return true
             }
         }
+    }
+
+    /// With `all` over several values: the groups (one per rule value) that `value`
+    /// satisfies, as bits (group i is bit i; at most 64 groups are tracked). Lets the engine
+    /// apply `all` across a multi-valued field: every rule value matched by some element.
+    public func matchedGroups(_ value: FieldValueBytes) -> UInt64 {
+        let kind: SubjectKind
+        let bytes: UnsafeBufferPointer<UInt8>
+        switch value {
+        case .string(let b):
+            kind = .string
+            bytes = b
+        case .number(let b):
+            kind = .number
+            bytes = b
+        }
+        var mask: UInt64 = 0
+        tests.withUnsafeBufferPointer { t in
+            literalBytes.withUnsafeBufferPointer { l in
+                let literals = l.baseAddress!
+                var start = 0
+                for (g, end) in groupEnds.prefix(64).enumerated() {
+                    var i = start
+                    while i < end {
+                        if test(t[i], kind, bytes, literals) {
+                            mask |= 1 << UInt64(g)
+                            break
+                        }
+                        i += 1
+                    }
+                    start = end
+                }
+            }
+        }
+        return mask
+    }
+
+    /// Whether evaluating runs a regular expression (costly: the engine tries such tests last).
+    public var usesRegex: Bool { !regexes.isEmpty }
+
+    /// Number of AND groups (`all` over several values), 1 otherwise.
+    public var allGroupCount: Int { groupEnds.isEmpty ? 1 : groupEnds.count }
+
+    /// A string's decoded bytes or a number's text, for `matchedGroups`.
+    public enum FieldValueBytes {
+        case string(UnsafeBufferPointer<UInt8>)
+        case number(UnsafeBufferPointer<UInt8>)
     }
 
     @inline(__always)
@@ -483,13 +570,73 @@ final class RegexTest: @unchecked Sendable {
         if flags.dotAll { regex = regex.dotMatchesNewlines() }
         self.pattern = pattern
         self.regex = regex
+        // With `m`, `^` also matches after every line break: no prefix is required then.
+        requiredPrefix = flags.multiline ? [] : Self.literalPrefix(pattern)
+        foldPrefix = flags.ignoreCase
         // Regex lowers its program lazily on first use: do it now, once, rather than in the
         // first (possibly concurrent) match.
         _ = try? regex.firstMatch(in: "")
     }
 
+    /// For a pattern anchored with `^` and starting with literal characters (and no
+    /// top-level `|`): those characters. A value that does not start with them cannot match,
+    /// which is found without building a String or running the regex.
+    let requiredPrefix: [UInt8]
+    let foldPrefix: Bool
+
+    static func literalPrefix(_ pattern: String) -> [UInt8] {
+        let p = Array(pattern.utf8)
+        guard p.first == UInt8(ascii: "^") else { return [] }
+        var depth = 0
+        var escaped = false
+        for c in p.dropFirst() {
+            if escaped {
+                escaped = false
+                continue
+            }
+            if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") {
+                depth += 1
+            } else if c == UInt8(ascii: ")") || c == UInt8(ascii: "]") {
+                depth -= 1
+            } else if c == UInt8(ascii: "|") && depth == 0 {
+                return []
+            }
+        }
+        var prefix: [UInt8] = []
+        var i = 1
+        let special = Set("[](){}.*+?|^$".utf8)
+        while i < p.count {
+            var c = p[i]
+            var width = 1
+            if c == UInt8(ascii: "\\") {
+                guard i + 1 < p.count else { break }
+                let n = p[i + 1]
+                // Only escaped punctuation is a literal; \d, \w, \s... are classes.
+                guard !((n >= 0x30 && n <= 0x39) || (n | 0x20 >= 0x61 && n | 0x20 <= 0x7A)) else { break }
+                c = n
+                width = 2
+            } else if special.contains(c) || c >= 0x80 {
+                break
+            }
+            // A quantifier after this character makes it optional or repeated.
+            if i + width < p.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "{"), UInt8(ascii: "+")].contains(p[i + width]) {
+                break
+            }
+            prefix.append(c)
+            i += width
+        }
+        return prefix
+    }
+
     @inline(never)
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if !requiredPrefix.isEmpty {
+            guard bytes.count >= requiredPrefix.count else { return false }
+            for (k, c) in requiredPrefix.enumerated() {
+                let b = bytes[k]
+                if b != c && !(foldPrefix && ASCIIFold.lower(b) == ASCIIFold.lower(c)) { return false }
+            }
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         return (try? regex.firstMatch(in: text)) != nil
     }

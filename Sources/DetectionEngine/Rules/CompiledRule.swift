@@ -11,7 +11,7 @@ import AuditModel
 ///   "null or absent");
 /// - `fieldref`: true when a value of the field equals (or contains, starts or ends with) a
 ///   value of the other field in the same event.
-public struct FieldTest: Sendable {
+public final class FieldTest: Sendable {
     /// What the field's values are compared with.
     public enum Check: Sendable {
         case value(ValueMatcher)
@@ -22,9 +22,15 @@ public struct FieldTest: Sendable {
     public let check: Check
     /// Whether the matcher accepts `null`, decided once so absence costs nothing per event.
     let absentMatches: Bool
+    /// `field.source` and the matcher, kept apart so evaluation copies neither the field's
+    /// definition nor the enum payload.
+    let source: FieldSource
+    let valueMatcher: ValueMatcher?
 
     public init(field: FieldDefinition, matcher: ValueMatcher) {
         self.field = field
+        source = field.source
+        valueMatcher = matcher
         check = .value(matcher)
         let null: StaticString = "null"
         absentMatches =
@@ -34,6 +40,8 @@ public struct FieldTest: Sendable {
 
     public init(field: FieldDefinition, reference: FieldReference) {
         self.field = field
+        source = field.source
+        valueMatcher = nil
         check = .reference(reference)
         absentMatches = false
     }
@@ -49,29 +57,63 @@ public struct FieldTest: Sendable {
 
     /// Whether the context's event (and element) passes this test.
     public func evaluate(_ context: EventContext) -> Bool {
-        let matcher: ValueMatcher
-        switch check {
-        case .value(let m): matcher = m
-        case .reference(let r): return r.evaluate(field.source, context)
+        guard let matcher = valueMatcher else {
+            if case .reference(let r) = check { return r.evaluate(source, context) }
+            return false
         }
         if let exists = matcher.existsCheck {
-            return (field.source.forEachValue(in: context) { _ in false } > 0) == exists
+            return (source.forEachValue(in: context) { _ in false } > 0) == exists
         }
         if matcher.isNegated {
             // `matches` already negates: every present value must pass.
             var every = true
-            field.source.forEachValue(in: context) { v in
+            source.forEachValue(in: context) { v in
                 every = Self.matches(matcher, v)
                 return every
             }
             return every
         }
+        let groups = matcher.allGroupCount
+        if groups > 1 && groups <= 64 {
+            return allAcrossValues(matcher, groups, context)
+        }
         var hit = false
-        let count = field.source.forEachValue(in: context) { v in
+        let count = source.forEachValue(in: context) { v in
             hit = Self.matches(matcher, v)
             return !hit
         }
         return count == 0 ? absentMatches : hit
+    }
+
+    /// `all` over several rule values on a field with several values (`user.groups`,
+    /// `exec.command`): true when every rule value is matched by some value of the field,
+    /// not necessarily the same one. On a single value it is the plain `all`.
+    private func allAcrossValues(_ matcher: ValueMatcher, _ groups: Int, _ context: EventContext) -> Bool {
+        let full: UInt64 = groups == 64 ? ~0 : (1 << UInt64(groups)) - 1
+        var mask: UInt64 = 0
+        source.forEachValue(in: context) { v in
+            switch v {
+            case .text(let t):
+                mask |= matcher.matchedGroups(.string(t))
+            case .json(let j):
+                switch j.kind {
+                case .string:
+                    if let s = j.jsonString {
+                        if s.hasEscapes {
+                            s.withDecodedBytes { mask |= matcher.matchedGroups(.string($0)) }
+                        } else {
+                            mask |= matcher.matchedGroups(.string(s.rawBytes))
+                        }
+                    }
+                case .number:
+                    mask |= matcher.matchedGroups(.number(j.rawBytes))
+                default:
+                    if Self.matches(matcher, v) { mask = full }
+                }
+            }
+            return mask != full
+        }
+        return mask == full
     }
 
     @inline(__always)
@@ -186,7 +228,7 @@ public enum CompiledSelection: Sendable {
 
 /// A single-event Sigma rule (or a filter's condition), compiled: its selections and its
 /// resolved condition.
-public struct CompiledRule: Sendable {
+public final class CompiledRule: Sendable {
     public let info: RuleInfo
     public let selectionNames: [String]
     public let selections: [CompiledSelection]
@@ -194,8 +236,10 @@ public struct CompiledRule: Sendable {
     /// Set when the rule names per-element fields: judged once per element.
     public let elementScope: ElementScope?
     /// Whether a selection the condition uses tests `stage`: such a rule sees every stage of
-    /// a request, the others see each request once (see `StageGate`).
+    /// a request, the others see each request once (see `Detector`).
     public let namesStage: Bool
+    /// The condition and selections, flat, for evaluation.
+    let program: RuleProgram
 
     /// The rule's `id` (or its title when it has none).
     public var id: String { info.id }
@@ -218,9 +262,10 @@ public struct CompiledRule: Sendable {
         }
         elementScope = scope
         namesStage = stage
+        program = RuleProgram(condition: condition, selections: selections)
     }
 
-    public init(id: String, title: String, selectionNames: [String], selections: [CompiledSelection], condition: ResolvedCondition) {
+    public convenience init(id: String, title: String, selectionNames: [String], selections: [CompiledSelection], condition: ResolvedCondition) {
         self.init(
             info: RuleInfo(id: id, title: title, level: .medium), selectionNames: selectionNames, selections: selections,
             condition: condition)
@@ -233,28 +278,25 @@ public struct CompiledRule: Sendable {
     /// right, as the condition needs them; a per-element rule is tried on each element until
     /// one satisfies the whole condition.
     public func matches(_ context: EventContext) -> Bool {
-        guard let scope = elementScope else {
-            return condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
-        }
+        guard let scope = elementScope else { return program.evaluate(context) }
         var hit = false
         var sawElement = false
-        if let spec = context.podSpec {
+        if context.podSpec != nil {
             context.elementScope = scope
             switch scope {
             case .container:
-                spec.forEachContainer { c in
+                for c in context.containers where !hit {
                     sawElement = true
                     context.element = c.object
                     context.elementKind = c.kind
-                    hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
-                    return !hit
+                    hit = program.evaluate(context)
                 }
             case .volume:
-                if let list = spec.spec["volumes"], list.kind == .array {
+                if let list = context.specMember("volumes"), list.kind == .array {
                     for v in list.elements where v.kind == .object && !hit {
                         sawElement = true
                         context.element = v
-                        hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) }
+                        hit = program.evaluate(context)
                     }
                 }
             }
@@ -262,7 +304,7 @@ public struct CompiledRule: Sendable {
             context.elementKind = nil
             context.elementScope = nil
         }
-        if !sawElement { hit = condition.evaluate { (i: Int) -> Bool in selections[i].evaluate(context) } }
+        if !sawElement { hit = program.evaluate(context) }
         return hit
     }
 }

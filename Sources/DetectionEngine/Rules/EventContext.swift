@@ -16,14 +16,70 @@ public final class EventContext {
 
     private var specLooked = false
     private var spec: PodSpecView?
+    /// The pod spec's members and containers, found in one pass each and kept for the
+    /// event, so the many rules about pod specs do not each walk the (large) body again.
+    private var specMembers: [JSONMember] = []
+    private var containerList: [ContainerView] = []
+    private var containersLooked = false
+
+    /// The top-level members of `requestObject` and `responseObject`, found once per event.
+    private var bodyMembers: [[JSONMember]] = [[], []]
+    private var bodyState: [UInt8] = [0, 0]  // 0 not looked, 1 object, 2 absent, 3 not an object
+
+    enum BodyMember {
+        case found(JSONValue)
+        case absent
+        /// The body is an array (a JSON patch) or a scalar: walk it the general way.
+        case notAnObject
+    }
+
+    /// The member `key` of the request (or response) body.
+    func bodyMember(_ which: AuditEvent.Body, _ key: [UInt8]) -> BodyMember {
+        let b = which == .request ? 0 : 1
+        if bodyState[b] == 0 {
+            if let object = event[which == .request ? .requestObject : .responseObject] {
+                if object.kind == .object {
+                    bodyState[b] = 1
+                    var members = object.members
+                    while let m = members.next() { bodyMembers[b].append(m) }
+                } else {
+                    bodyState[b] = 3
+                }
+            } else {
+                bodyState[b] = 2
+            }
+        }
+        switch bodyState[b] {
+        case 1:
+            return key.withUnsafeBufferPointer { k in
+                for m in bodyMembers[b] where !m.key.hasEscapes && m.key.rawCount == k.count && m.key.equals(k) {
+                    return .found(m.value)
+                }
+                return .absent
+            }
+        case 2: return .absent
+        default: return .notAnObject
+        }
+    }
 
     public init(_ event: AuditEvent) { self.event = event }
 
     /// Judges `event` next.
     public func reset(_ event: AuditEvent) {
         self.event = event
-        specLooked = false
-        spec = nil
+        if specLooked {
+            specLooked = false
+            spec = nil
+            specMembers.removeAll(keepingCapacity: true)
+        }
+        if containersLooked {
+            containersLooked = false
+            containerList.removeAll(keepingCapacity: true)
+        }
+        for b in 0..<2 where bodyState[b] != 0 {
+            bodyState[b] = 0
+            bodyMembers[b].removeAll(keepingCapacity: true)
+        }
         element = nil
         elementScope = nil
         elementKind = nil
@@ -35,8 +91,34 @@ public final class EventContext {
         if !specLooked {
             specLooked = true
             spec = event.podSpec(in: .request) ?? event.podSpec(in: .response)
+            if let spec {
+                var members = spec.spec.members
+                while let m = members.next() { specMembers.append(m) }
+            }
         }
         return spec
+    }
+
+    /// A member of the pod spec (`hostNetwork`, `volumes`, ...), from the cached members.
+    public func specMember(_ key: StaticString) -> JSONValue? {
+        guard podSpec != nil else { return nil }
+        for m in specMembers where m.key.equals(key) { return m.value }
+        return nil
+    }
+
+    /// Every container, init container and ephemeral container of the pod spec, in that
+    /// order; found once per event.
+    public var containers: [ContainerView] {
+        if !containersLooked {
+            containersLooked = true
+            if podSpec != nil {
+                for kind in ContainerView.Kind.allCases {
+                    guard let list = specMember(kind.specKey), list.kind == .array else { continue }
+                    for c in list.elements where c.kind == .object { containerList.append(ContainerView(kind: kind, object: c)) }
+                }
+            }
+        }
+        return containerList
     }
 }
 

@@ -1,64 +1,73 @@
 import AuditJSON
 import AuditModel
 
-/// Compiled rules indexed by the event's verb and resource, so that an event no rule cares
-/// about costs almost nothing.
+/// Compiled rules indexed by the event's verb, resource and subresource, so that an event no
+/// rule cares about costs almost nothing.
 ///
-/// A rule is filed under the verbs and resources its condition requires: a selection that
-/// tests `verb` (or `objectRef.resource`) for a plain list of values (no wildcards, no other
+/// A rule is filed under the verbs, resources and subresources its condition requires: a
+/// selection that tests `verb` (or `objectRef.resource`, `objectRef.subresource`) for a plain list of values (no wildcards, no other
 /// modifiers) pins the rule to those values, `and` narrows, `or` widens, `not` gives up.
-/// Every (verb, resource) pair the rules name gets the list of rules that can fire on it,
+/// Every (verb, resource, subresource) the rules name gets the list of rules that can fire on it,
 /// merged and in rule order once at build time; all other verbs and resources share the
 /// lists of rules that are not pinned. Most audit traffic is get/list/watch of resources
 /// few rules name, so most events meet a short list, found with two linear scans over a
 /// handful of byte strings: no hashing and no allocation per event.
 public struct RuleIndex: Sendable {
     public let rules: [CompiledRule]
-    /// Lower-cased verbs and resources some rule is pinned to.
+    /// Lower-cased verbs, resources and subresources some rule is pinned to.
     let verbs: [[UInt8]]
     let resources: [[UInt8]]
-    /// `candidates[v * (resources.count + 1) + r]`: the rules to try for verb `v` and resource
-    /// `r`, where index `verbs.count` (or `resources.count`) stands for any other value or
-    /// none.
+    let subresources: [[UInt8]]
+    /// `candidates[(v * (R + 1) + r) * (S + 1) + s]`: the rules to try for verb `v`, resource
+    /// `r` and subresource `s`, where index `verbs.count` (`R`, `S`) stands for any other
+    /// value or none.
     let candidates: [[Int]]
 
     public init(_ rules: [CompiledRule]) {
         self.rules = rules
-        let verbSets = rules.map { Self.requiredValues(.envelope(.verb), $0) }
-        let resourceSets = rules.map { Self.requiredValues(.nested(.refResource), $0) }
-        let verbs = Set(verbSets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted {
-            $0.lexicographicallyPrecedes($1)
-        }
-        let resources = Set(resourceSets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted {
-            $0.lexicographicallyPrecedes($1)
+        let fields: [FieldSource] = [.envelope(.verb), .nested(.refResource), .nested(.refSubresource)]
+        let required = fields.map { field in rules.map { Self.requiredValues(field, $0) } }
+        let keys = required.map { sets in
+            Set(sets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
         }
         var candidates: [[Int]] = []
-        for v in 0...verbs.count {
-            let verb = v < verbs.count ? String(decoding: verbs[v], as: UTF8.self) : nil
-            for r in 0...resources.count {
-                let resource = r < resources.count ? String(decoding: resources[r], as: UTF8.self) : nil
-                var list: [Int] = []
-                for i in rules.indices {
-                    if let required = verbSets[i], verb.map({ !required.contains($0) }) ?? true { continue }
-                    if let required = resourceSets[i], resource.map({ !required.contains($0) }) ?? true { continue }
-                    list.append(i)
+        for v in 0...keys[0].count {
+            for r in 0...keys[1].count {
+                for sub in 0...keys[2].count {
+                    let slot = [v, r, sub]
+                    var list: [Int] = []
+                    rules: for i in rules.indices {
+                        for f in 0..<3 {
+                            guard let set = required[f][i] else { continue }
+                            let k = slot[f]
+                            if k == keys[f].count || !set.contains(String(decoding: keys[f][k], as: UTF8.self)) {
+                                continue rules
+                            }
+                        }
+                        list.append(i)
+                    }
+                    candidates.append(list)
                 }
-                candidates.append(list)
             }
         }
-        self.verbs = verbs
-        self.resources = resources
+        verbs = keys[0]
+        resources = keys[1]
+        subresources = keys[2]
         self.candidates = candidates
     }
 
-    /// Number of rules pinned to specific verbs or resources.
+    @inline(__always)
+    func slot(_ v: Int, _ r: Int, _ s: Int) -> Int { (v * (resources.count + 1) + r) * (subresources.count + 1) + s }
+
+    /// Number of rules pinned to specific verbs, resources or subresources.
     public var indexedRuleCount: Int { rules.count - candidates[candidates.count - 1].count }
 
-    /// The rules an event with this verb and resource is checked against.
-    public func candidates(verb: String?, resource: String?) -> [Int] {
-        let v = verb.flatMap { verbs.firstIndex(of: Array($0.lowercased().utf8)) } ?? verbs.count
-        let r = resource.flatMap { resources.firstIndex(of: Array($0.lowercased().utf8)) } ?? resources.count
-        return candidates[v * (resources.count + 1) + r]
+    /// The rules an event with this verb, resource and subresource is checked against.
+    public func candidates(verb: String?, resource: String?, subresource: String? = nil) -> [Int] {
+        func find(_ value: String?, _ keys: [[UInt8]]) -> Int {
+            value.flatMap { keys.firstIndex(of: Array($0.lowercased().utf8)) } ?? keys.count
+        }
+        return candidates[slot(find(verb, verbs), find(resource, resources), find(subresource, subresources))]
     }
 
     /// Calls `body` with the index of every rule the event matches, in rule order.
@@ -70,12 +79,17 @@ public struct RuleIndex: Sendable {
     /// Allocates nothing.
     public func forEachMatch(_ context: EventContext, _ body: (Int) -> Void) {
         let event = context.event
-        guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources)
+        guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources),
+            let s = Self.slot(event[nested: .refSubresource], in: subresources)
         else {
             for i in rules.indices where rules[i].matches(context) { body(i) }  // escaped text: check all
             return
         }
-        for i in candidates[v * (resources.count + 1) + r] where rules[i].matches(context) { body(i) }
+        candidates[slot(v, r, s)].withUnsafeBufferPointer { list in
+            rules.withUnsafeBufferPointer { rules in
+                for i in list where rules[i].matches(context) { body(i) }
+            }
+        }
     }
 
     /// The position of a string value among `keys` (compared ASCII case-insensitively),
