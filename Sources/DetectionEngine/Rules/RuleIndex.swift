@@ -30,23 +30,19 @@ public struct RuleIndex: Sendable {
         let keys = required.map { sets in
             Set(sets.compactMap { $0 }.flatMap { $0 }).map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
         }
+        // Each rule's allowed key positions per dimension (nil: any), as bitmaps.
+        let allowed: [[[Bool]?]] = (0..<3).map { f in
+            let strings = keys[f].map { String(decoding: $0, as: UTF8.self) }
+            return required[f].map { set in set.map { set in strings.map { set.contains($0) } + [false] } }
+        }
         var candidates: [[Int]] = []
+        candidates.reserveCapacity((keys[0].count + 1) * (keys[1].count + 1) * (keys[2].count + 1))
         for v in 0...keys[0].count {
+            let byVerb = rules.indices.filter { allowed[0][$0]?[v] ?? true }
             for r in 0...keys[1].count {
+                let byResource = byVerb.filter { allowed[1][$0]?[r] ?? true }
                 for sub in 0...keys[2].count {
-                    let slot = [v, r, sub]
-                    var list: [Int] = []
-                    rules: for i in rules.indices {
-                        for f in 0..<3 {
-                            guard let set = required[f][i] else { continue }
-                            let k = slot[f]
-                            if k == keys[f].count || !set.contains(String(decoding: keys[f][k], as: UTF8.self)) {
-                                continue rules
-                            }
-                        }
-                        list.append(i)
-                    }
-                    candidates.append(list)
+                    candidates.append(byResource.filter { allowed[2][$0]?[sub] ?? true })
                 }
             }
         }
