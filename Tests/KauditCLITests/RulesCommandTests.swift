@@ -119,3 +119,49 @@ struct RulesCommandTests {
         #expect(r.stdout.contains("FAIL  Kubernetes Potential Enumeration Activity"), "\(r)")
     }
 }
+
+@Suite("The bundled rule pack", .enabled(if: CLI.executable != nil, "kaudit binary not found"))
+struct BundledPackTests {
+    static var detections: String { CLI.packageRoot.appendingPathComponent("Detections").path }
+
+    @Test("lints clean with --strict")
+    func lint() throws {
+        let r = try CLI.run(["rules", "lint", "--strict", Self.detections])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+    }
+
+    @Test("every rule and correlation passes its fixtures")
+    func fixtures() throws {
+        let r = try CLI.run([
+            "rules", "test", Self.detections, "--fixtures", CLI.sample("detections/kaudit").path,
+        ])
+        #expect(r.status == 0, "\(r.stdout.split(separator: "\n").filter { !$0.hasPrefix("PASS") && !$0.hasPrefix("SKIP") }.joined(separator: "\n"))")
+        #expect(r.stderr.contains(" 0 failed"), "\(r.stderr)")
+    }
+
+    @Test("scan runs the pack over the sample log: alerts as NDJSON on stdout, the summary on stderr")
+    func scanSample() throws {
+        let r = try CLI.run(["scan", "--summary", "json", CLI.sample("streams/sample.ndjson").path])
+        #expect(r.status == 0, "\(r)")
+        for line in r.stdout.split(separator: "\n") {
+            let alert = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect((alert["rule"] as? [String: Any])?["id"] != nil)
+            #expect(alert["evidence"] is [Any])
+        }
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])
+        let detection = try #require(summary["detection"] as? [String: Any])
+        #expect((detection["rules"] as? Int ?? 0) >= 100)
+        #expect((detection["correlations"] as? Int ?? 0) >= 10)
+        #expect(detection["events"] as? Int == 228)
+    }
+
+    @Test("--fail-on exits 1 when an alert at the level fired, 0 otherwise")
+    func failOn() throws {
+        let exec = CLI.sample("detections/kaudit/exec_reverse_shell.match.ndjson").path
+        let high = try CLI.run(["scan", "--summary", "none", "--fail-on", "high", exec])
+        #expect(high.status == 1, "\(high)")
+        let critical = try CLI.run(["scan", "--summary", "none", "--fail-on", "critical", CLI.sample("streams/sample.ndjson").path])
+        #expect(critical.status == 0, "\(critical)")
+        #expect(try CLI.run(["scan", "--fail-on", "severe", exec]).status == 2)
+    }
+}
