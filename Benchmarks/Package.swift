@@ -9,12 +9,14 @@ let package = Package(
         .package(path: ".."),
     ],
     targets: [
+        .target(name: "BenchSupport"),
         .executableTarget(
             name: "audit-gen",
             dependencies: [.product(name: "AuditSynth", package: "main")]),
         .executableTarget(
             name: "reader-throughput",
             dependencies: [
+                "BenchSupport",
                 .product(name: "AuditJSON", package: "main"),
                 .product(name: "AuditModel", package: "main"),
                 .product(name: "AuditInputs", package: "main"),
@@ -22,6 +24,7 @@ let package = Package(
         .executableTarget(
             name: "engine-throughput",
             dependencies: [
+                "BenchSupport",
                 .product(name: "AuditJSON", package: "main"),
                 .product(name: "AuditModel", package: "main"),
                 .product(name: "AuditInputs", package: "main"),

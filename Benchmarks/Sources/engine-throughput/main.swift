@@ -27,6 +27,7 @@ import AnalyzerKit
 import AuditInputs
 import AuditJSON
 import AuditModel
+import BenchSupport
 import DetectionEngine
 import Glibc
 import RuleLoader
@@ -51,53 +52,14 @@ func intValue(_ flag: String, _ fallback: Int) -> Int {
     return n
 }
 
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
-func loadFile(_ path: String) -> UnsafeRawBufferPointer {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { fputs("cannot open \(path)\n", stderr); exit(2) }
-    var st = stat()
-    fstat(fd, &st)
-    let size = Int(st.st_size)
-    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 64, alignment: 64)
-    var off = 0
-    while off < size {
-        let n = read(fd, buf.baseAddress! + off, size - off)
-        guard n > 0 else { fputs("read failed\n", stderr); exit(2) }
-        off += n
-    }
-    close(fd)
-    return UnsafeRawBufferPointer(rebasing: buf[0..<size])
-}
 
 /// A string as a JSON string literal.
 func quoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+    var out = ""
+    JSONWriter.escape(s, into: &out)
+    return out
 }
 
 func json(_ c: DetectorCounters) -> String {

@@ -13,6 +13,7 @@
 import AuditInputs
 import AuditJSON
 import AuditModel
+import BenchSupport
 import Glibc
 
 // MARK: Setup
@@ -28,37 +29,12 @@ if let i = args.firstIndex(of: "--reps"), i + 1 < args.count, let n = Int(args[i
 /// `--only parse` runs just the one-core parse (for profiling).
 let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
 
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
-func loadFile(_ path: String) -> UnsafeRawBufferPointer {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { fputs("cannot open \(path)\n", stderr); exit(2) }
-    var st = stat()
-    fstat(fd, &st)
-    let size = Int(st.st_size)
-    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size + 64, alignment: 64)
-    var off = 0
-    while off < size {
-        let n = read(fd, buf.baseAddress! + off, size - off)
-        guard n > 0 else { fputs("read failed\n", stderr); exit(2) }
-        off += n
-    }
-    close(fd)
-    return UnsafeRawBufferPointer(rebasing: buf[0..<size])
-}
 
 typealias CounterFn = @convention(c) () -> UInt64
 let mallocCalls: CounterFn? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kaudit_malloc_calls")
     .map { unsafeBitCast($0, to: CounterFn.self) }
 
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
 
 /// Splits at newlines into `parts` pieces.
 func split(_ data: UnsafeRawBufferPointer, _ parts: Int) -> [UnsafeRawBufferPointer] {
