@@ -13,7 +13,7 @@ public struct DetectionReport {
 
     public init(detector: Detector, ruleErrors: Int, alertsByLevel: [AlertLevel: Int]) {
         plan = detector.plan
-        counters = detector.currentCounters
+        counters = detector.counters
         matchesByRule = detector.matchesByRule
         firingsByCorrelation = detector.firingsByCorrelation
         correlationCounters = detector.correlationCounters

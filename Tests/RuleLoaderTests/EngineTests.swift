@@ -37,8 +37,8 @@ struct StageTests {
             ])
         #expect(titles(alerts) == ["Pod created"])
         #expect(alerts.first?.evidence.first?.stage == "ResponseComplete")
-        #expect(d.currentCounters.requestReceivedHeld == 1)
-        #expect(d.currentCounters.requestReceivedSuperseded == 1)
+        #expect(d.counters.requestReceivedHeld == 1)
+        #expect(d.counters.requestReceivedSuperseded == 1)
     }
 
     @Test("RequestReceived alone is judged after the request timeout, or at the end")
@@ -46,7 +46,7 @@ struct StageTests {
         let p = pack([podCreateRule])
         let atEnd = run(p, [Ev(verb: "create", stage: "RequestReceived", at: 0).json])
         #expect(atEnd.alerts.count == 1)
-        #expect(atEnd.detector.currentCounters.requestReceivedJudged == 1)
+        #expect(atEnd.detector.counters.requestReceivedJudged == 1)
 
         var alerts: [Alert] = []
         let d = Detector(plan: p.plan) { alerts.append($0) }
@@ -69,7 +69,7 @@ struct StageTests {
             ])
         #expect(alerts.count == 1)
         #expect(alerts.first?.evidence.first?.stage == "ResponseStarted")
-        #expect(d.currentCounters.laterStagesSkipped == 1)
+        #expect(d.counters.laterStagesSkipped == 1)
     }
 
     @Test("exec logged only at ResponseComplete (policy omits ResponseStarted) is judged there")
@@ -108,7 +108,7 @@ struct DuplicateTests {
         let e = Ev(verb: "create", at: 1).json
         let (alerts, d) = run(p, [e, Ev(at: 2).json, e])
         #expect(alerts.count == 1)
-        #expect(d.currentCounters.duplicates == 1)
+        #expect(d.counters.duplicates == 1)
     }
 
     @Test("re-serialized with other whitespace, it is still the same event")
@@ -118,7 +118,7 @@ struct DuplicateTests {
         let spaced = e.replacingOccurrences(of: ",\"", with: ", \"")
         let (alerts, d) = run(p, [e, spaced])
         #expect(alerts.count == 1)
-        #expect(d.currentCounters.duplicates == 1)
+        #expect(d.counters.duplicates == 1)
     }
 
     @Test("two different events with one audit ID and stage: both judged, and a finding")
@@ -132,7 +132,7 @@ struct DuplicateTests {
             ])
         #expect(titles(alerts) == ["Pod created", Detector.auditIDReuseRule.title, "Pod created"])
         #expect(alerts[1].actor.user == "mallory")
-        #expect(d.currentCounters.auditIDReuses == 1)
+        #expect(d.counters.auditIDReuses == 1)
     }
 
     @Test("identities are forgotten after the duplicate window")
@@ -223,7 +223,7 @@ struct RuleFeatureTests {
                 Ev(verb: "create", namespace: "prod", user: "system:serviceaccount:ci:runner").json,
             ])
         #expect(alerts.map { $0.object.namespace } == ["prod"])
-        #expect(d.currentCounters.filtered == 1)
+        #expect(d.counters.filtered == 1)
     }
 
     @Test("fieldref compares two fields of one event")

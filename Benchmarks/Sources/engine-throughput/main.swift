@@ -265,7 +265,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
     // The rules that matched most (a rule matching nearly everything costs alerts).
     let top = detector.matchesByRule.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.prefix(5)
     let topJSON = top.map { "{\"rule\":\(quoted(plan.rules[$0.offset].compiled.info.title)),\"matches\":\($0.element)}" }
-    let counters = detector.currentCounters
+    let counters = detector.counters
     let correlation = sum(detector.correlationCounters)
     let meetsThroughput = detectGBps >= 0.8
     let meetsRatio = ratio >= 0.6
@@ -399,7 +399,7 @@ func stateAtCap(events: Int, eventBytes: Int, limits: CorrelationLimits, control
             + "\"correlation_groups\":\(groupsFed),\"correlation_bytes\":\(bytesFed),"
             + "\"correlation_groups_after_finish\":\(detector.correlationGroups),"
             + "\"correlation_bytes_after_finish\":\(detector.correlationBytes),"
-            + "\"correlation_counters\":\(json(correlation)),\"counters\":\(json(detector.currentCounters)),"
+            + "\"correlation_counters\":\(json(correlation)),\"counters\":\(json(detector.counters)),"
             + "\"alerts\":\(count.n),"
             + "\"rss_kib_before\":\(before.rss),\"rss_kib_fed\":\(fed.rss),\"rss_kib_after_finish\":\(after.rss),"
             + "\"hwm_kib_before\":\(before.hwm),\"hwm_kib_after\":\(after.hwm)}")

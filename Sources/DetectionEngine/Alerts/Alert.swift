@@ -118,11 +118,7 @@ extension AlertActor {
             for e in g.elements { if let s = e.string { groups.append(s) } }
         }
         impersonatedUser = event.impersonatedUser?.username?.string
-        if let ips = event.sourceIPs {
-            var last: String?
-            for e in ips.elements { last = e.string ?? last }
-            sourceIP = last ?? ips.string
-        }
+        sourceIP = event.lastSourceIP?.string
         userAgent = event.userAgent?.string
     }
 }

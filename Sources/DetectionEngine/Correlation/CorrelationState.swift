@@ -77,6 +77,9 @@ public final class CorrelationState {
     private let mode: Mode
     /// Early modes: the smallest count at which the condition holds (`Int.max`: never).
     private let need: Int
+    /// Early counting modes: entries a group keeps between inputs (one fewer than `need`,
+    /// within `maxEntriesPerGroup`).
+    private var entriesToKeep: Int { min(maxEntries, need == Int.max ? Int.max : max(0, need - 1)) }
     private let condition: CountCondition
     private let timespan: Int64
     private let maxEvidence: Int
@@ -291,8 +294,7 @@ public final class CorrelationState {
         // Keep no more than the threshold needs, nor maxEntriesPerGroup (counted).
         let count = g.entries.count
         if count > maxEntries { counters.entriesDropped += count - maxEntries }
-        let keep = min(maxEntries, need == Int.max ? Int.max : max(0, need - 1))
-        while g.entries.count > keep {
+        while g.entries.count > entriesToKeep {
             g.bytes -= g.entries.first!.bytes
             g.entries.removeFirst()
         }
@@ -339,8 +341,7 @@ public final class CorrelationState {
         }
         let count = g.values.count
         if count > maxEntries { counters.entriesDropped += count - maxEntries }
-        let keep = min(maxEntries, need == Int.max ? Int.max : max(0, need - 1))
-        while g.values.count > keep {
+        while g.values.count > entriesToKeep {
             g.bytes -= g.values.oldest!.bytes
             g.values.removeOldest()
         }

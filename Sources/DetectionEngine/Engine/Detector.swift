@@ -84,7 +84,8 @@ public struct DetectorCounters: Sendable, Equatable {
 public final class Detector {
     public let plan: DetectionPlan
     public let options: DetectorOptions
-    public private(set) var counters = DetectorCounters()
+    /// What the detector counted itself; `counters` adds the tables' and correlations' figures.
+    private var tally = DetectorCounters()
     /// Matches per rule, after filters (index: `plan.rules`).
     public private(set) var matchesByRule: [Int]
     /// Alerts per correlation (index: `plan.correlations`).
@@ -153,7 +154,7 @@ public final class Detector {
     /// Judges one event. Alerts go to the sink, now (single-event rules) or when a later
     /// event moves time on (correlations, held RequestReceived matches).
     public func process(_ event: AuditEvent) {
-        counters.events += 1
+        tally.events += 1
         let time = event.stageMicros ?? event.requestReceivedMicros ?? (newestTime == .min ? 0 : newestTime)
         if time > newestTime { newestTime = time }
         context.reset(event)
@@ -168,11 +169,11 @@ public final class Detector {
             let fingerprint = Self.fingerprint(event)
             if let seen = duplicates.payloadOrInsert(key, payload: fingerprint, time: time) {
                 if seen == fingerprint {
-                    counters.duplicates += 1
+                    tally.duplicates += 1
                     housekeeping()
                     return
                 }
-                counters.auditIDReuses += 1
+                tally.auditIDReuses += 1
                 reportReuse(event, time: time)
                 duplicates.insert(key, payload: fingerprint, time: time)
             }
@@ -190,7 +191,7 @@ public final class Detector {
             case .responseComplete:
                 supersede(requestKey)
                 if startedRequests.count > 0, Self.mayBeLongRunning(event), startedRequests.payload(requestKey) != nil {
-                    counters.laterStagesSkipped += 1
+                    tally.laterStagesSkipped += 1
                     judgeOnce = false
                 }
             case .panic:
@@ -232,7 +233,6 @@ public final class Detector {
         for c in states.indices {
             states[c].flush { firing in fired(c, firing) }
         }
-        collectCorrelationCounters()
     }
 
     /// Correlation state currently kept, summed over correlations.
@@ -245,14 +245,14 @@ public final class Detector {
 
     private func passesFilters(_ rule: Int, _ context: EventContext) -> Bool {
         for f in plan.rules[rule].filters where f.matches(context) {
-            counters.filtered += 1
+            tally.filtered += 1
             return false
         }
         return true
     }
 
     private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout Evidence?) {
-        counters.ruleMatches += 1
+        tally.ruleMatches += 1
         matchesByRule[r] += 1
         let rule = plan.rules[r]
         let event = context.event
@@ -296,7 +296,7 @@ public final class Detector {
     }
 
     private func emit(_ alert: Alert) {
-        counters.alerts += 1
+        tally.alerts += 1
         sink(alert)
     }
 
@@ -313,9 +313,9 @@ public final class Detector {
     // MARK: - Held RequestReceived matches
 
     private func hold(_ key: UInt64, time: Int64, evidence: Evidence, rules: [Int]) {
-        counters.requestReceivedHeld += 1
+        tally.requestReceivedHeld += 1
         if pending.count >= options.pendingCapacity {
-            counters.pendingOverflows += 1
+            tally.pendingOverflows += 1
             releaseOldestPending()
         }
         pending[key] = Held(time: time, evidence: evidence, rules: rules)
@@ -326,7 +326,7 @@ public final class Detector {
     /// stage is judged instead).
     private func supersede(_ key: UInt64) {
         guard !pending.isEmpty, pending.removeValue(forKey: key) != nil else { return }
-        counters.requestReceivedSuperseded += 1
+        tally.requestReceivedSuperseded += 1
     }
 
     private func releaseOldestPending() {
@@ -337,7 +337,7 @@ public final class Detector {
             pendingHead = 0
         }
         guard let held = pending.removeValue(forKey: key) else { return }  // superseded
-        counters.requestReceivedJudged += 1
+        tally.requestReceivedJudged += 1
         held.evidence.withEvent { event in
             guard let event else { return }
             replayContext.reset(event)
@@ -376,7 +376,7 @@ public final class Detector {
     }
 
     private func fired(_ c: Int, _ firing: CorrelationFiring) {
-        counters.correlationFirings += 1
+        tally.correlationFirings += 1
         firingsByCorrelation[c] += 1
         let correlation = plan.correlations[c]
         if correlation.emitsAlerts {
@@ -415,15 +415,9 @@ public final class Detector {
         }
     }
 
-    private func collectCorrelationCounters() {
-        counters.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
-        counters.duplicateTableEvictions = duplicates.evicted
-        counters.longRunningTableEvictions = startedRequests.evicted
-    }
-
-    /// Counters, with the tables' and correlations' own figures folded in.
-    public var currentCounters: DetectorCounters {
-        var c = counters
+    /// Everything counted so far, with the tables' and correlations' own figures folded in.
+    public var counters: DetectorCounters {
+        var c = tally
         c.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
         c.duplicateTableEvictions = duplicates.evicted
         c.longRunningTableEvictions = startedRequests.evicted

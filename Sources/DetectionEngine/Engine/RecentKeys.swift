@@ -34,62 +34,55 @@ struct RecentKeys {
     @inline(__always)
     private func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask }
 
-    /// The payload stored for `key`, if it is in the table.
-    func payload(_ key: UInt64) -> UInt64? {
-        let key = Self.normalized(key)
+    /// The slot holding `key` (normalized), or the empty slot where it would go.
+    @inline(__always)
+    private func probe(_ key: UInt64) -> (slot: Int, found: Bool) {
         var i = home(key)
         while true {
             let k = keys[i]
-            if k == key { return payloads[i] }
-            if k == 0 { return nil }
+            if k == key { return (i, true) }
+            if k == 0 { return (i, false) }
             i = (i + 1) & mask
         }
+    }
+
+    /// The payload stored for `key`, if it is in the table.
+    func payload(_ key: UInt64) -> UInt64? {
+        let (i, found) = probe(Self.normalized(key))
+        return found ? payloads[i] : nil
     }
 
     /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
     /// returns nil. One probe for the common "look up, then remember" step.
     mutating func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
         let key = Self.normalized(key)
-        var i = home(key)
-        while true {
-            let k = keys[i]
-            if k == key { return payloads[i] }
-            if k == 0 { break }
-            i = (i + 1) & mask
-        }
-        if count == capacity || count == ring.count {
-            insert(key, payload: payload, time: time)  // evicts or grows first
-            return nil
-        }
-        keys[i] = key
-        payloads[i] = payload
-        ring[(ringHead + count) % ring.count] = (key, time)
-        count += 1
+        let (i, found) = probe(key)
+        if found { return payloads[i] }
+        add(key, payload: payload, time: time, at: i)
         return nil
     }
 
     /// Inserts `key` (or updates its payload when present).
     mutating func insert(_ key: UInt64, payload: UInt64, time: Int64) {
         let key = Self.normalized(key)
-        var i = home(key)
-        while true {
-            let k = keys[i]
-            if k == key {
-                payloads[i] = payload
-                return
+        let (i, found) = probe(key)
+        if found {
+            payloads[i] = payload
+        } else {
+            add(key, payload: payload, time: time, at: i)
+        }
+    }
+
+    /// Stores a new key in the empty slot `i` found for it, making room first when full.
+    private mutating func add(_ key: UInt64, payload: UInt64, time: Int64, at i: Int) {
+        guard count < capacity, count < ring.count else {
+            if count == capacity {
+                evicted += 1
+                removeOldest()
+            } else {
+                grow()
             }
-            if k == 0 { break }
-            i = (i + 1) & mask
-        }
-        if count == capacity {
-            evicted += 1
-            removeOldest()
-            insert(key, payload: payload, time: time)
-            return
-        }
-        if count == ring.count {
-            grow()
-            insert(key, payload: payload, time: time)
+            add(key, payload: payload, time: time, at: probe(key).slot)  // the slots moved
             return
         }
         keys[i] = key
@@ -157,8 +150,7 @@ struct RecentKeys {
         ring = order + Array(repeating: (0, 0), count: newRing - order.count)
         ringHead = 0
         for (k, p) in all {
-            var i = home(k)
-            while keys[i] != 0 { i = (i + 1) & mask }
+            let i = probe(k).slot
             keys[i] = k
             payloads[i] = p
         }

@@ -101,14 +101,7 @@ extension FieldSource {
         case .derived(let d):
             switch d {
             case .sourceIP:
-                guard let ips = event[.sourceIPs] else { break }
-                if ips.kind == .array {
-                    var last: JSONValue?
-                    for e in ips.elements { last = e }
-                    visit(last)
-                } else {
-                    visit(ips)
-                }
+                visit(event.lastSourceIP)
             case .serviceAccountNamespace, .serviceAccountName:
                 guard let user = event[nested: .userUsername]?.jsonString, !user.hasEscapes,
                     user.hasPrefix("system:serviceaccount:")
@@ -175,5 +168,17 @@ extension FieldSource {
             }
         }
         return count
+    }
+}
+
+extension AuditEvent {
+    /// The last entry of `sourceIPs` (or `sourceIPs` itself when it is not an array): the
+    /// address the apiserver saw; earlier entries come from X-Forwarded-For.
+    var lastSourceIP: JSONValue? {
+        guard let ips = self[.sourceIPs] else { return nil }
+        guard ips.kind == .array else { return ips }
+        var last: JSONValue?
+        for e in ips.elements { last = e }
+        return last
     }
 }

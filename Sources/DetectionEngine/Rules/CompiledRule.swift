@@ -47,10 +47,7 @@ public final class FieldTest: Sendable {
     }
 
     /// The value matcher, unless the test compares with another field.
-    public var matcher: ValueMatcher? {
-        if case .value(let m) = check { return m }
-        return nil
-    }
+    public var matcher: ValueMatcher? { valueMatcher }
 
     /// Whether the event passes this test.
     public func evaluate(_ event: AuditEvent) -> Bool { evaluate(EventContext(event)) }

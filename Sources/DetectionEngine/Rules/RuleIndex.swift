@@ -106,9 +106,6 @@ public struct RuleIndex: Sendable {
         return true
     }
 
-    /// The verbs a rule requires, or nil when it may fire for any verb.
-    static func requiredVerbs(_ rule: CompiledRule) -> Set<String>? { requiredValues(.envelope(.verb), rule) }
-
     /// The values of `field` under which the rule can fire, or nil when any value may do.
     static func requiredValues(_ field: FieldSource, _ rule: CompiledRule) -> Set<String>? {
         // A per-element rule's condition is still about the one event: the analysis holds.
