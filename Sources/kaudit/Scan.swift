@@ -7,7 +7,7 @@ import RuleLoader
 
 /// Options every command that reads audit logs shares.
 struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Audit logs to read: files, directories, or - for standard input (the default).", valueName: "path"))
+    @Argument(help: ArgumentHelp("Audit logs to read: files, directories, globs, or - for standard input (the default).", valueName: "path"))
     var paths: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Longest record read; longer ones are skipped and reported (bytes).", valueName: "bytes"))
@@ -18,6 +18,9 @@ struct InputOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Print at most this many record errors on stderr (all are counted).", valueName: "n"))
     var maxErrorReports: Int = 20
+
+    @Flag(name: .long, help: "Exit 0 after a truncated or corrupt archive (everything before the damage is read and the damage reported).")
+    var allowPartial = false
 
     func validate() throws {
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
@@ -32,6 +35,14 @@ struct InputOptions: ParsableArguments {
     }
 
     var inputs: [String] { paths.isEmpty ? ["-"] : paths }
+
+    /// Prints what went wrong with whole inputs (and files left out on purpose) on stderr;
+    /// returns whether that makes the exit status non-zero.
+    func reportInputs(_ summary: ScanSummary) -> Bool {
+        for n in summary.notes { Output.stderr("kaudit: note: \(n)\n") }
+        for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        return summary.hasFailedInputs(allowPartial: allowPartial)
+    }
 
     /// Prints record errors on stderr, up to `--max-error-reports`.
     func issuePrinter() -> (ReadIssue) -> Void {
@@ -65,7 +76,8 @@ struct Scan: ParsableCommand {
             fail to load are reported and left out.
 
             Exit status: 0 whether or not alerts fired; 1 with --fail-on LEVEL when an alert \
-            at or above LEVEL fired; 2 on a usage error, an unreadable input or a damaged archive.
+            at or above LEVEL fired; 2 on a usage error, an unreadable or empty input or a \
+            damaged archive (0 for a damaged archive with --allow-partial).
             """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
@@ -130,7 +142,7 @@ struct Scan: ParsableCommand {
         let started = Clock.now()
         let scanned = input.runner.summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
-        for e in scanned.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        let failedInputs = input.reportInputs(scanned)
         let report = DetectionReport(
             detector: detector, ruleErrors: pack.errors.count, alertsByLevel: byLevel)
         switch summary {
@@ -141,7 +153,7 @@ struct Scan: ParsableCommand {
         case .none:
             break
         }
-        if !scanned.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
+        if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
         if let threshold, let highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
     }
 }
@@ -177,10 +189,10 @@ struct Stats: ParsableCommand {
         let started = Clock.now()
         let summary = input.runner.summarize(input.inputs, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
-        for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        let failedInputs = input.reportInputs(summary)
         let report = SummaryReport(summary, top: top, elapsedSeconds: elapsed)
         Output.stdout(format == .json ? report.json() : report.text())
-        if !summary.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
+        if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
     }
 }
 
