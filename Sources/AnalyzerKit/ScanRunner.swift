@@ -77,14 +77,19 @@ public struct ScanRunner {
 }
 
 /// Summarizes every record and, when there is a detector, judges every event.
-struct DetectingHandler: AuditRecordHandler {
-    var summary: ScanSummary
-    let detector: Detector?
+public struct DetectingHandler: AuditRecordHandler {
+    public var summary: ScanSummary
+    public let detector: Detector?
 
-    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+    public init(summary: ScanSummary, detector: Detector?) {
+        self.summary = summary
+        self.detector = detector
+    }
+
+    public mutating func handle(event: AuditEvent, at location: RecordLocation) {
         summary.handle(event: event, at: location)
         detector?.process(event)
     }
 
-    mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
+    public mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
 }
