@@ -14,9 +14,12 @@ public struct ScanRunner {
 
     public let options: Options
     let reader: AuditStreamReader
+    /// The progress line (on a terminal only); nil for none.
+    let progress: ProgressMeter?
 
-    public init(options: Options = Options()) {
+    public init(options: Options = Options(), progress: ProgressMeter? = nil) {
         self.options = options
+        self.progress = progress
         reader = AuditStreamReader(limits: options.limits)
     }
 
@@ -39,7 +42,9 @@ public struct ScanRunner {
         do {
             // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
             let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
-            try reader.read(from: &opened.source, name: path, unterminatedLine: unterminated, into: &handler)
+            var source = MeteredSource(inner: opened.source, meter: progress, reader: reader)
+            defer { progress?.finishInput(bytes: source.consumedBytes, events: reader.stats.records) }
+            try reader.read(from: &source, name: path, unterminatedLine: unterminated, into: &handler)
             if reader.stats.bytes == 0 && !mayBeEmpty {
                 let what = opened.format == .plain ? "is empty" : "is a \(opened.format.rawValue) archive of nothing"
                 return (0, InputError(.empty, "\(path) \(what)"))
@@ -62,6 +67,8 @@ public struct ScanRunner {
         let expansion = InputPaths.expand(paths)
         handler.summary.notes += expansion.notes
         handler.summary.inputErrors += expansion.errors
+        progress?.start(inputs: expansion.inputs.map(\.path))
+        defer { progress?.finish() }
         for input in expansion.inputs {
             let (bytes, error) = scan(input.path, mayBeEmpty: input.mayBeEmpty, into: &handler)
             handler.summary.bytes += bytes

@@ -15,11 +15,13 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .long, help: "Exit 0 after a truncated or corrupt archive (everything before the damage is read and the damage reported).")
     var allowPartial = false
 
-    var runner: ScanRunner {
+    var runner: ScanRunner { runner(progress: nil) }
+
+    func runner(progress: ProgressMeter?) -> ScanRunner {
         var options = ScanRunner.Options()
         options.limits = reading.limits
         options.opener = reading.opener
-        return ScanRunner(options: options)
+        return ScanRunner(options: options, progress: progress)
     }
 
     var inputs: [String] { paths.isEmpty ? ["-"] : paths }
@@ -83,7 +85,9 @@ struct Scan: ParsableCommand {
         let threshold = failOn.flatMap(AlertLevel.init)
 
         let started = Clock.now()
-        let scanned = input.runner.summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
+        // A progress line on stderr when it is a terminal (never in a pipe or a file).
+        let progress = isatty(2) == 1 ? ProgressMeter(alerts: { tally.total }, draw: { Output.stderr($0) }) : nil
+        let scanned = input.runner(progress: progress).summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
         let failedInputs = input.reportInputs(scanned)
         let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)

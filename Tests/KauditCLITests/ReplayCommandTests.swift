@@ -18,7 +18,7 @@ struct ReplayCommandTests {
     func lumberjackDirectory() throws {
         let dir = try TempDir()
         let parts = try Self.sampleParts(3)
-        let gzSource = try dir.file("oldest.tmp", parts[0])
+        _ = try dir.file("oldest.tmp", parts[0])
         // The oldest backup compressed, the next one both plain and half-compressed (a crash
         // during the background gzip), and the current file.
         let made = try CLI.shell("""
