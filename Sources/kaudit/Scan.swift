@@ -58,7 +58,9 @@ struct Scan: ParsableCommand {
             and writes one alert per line on standard output: NDJSON (the default when \
             stdout is not a terminal) or readable text. A summary of the scan and of the \
             detection goes to standard error. Compression (gzip, zstd) is recognised from \
-            the content.
+            the content. Activity rules (the activity/ folders: informational records of \
+            deployments, services, secrets, roles and the like created or deleted) are left \
+            out unless --activity is given.
 
             Records that are not audit events are reported on standard error with file, \
             line, byte offset and reason, counted, and skipped; reading goes on. Rules that \
@@ -78,6 +80,9 @@ struct Scan: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Rule files or directories to use in addition to the bundled ones (repeatable).", valueName: "path"))
     var addRules: [String] = []
+
+    @Flag(name: .long, help: "Also load the activity rules (activity/ folders of the rule directories: informational records of objects created and deleted).")
+    var activity = false
 
     @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
     var format: Format?
@@ -111,7 +116,7 @@ struct Scan: ParsableCommand {
             paths = [bundled]
         }
         paths += addRules
-        let pack = RulePack.load(paths: paths)
+        let pack = RulePack.load(paths: paths, activity: activity)
         for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
 
         let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
