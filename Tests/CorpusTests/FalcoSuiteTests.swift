@@ -58,19 +58,11 @@ struct FalcoSuiteTests {
 
     /// What one case's replay produced.
     struct Replay {
-        var firings: [String: Int] = [:]
-        var alerts = 0
-        var issues: [ReadIssue] = []
+        var run = PackReplay()
         var ruleErrors: [RuleDiagnostic] = []
-    }
-
-    /// Feeds every event of a trace to a detector and collects problems.
-    struct DetectingHandler: AuditRecordHandler {
-        let detector: Detector
-        var issues: [ReadIssue] = []
-
-        mutating func handle(event: AuditEvent, at location: RecordLocation) { detector.process(event) }
-        mutating func handle(issue: ReadIssue) { issues.append(issue) }
+        var firings: [String: Int] { run.firings }
+        var alerts: Int { run.alerts.count }
+        var issues: [ReadIssue] { run.issues }
     }
 
     /// The rule paths and activity setting a case asks for; throws on an unmapped override.
@@ -90,19 +82,8 @@ struct FalcoSuiteTests {
     static func replay(_ c: FalcoCase) throws -> Replay {
         let (paths, activity) = try configuration(of: c)
         let pack = RulePack.load(paths: paths, activity: activity)
-        var result = Replay(ruleErrors: pack.errors)
-        let detector = Detector(plan: pack.plan) { alert in
-            result.alerts += 1
-            result.firings[alert.rule.id, default: 0] += 1
-        }
-        var handler = DetectingHandler(detector: detector)
         let trace = try Corpus.url("\(Corpus.falcoDirectory)/\(c.traceFile)")
-        var opened = try InputOpener.open(trace.path)
-        defer { opened.close() }
-        try AuditStreamReader().read(from: &opened.source, name: c.traceFile, into: &handler)
-        detector.finish()
-        result.issues = handler.issues
-        return result
+        return Replay(run: try PackReplay.run(pack, over: trace), ruleErrors: pack.errors)
     }
 
     /// Why a case fails, or nil when it passes.
