@@ -15,6 +15,9 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Rule files or directories to use in addition to the bundled ones (repeatable).", valueName: "path"))
     var addRules: [String] = []
 
+    @Flag(name: .long, help: "Also load the activity rules (activity/ folders of the rule directories: informational records of objects created and deleted).")
+    var activity = false
+
     @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
     var format: Format?
 
@@ -36,7 +39,7 @@ struct DetectionOptions: ParsableArguments {
             paths = [bundled]
         }
         paths += addRules
-        let pack = RulePack.load(paths: paths)
+        let pack = RulePack.load(paths: paths, activity: activity)
         for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
 
         let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)

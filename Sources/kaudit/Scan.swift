@@ -47,7 +47,9 @@ struct Scan: ParsableCommand {
             and writes one alert per line on standard output: NDJSON (the default when \
             stdout is not a terminal) or readable text. A summary of the scan and of the \
             detection goes to standard error. Compression (gzip, zstd) is recognised from \
-            the content.
+            the content. Activity rules (the activity/ folders: informational records of \
+            deployments, services, secrets, roles and the like created or deleted) are left \
+            out unless --activity is given.
 
             Records that are not audit events are reported on standard error with file, \
             line, byte offset and reason, counted, and skipped; reading goes on. Rules that \
