@@ -20,7 +20,10 @@ struct RecentKeys {
 
     init(capacity: Int) {
         self.capacity = max(capacity, 16)
-        let initial = 1024
+        // Start at a size a busy minute fills, so a stream does not pay for rehashing
+        // while it warms up (1 MiB of keys and payloads at most).
+        var initial = 1024
+        while initial < min(self.capacity, 32_768) { initial *= 2 }
         keys = Array(repeating: 0, count: initial * 2)
         payloads = Array(repeating: 0, count: initial * 2)
         mask = initial * 2 - 1

@@ -70,7 +70,14 @@ extension FieldSource {
             case .absent:
                 break
             case .found(let member):
-                member.forEachValue(at: p, fromSegment: 2, flattenArrays: true) { v in
+                var from = member
+                var segment = 2
+                if p.segments.count > 2 && member.kind == .object {
+                    guard let child = context.childMember(member, p.segments[2]) else { break }
+                    from = child
+                    segment = 3
+                }
+                from.forEachValue(at: p, fromSegment: segment, flattenArrays: true) { v in
                     count += 1
                     going = body(.json(v))
                     return going

@@ -53,14 +53,42 @@ public final class EventContext {
         }
         switch bodyState[b] {
         case 1:
-            return key.withUnsafeBufferPointer { k in
-                for m in bodyMembers[b] where !m.key.hasEscapes && m.key.rawCount == k.count && m.key.equals(k) {
-                    return .found(m.value)
-                }
-                return .absent
-            }
+            return Self.lastMember(bodyMembers[b], key).map { .found($0) } ?? .absent
         case 2: return .absent
         default: return .notAnObject
+        }
+    }
+
+    /// The members of objects one level inside a body (`requestObject.spec`,
+    /// `requestObject.data`), listed once per event: rules asking for many siblings
+    /// (`requestObject.data.password`, `...data.token`, ...) each scan a short list
+    /// instead of walking the object again.
+    private var childStarts: [Int] = []
+    private var childRanges: [Range<Int>] = []
+    private var childMembers: [JSONMember] = []
+
+    /// The member `key` of `object` (an object found by `bodyMember`), as
+    /// `JSONValue.member` finds it: the last one of that name.
+    func childMember(_ object: JSONValue, _ key: [UInt8]) -> JSONValue? {
+        var slot = childStarts.firstIndex(of: object.start)
+        if slot == nil {
+            let first = childMembers.count
+            var members = object.members
+            while let m = members.next() { childMembers.append(m) }
+            childStarts.append(object.start)
+            childRanges.append(first..<childMembers.count)
+            slot = childStarts.count - 1
+        }
+        return childMembers[childRanges[slot!]].withUnsafeBufferPointer { Self.lastMember($0, key) }
+    }
+
+    /// The value of the last member named `key` (decoded names compared), as
+    /// `JSONValue.member` does.
+    private static func lastMember<C: Collection<JSONMember>>(_ members: C, _ key: [UInt8]) -> JSONValue? {
+        key.withUnsafeBufferPointer { k in
+            var found: JSONValue?
+            for m in members where m.key.equals(k) { found = m.value }
+            return found
         }
     }
 
@@ -85,6 +113,11 @@ public final class EventContext {
         for b in 0..<2 where bodyState[b] != 0 {
             bodyState[b] = 0
             bodyMembers[b].removeAll(keepingCapacity: true)
+        }
+        if !childStarts.isEmpty {
+            childStarts.removeAll(keepingCapacity: true)
+            childRanges.removeAll(keepingCapacity: true)
+            childMembers.removeAll(keepingCapacity: true)
         }
         element = nil
         elementScope = nil

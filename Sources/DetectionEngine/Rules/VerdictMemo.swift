@@ -1,5 +1,6 @@
 import AuditJSON
 import AuditModel
+import Glibc
 
 /// Remembers what rules concluded from who made a request and what kind of request it was,
 /// so that the thousandth request of a controller costs a table lookup, not the rules.
@@ -32,8 +33,8 @@ final class VerdictMemo {
     /// Combinations remembered per table before it is cleared.
     static let maxEntries = 4096
     static let rulesPerGroup = 32
-    /// Slots one key combines (12 bits of value number each).
-    static let maxSlotsPerKey = 5
+    /// Slots one key combines (12 bits of value number each, in two words).
+    static let maxSlotsPerKey = 10
 
     let rules: [CompiledRule]
     /// Per rule, per program test: whether the test reads only the group's slots.
@@ -120,10 +121,12 @@ final class VerdictMemo {
     }
 
     deinit {
+        if rules.count > 50 { for (r, ns) in dbgNs.sorted(by: { $0.value > $1.value }).prefix(12) { print("UNK \(ns / 1000) us \(dbgN[r]!) \(rules[r].title)") } }
         ruleGroup.deallocate()
         ruleShift.deallocate()
         groupSlots.deallocate()
         for g in 0..<max(groupCount, 1) { tables[g].free() }
+        for interner in interners { interner.free() }
         tables.deallocate()
         slotID.deallocate()
         slotStamp.deallocate()
@@ -152,9 +155,17 @@ final class VerdictMemo {
         switch verdict(r, context) {
         case .no: return false
         case .yes: return true
-        default: return rules[r].matches(context)
+        default:
+            var t0 = timespec(); clock_gettime(CLOCK_MONOTONIC, &t0)
+            let m = rules[r].matches(context)
+            var t1 = timespec(); clock_gettime(CLOCK_MONOTONIC, &t1)
+            dbgNs[r, default: 0] += (t1.tv_sec - t0.tv_sec) * 1_000_000_000 + (t1.tv_nsec - t0.tv_nsec)
+            dbgN[r, default: 0] += 1
+            return m
         }
     }
+    var dbgNs: [Int: Int] = [:]
+    var dbgN: [Int: Int] = [:]
 
     /// The memo's verdict on rule `r` for the current event (never `.notComputed`).
     @inline(__always)
@@ -188,7 +199,7 @@ final class VerdictMemo {
     /// The table entry of group `g` for the current event's values, found once per event;
     /// -1 when a value is too long to memoize.
     private func entry(_ g: Int, _ index: EnvelopeIndex) -> Int {
-        var key: UInt64 = 1 << 63
+        var key: (UInt64, UInt64) = (1 << 63, 0)
         var slots = groupSlots[g]
         var position: UInt64 = 0
         while slots != 0 {
@@ -200,7 +211,11 @@ final class VerdictMemo {
                 groupEntry[g] = -1
                 return -1
             }
-            key |= UInt64(id) << (12 * position)
+            if position < 5 {
+                key.0 |= UInt64(id) << (12 * position)
+            } else {
+                key.1 |= UInt64(id) << (12 * (position - 5))
+            }
             position += 1
         }
         if tables[g].count >= Self.maxEntries {
@@ -245,6 +260,7 @@ final class VerdictMemo {
 struct MemoTable {
     struct Cell {
         var key: UInt64  // 0: empty
+        var key2: UInt64
         var state: UInt64  // two bits per rule of the group
     }
 
@@ -255,24 +271,24 @@ struct MemoTable {
 
     init() {
         cells = .allocate(capacity: Self.initialCapacity)
-        cells.initialize(repeating: Cell(key: 0, state: 0), count: Self.initialCapacity)
+        cells.initialize(repeating: Cell(key: 0, key2: 0, state: 0), count: Self.initialCapacity)
         mask = Self.initialCapacity - 1
     }
 
     func free() { cells.deallocate() }
 
     mutating func clear() {
-        cells.update(repeating: Cell(key: 0, state: 0), count: mask + 1)
+        cells.update(repeating: Cell(key: 0, key2: 0, state: 0), count: mask + 1)
         count = 0
     }
 
-    /// The cell of `key` (non-zero), inserted with no verdicts if new.
+    /// The cell of `key` (its first word non-zero), inserted with no verdicts if new.
     @inline(__always)
-    mutating func findOrInsert(_ key: UInt64) -> Int {
-        var i = Int(truncatingIfNeeded: ByteHasher.mix(key)) & mask
+    mutating func findOrInsert(_ key: (UInt64, UInt64)) -> Int {
+        var i = Self.slot(key.0, key.1) & mask
         while true {
             let k = cells[i].key
-            if k == key { return i }
+            if k == key.0 && cells[i].key2 == key.1 { return i }
             if k == 0 { break }
             i = (i + 1) & mask
         }
@@ -280,20 +296,23 @@ struct MemoTable {
             grow()
             return findOrInsert(key)
         }
-        cells[i] = Cell(key: key, state: 0)
+        cells[i] = Cell(key: key.0, key2: key.1, state: 0)
         count += 1
         return i
     }
+
+    @inline(__always)
+    private static func slot(_ a: UInt64, _ b: UInt64) -> Int { Int(truncatingIfNeeded: ByteHasher.mix(a ^ (b &* 0x9E37_79B9_7F4A_7C15))) }
 
     private mutating func grow() {
         let old = cells
         let oldCapacity = mask + 1
         let capacity = oldCapacity * 2
         cells = .allocate(capacity: capacity)
-        cells.initialize(repeating: Cell(key: 0, state: 0), count: capacity)
+        cells.initialize(repeating: Cell(key: 0, key2: 0, state: 0), count: capacity)
         mask = capacity - 1
         for j in 0..<oldCapacity where old[j].key != 0 {
-            var i = Int(truncatingIfNeeded: ByteHasher.mix(old[j].key)) & mask
+            var i = Self.slot(old[j].key, old[j].key2) & mask
             while cells[i].key != 0 { i = (i + 1) & mask }
             cells[i] = old[j]
         }
@@ -389,20 +408,31 @@ struct ValueInterner {
     static let full = -2
     static let tooLong = -1
 
-    private var table: [(hash: UInt64, id: Int32)]  // id 0: empty
+    /// Open addressing: value number (0: empty) and hash, in memory the interner owns
+    /// (freed by `free`), so lookups touch no reference counts.
+    private var table: UnsafeMutablePointer<(hash: UInt64, id: Int32)>
+    private var mask: Int
     private var starts: [Int] = [0]
     private var arena: [UInt8] = []
     private let seed: UInt64
+    private static let initialCapacity = 64
 
     init(seed: UInt64) {
         self.seed = seed
-        table = Array(repeating: (0, 0), count: 64)
+        table = .allocate(capacity: Self.initialCapacity)
+        table.initialize(repeating: (0, 0), count: Self.initialCapacity)
+        mask = Self.initialCapacity - 1
     }
+
+    func free() { table.deallocate() }
 
     var count: Int { starts.count - 1 }
 
     mutating func clear() {
-        table = Array(repeating: (0, 0), count: 64)
+        table.deallocate()
+        table = .allocate(capacity: Self.initialCapacity)
+        table.initialize(repeating: (0, 0), count: Self.initialCapacity)
+        mask = Self.initialCapacity - 1
         starts.removeAll(keepingCapacity: true)
         starts.append(0)
         arena.removeAll(keepingCapacity: true)
@@ -412,7 +442,6 @@ struct ValueInterner {
     mutating func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         guard bytes.count <= Self.maxValueBytes else { return Self.tooLong }
         let hash = fastHash(bytes, seed: seed)
-        let mask = table.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         while true {
             let n = Int(table[i].id)
@@ -424,19 +453,22 @@ struct ValueInterner {
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
         table[i] = (hash, Int32(count))
-        if count * 2 > table.count { grow() }
+        if count * 2 > mask + 1 { grow() }
         return count
     }
 
     private mutating func grow() {
         let old = table
-        table = Array(repeating: (0, 0), count: old.count * 2)
-        let mask = table.count - 1
-        for e in old where e.id != 0 {
-            var i = Int(truncatingIfNeeded: e.hash) & mask
+        let oldCapacity = mask + 1
+        table = .allocate(capacity: oldCapacity * 2)
+        table.initialize(repeating: (0, 0), count: oldCapacity * 2)
+        mask = oldCapacity * 2 - 1
+        for j in 0..<oldCapacity where old[j].id != 0 {
+            var i = Int(truncatingIfNeeded: old[j].hash) & mask
             while table[i].id != 0 { i = (i + 1) & mask }
-            table[i] = e
+            table[i] = old[j]
         }
+        old.deallocate()
     }
 
     private func equals(_ n: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
