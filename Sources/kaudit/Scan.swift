@@ -57,7 +57,9 @@ struct Scan: ParsableCommand {
             every event with the rule pack (the bundled Detections/ unless --rules is given) \
             and writes one alert per line on standard output: NDJSON (the default when \
             stdout is not a terminal) or readable text. A summary of the scan and of the \
-            detection goes to standard error. Compression (gzip, zstd) is recognised from \
+            detection goes to standard error (with --matrix, followed by the threat matrix \
+            with the alerts of each technique; in the JSON summary, its threat_matrix \
+            member). Compression (gzip, zstd) is recognised from \
             the content.
 
             Records that are not audit events are reported on standard error with file, \
@@ -73,11 +75,7 @@ struct Scan: ParsableCommand {
 
     @OptionGroup var input: InputOptions
 
-    @Option(name: .long, help: ArgumentHelp("Rule files or directories to use instead of the bundled Detections/ (repeatable).", valueName: "path"))
-    var rules: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Rule files or directories to use in addition to the bundled ones (repeatable).", valueName: "path"))
-    var addRules: [String] = []
+    @OptionGroup var ruleSources: RuleSources
 
     @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
     var format: Format?
@@ -94,6 +92,9 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users the summary lists.", valueName: "n"))
     var top: Int = 10
 
+    @Flag(name: .long, help: "After the summary, show the threat matrix with the alerts raised for each technique (stderr).")
+    var matrix = false
+
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be zero or more") }
         guard lateness >= 0, lateness <= 86_400 else { throw ValidationError("--lateness must be between 0 and 86400 seconds") }
@@ -103,26 +104,20 @@ struct Scan: ParsableCommand {
     }
 
     func run() throws {
-        var paths = rules
-        if rules.isEmpty {
-            guard let bundled = BundledDetections.directory() else {
-                throw ValidationError("the bundled Detections/ was not found; pass --rules DIR (or set KAUDIT_DETECTIONS)")
-            }
-            paths = [bundled]
-        }
-        paths += addRules
-        let pack = RulePack.load(paths: paths)
-        for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
+        let pack = try ruleSources.load()
 
         let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
-        let color = alertFormat == .text && isatty(1) == 1 && getenv("NO_COLOR") == nil
+        let color = alertFormat == .text && Terminal.colors(1)
         let threshold = failOn.flatMap(AlertLevel.init)
         var options = DetectorOptions()
         options.lateness = Int64(lateness * 1_000_000)
         var highest: AlertLevel?
         var byLevel: [AlertLevel: Int] = [:]
+        var techniques = MatrixTally()
+        let countTechniques = matrix
         let detector = Detector(plan: pack.plan, options: options) { alert in
             byLevel[alert.rule.level, default: 0] += 1
+            if countTechniques { techniques.add(alert.rule.threatMatrix) }
             if highest.map({ alert.rule.level > $0 }) ?? true { highest = alert.rule.level }
             Output.stdout((alertFormat == .ndjson ? AlertFormat.json(alert) : AlertFormat.text(alert, color: color)) + "\n")
         }
@@ -133,13 +128,19 @@ struct Scan: ParsableCommand {
         for e in scanned.inputErrors { Output.stderr("kaudit: \(e)\n") }
         let report = DetectionReport(
             detector: detector, ruleErrors: pack.errors.count, alertsByLevel: byLevel)
+        let matrixReport = matrix ? MatrixReport(alerts: techniques) : nil
         switch summary {
         case .text:
             Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text())
         case .json:
-            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report).json())
+            Output.stderr(
+                SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report, matrix: matrixReport).json())
         case .none:
             break
+        }
+        if let matrixReport, summary != .json {
+            Output.stderr(
+                "\nthreat matrix: alerts by technique\n\n" + matrixReport.grid(width: Terminal.width(2), color: Terminal.colors(2)))
         }
         if !scanned.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
         if let threshold, let highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
