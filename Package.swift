@@ -81,7 +81,8 @@ let package = Package(
             name: "DetectionEngineTests", dependencies: ["DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "RuleLoaderTests", dependencies: ["RuleLoader", "DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
+            name: "RuleLoaderTests",
+            dependencies: ["RuleLoader", "DetectionEngine", "AuditModel", "AuditJSON", "AuditSynth", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
         .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
