@@ -75,7 +75,11 @@ let package = Package(
             name: "AuditInputsTests", dependencies: ["AuditInputs", "AuditModel", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "CorpusTests", dependencies: ["AuditInputs", "AuditModel", "AnalyzerKit", "AuditTestSupport"],
+            name: "CorpusTests",
+            dependencies: [
+                "AuditInputs", "AuditModel", "AnalyzerKit", "DetectionEngine", "RuleLoader", "AuditTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "DetectionEngineTests", dependencies: ["DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],

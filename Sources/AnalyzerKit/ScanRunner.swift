@@ -14,40 +14,24 @@ public struct ScanRunner {
 
     public let options: Options
     let reader: AuditStreamReader
+    /// The progress line (on a terminal only); nil for none.
+    let progress: ProgressMeter?
 
-    public init(options: Options = Options()) {
+    public init(options: Options = Options(), progress: ProgressMeter? = nil) {
         self.options = options
+        self.progress = progress
         reader = AuditStreamReader(limits: options.limits)
     }
 
-    /// Expands a directory into its regular files, sorted by name; other paths are kept.
-    public static func expand(_ paths: [String]) -> [String] {
-        var out: [String] = []
-        for path in paths {
-            var st = stat()
-            guard path != "-", stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, let dir = opendir(path) else {
-                out.append(path)
-                continue
-            }
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                if name.hasPrefix(".") { continue }
-                let full = path.hasSuffix("/") ? path + name : path + "/" + name
-                var fst = stat()
-                if stat(full, &fst) == 0 && (fst.st_mode & S_IFMT) == S_IFREG { names.append(full) }
-            }
-            closedir(dir)
-            out.append(contentsOf: names.sorted())
-        }
-        return out
-    }
+    /// Expands directories and globs into files in lumberjack order (see `InputPaths`).
+    public static func expand(_ paths: [String]) -> [String] { InputPaths.expand(paths).inputs.map(\.path) }
 
     /// Reads one input to its end. Damage and I/O failures are returned, not thrown, so a
-    /// scan over many inputs goes on with the next one.
-    public func scan<H: AuditRecordHandler>(_ path: String, into handler: inout H) -> (bytes: Int64, error: InputError?) {
+    /// scan over many inputs goes on with the next one. An input that holds no bytes is an
+    /// error unless `mayBeEmpty` (the current log just after a rotation).
+    public func scan<H: AuditRecordHandler>(_ path: String, mayBeEmpty: Bool = false, into handler: inout H)
+        -> (bytes: Int64, error: InputError?)
+    {
         var opened: InputOpener.Opened
         do {
             opened = try InputOpener.open(path, options: options.opener)
@@ -56,7 +40,15 @@ public struct ScanRunner {
         }
         defer { opened.close() }
         do {
-            try reader.read(from: &opened.source, name: path, into: &handler)
+            // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
+            let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
+            var source = MeteredSource(inner: opened.source, meter: progress, reader: reader)
+            defer { progress?.finishInput(bytes: source.consumedBytes, events: reader.stats.records) }
+            try reader.read(from: &source, name: path, unterminatedLine: unterminated, into: &handler)
+            if reader.stats.bytes == 0 && !mayBeEmpty {
+                let what = opened.format == .plain ? "is empty" : "is a \(opened.format.rawValue) archive of nothing"
+                return (0, InputError(.empty, "\(path) \(what)"))
+            }
             return (reader.stats.bytes, nil)
         } catch {
             return (reader.stats.bytes, error)
@@ -72,11 +64,19 @@ public struct ScanRunner {
     /// is finished at the end, so held matches and open correlation windows are judged).
     public func summarize(_ paths: [String], detector: Detector?, onIssue: ((ReadIssue) -> Void)? = nil) -> ScanSummary {
         var handler = DetectingHandler(summary: ScanSummary(onIssue: onIssue), detector: detector)
-        for path in Self.expand(paths) {
-            let (bytes, error) = scan(path, into: &handler)
+        let expansion = InputPaths.expand(paths)
+        handler.summary.notes += expansion.notes
+        handler.summary.inputErrors += expansion.errors
+        progress?.start(inputs: expansion.inputs.map(\.path))
+        defer { progress?.finish() }
+        for input in expansion.inputs {
+            let (bytes, error) = scan(input.path, mayBeEmpty: input.mayBeEmpty, into: &handler)
             handler.summary.bytes += bytes
             handler.summary.inputs += 1
-            if let error { handler.summary.inputErrors.append(error.message) }
+            if let error {
+                handler.summary.inputErrors.append(error.message)
+                if error.isDamagedArchive { handler.summary.damagedArchives += 1 }
+            }
         }
         detector?.finish()
         return handler.summary
@@ -84,14 +84,19 @@ public struct ScanRunner {
 }
 
 /// Summarizes every record and, when there is a detector, judges every event.
-struct DetectingHandler: AuditRecordHandler {
-    var summary: ScanSummary
-    let detector: Detector?
+public struct DetectingHandler: AuditRecordHandler {
+    public var summary: ScanSummary
+    public let detector: Detector?
 
-    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+    public init(summary: ScanSummary, detector: Detector?) {
+        self.summary = summary
+        self.detector = detector
+    }
+
+    public mutating func handle(event: AuditEvent, at location: RecordLocation) {
         summary.handle(event: event, at: location)
         detector?.process(event)
     }
 
-    mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
+    public mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
 }

@@ -11,6 +11,10 @@ public struct ScanSummary: AuditRecordHandler {
     public var issuesByKind: [ReadIssue.Kind: Int] = [:]
     /// Inputs that could not be read or ended in a damaged archive.
     public var inputErrors: [String] = []
+    /// How many of `inputErrors` are truncated or corrupt archives read up to the damage.
+    public var damagedArchives = 0
+    /// Files left out on purpose (an interrupted compression beside its complete log).
+    public var notes: [String] = []
     public var verbs = BoundedByteCounter(maxKeys: 1_000)
     public var resources = BoundedByteCounter(maxKeys: 10_000)
     public var users = BoundedByteCounter(maxKeys: 100_000)
@@ -27,6 +31,12 @@ public struct ScanSummary: AuditRecordHandler {
     public init(onIssue: ((ReadIssue) -> Void)? = nil) { self.onIssue = onIssue }
 
     public var issueCount: Int { issuesByKind.values.reduce(0, +) }
+
+    /// Whether an input failed in a way that makes the scan's exit status non-zero:
+    /// any input error, except damaged archives when `allowPartial` accepts them.
+    public func hasFailedInputs(allowPartial: Bool) -> Bool {
+        inputErrors.count > (allowPartial ? damagedArchives : 0)
+    }
 
     public mutating func handle(event: AuditEvent, at location: RecordLocation) {
         events += 1

@@ -29,6 +29,9 @@ public struct ReaderStats: Sendable, Equatable {
     public var discardedBytes: Int64 = 0
     /// The input layout that was recognised.
     public var layout: AuditStreamReader.Layout = .ndjson
+    /// Largest buffer the reader grew to for this input (0 when it never grew past its
+    /// initial two reads): with the record cap, this is what bounds its memory.
+    public var peakBufferBytes = 0
 }
 
 /// Reads audit events from a byte source, in any of the layouts audit logs come in.
@@ -122,22 +125,64 @@ public final class AuditStreamReader {
     /// - Throws: `InputError` when the source cannot be read or an archive is damaged;
     ///   everything before the failure has been handled by then.
     public func read<S: ByteSource, H: AuditRecordHandler>(
-        from source: inout S, name: String, into handler: inout H
+        from source: inout S, name: String, unterminatedLine: UnterminatedLine = .process, into handler: inout H
     ) throws(InputError) {
-        reset(name: name)
-        var eof = false
-        while !eof {
-            makeRoom()
-            let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
-            if n == 0 {
-                eof = true
-            } else {
-                end += n
-                stats.bytes += Int64(n)
-            }
-            process(isFinal: eof, &handler)
-        }
+        begin(name: name)
+        while try feed(from: &source, into: &handler) > 0 {}
+        end(unterminatedLine: unterminatedLine, into: &handler)
     }
+
+    /// What to do with a last line that has no newline when the input ends.
+    public enum UnterminatedLine: Sendable {
+        /// Read it like any other line (a file whose writer left off the final newline).
+        case process
+        /// Report it as `partial_line` and skip it (a pipe whose writer stopped mid-line).
+        case report
+    }
+
+    // MARK: Incremental reading (following a file that grows)
+
+    /// Starts a new stream. `offset` is where in its file the stream starts, so that reported
+    /// offsets and `consumedOffset` are file offsets when reading resumes mid-file.
+    public func begin(name: String, offset: Int64 = 0) {
+        reset(name: name)
+        bufferOffset = offset
+    }
+
+    /// Reads once from `source` and handles every record completed by those bytes; a record
+    /// still incomplete waits in the buffer for the next call.
+    /// - Returns: the bytes read; 0 when the source has nothing now (or at its end).
+    @discardableResult
+    public func feed<S: ByteSource, H: AuditRecordHandler>(from source: inout S, into handler: inout H) throws(InputError) -> Int {
+        makeRoom()
+        let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: capacity - end))
+        if n > 0 {
+            end += n
+            stats.bytes += Int64(n)
+            process(isFinal: false, &handler)
+        }
+        return n
+    }
+
+    /// Ends the stream: a record still waiting is handled as the input's last (see `unterminatedLine`).
+    public func end<H: AuditRecordHandler>(unterminatedLine: UnterminatedLine = .process, into handler: inout H) {
+        if unterminatedLine == .report && mode == .ndjson && !discarding && start < end
+            && JSONScanner.skipWhitespace(buffer, start, end) < end
+        {
+            report(.partialLine, at: start, line: line,
+                "input ended inside a line (no newline after its last \(end - start) bytes); skipped", &handler)
+            stats.discardedBytes += Int64(end - start)
+            start = end
+        }
+        process(isFinal: true, &handler)
+    }
+
+    /// Offset (in the stream, or the file given to `begin`) of the first byte not yet handled:
+    /// every record before it has reached the handler. A follower checkpoints here.
+    public var consumedOffset: Int64 { bufferOffset + Int64(start) }
+
+    /// Bytes received but not handled yet (an incomplete last record).
+    public var pendingBytes: Int { end - start }
 
     /// Reads events from bytes already in memory (a webhook body, a mapped file, a test
     /// fixture), in place: nothing is copied.
@@ -205,6 +250,7 @@ public final class AuditStreamReader {
     }
 
     func resize(to newCapacity: Int) {
+        stats.peakBufferBytes = max(stats.peakBufferBytes, newCapacity)
         let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity + Self.padding)
         fresh.update(from: buffer, count: end)
         buffer.deallocate()

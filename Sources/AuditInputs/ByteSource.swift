@@ -14,9 +14,15 @@ public protocol ByteSource {
 public struct InputError: Error, CustomStringConvertible, Sendable {
     public enum Code: Sendable, Equatable {
         case open, read, corruptArchive, truncatedArchive, windowTooLarge
+        /// The input holds no bytes at all (or an archive of nothing): never a silent success.
+        case empty
     }
     public let code: Code
     public let message: String
+
+    /// Damage inside an archive, after whose report everything before it has been read
+    /// (`--allow-partial` accepts these).
+    public var isDamagedArchive: Bool { code == .corruptArchive || code == .truncatedArchive }
 
     public init(_ code: Code, _ message: String) {
         self.code = code

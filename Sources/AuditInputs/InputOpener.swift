@@ -17,6 +17,14 @@ public enum InputOpener {
         public var source: any ByteSource
         let file: FileDescriptorSource
 
+        /// Whether the input is a pipe or socket (a writer may stop mid-line), not a file.
+        public var isPipe: Bool {
+            var st = stat()
+            guard fstat(file.fd, &st) == 0 else { return false }
+            let type = st.st_mode & S_IFMT
+            return type == S_IFIFO || type == S_IFSOCK
+        }
+
         /// Closes the underlying file.
         public func close() { file.close() }
     }

@@ -12,6 +12,8 @@ public struct ReadIssue: Sendable, CustomStringConvertible {
         case invalidListItem = "invalid_list_item"
         case lineTooLong = "line_too_long"
         case unexpectedByte = "unexpected_byte"
+        /// A pipe ended inside a line: its writer stopped mid-record.
+        case partialLine = "partial_line"
 
         init(_ reason: AuditDecodeFailure.Reason) {
             switch reason {

@@ -481,6 +481,34 @@ public final class AuditEventStorage {
     }
 }
 
+/// An event's envelope index without a reference to its storage, for hot loops: copying it
+/// costs no reference counting. Valid only while the event it came from is (the reader
+/// reuses the storage for the next event).
+@frozen
+public struct EnvelopeIndex {
+    @usableFromInline let slots: EnvelopeSlots
+    @usableFromInline let base: UnsafePointer<UInt8>
+
+    @inlinable init(slots: EnvelopeSlots, base: UnsafePointer<UInt8>) {
+        self.slots = slots
+        self.base = base
+    }
+
+    /// The value of a top-level member (as `AuditEvent[field]`).
+    @inlinable @inline(__always)
+    public subscript(field: EnvelopeField) -> JSONValue? { slots[field].value(base) }
+
+    /// The value of a nested envelope field (as `AuditEvent[nested:]`).
+    @inlinable @inline(__always)
+    public subscript(nested field: NestedField) -> JSONValue? { slots[field].value(base) }
+}
+
+extension AuditEvent {
+    /// The index alone, for reading fields without retaining the event's storage.
+    @inlinable
+    public var index: EnvelopeIndex { EnvelopeIndex(slots: slots, base: object.base) }
+}
+
 /// The index: one slot per `EnvelopeField`, then one per `NestedField`, in storage that
 /// the event does not copy.
 @frozen

@@ -9,9 +9,10 @@ public struct RulePack: Sendable {
     /// Loading, compiling and wiring diagnostics, sorted by file and position.
     public let diagnostics: [RuleDiagnostic]
 
-    /// Loads rule files and directories (and their `lists/` folders) and compiles them.
-    public static func load(paths: [String], catalogue: FieldCatalogue = .standard) -> RulePack {
-        let set = RuleSet.load(paths: paths)
+    /// Loads rule files and directories (and their `lists/` folders) and compiles them;
+    /// `activity/` folders inside the directories only when `activity` is set (see `RuleSet.load`).
+    public static func load(paths: [String], activity: Bool = false, catalogue: FieldCatalogue = .standard) -> RulePack {
+        let set = RuleSet.load(paths: paths, activity: activity)
         let (lists, listDiagnostics) = ValueLists.load(near: paths)
         return RulePack(set: set, lists: lists, extraDiagnostics: listDiagnostics, catalogue: catalogue)
     }

@@ -39,6 +39,9 @@ public enum RuleCompiler {
             }
             return field
         }
+        // Conditions whose `expand` lists are all empty: the field equals none of no values,
+        // so the map holding such a condition never matches.
+        var emptyExpansions: Set<SourcePosition> = []
         func test(_ c: FieldCondition) -> FieldTest? {
             guard let field = resolve(c.field, c.position) else { return nil }
             if c.usesFieldref { return reference(c, field) }
@@ -60,6 +63,14 @@ public enum RuleCompiler {
                             i < c.valuePositions.count ? c.valuePositions[i] : c.position)
                         return nil
                     }
+                }
+                if values.isEmpty {
+                    if c.modifiers.contains("all") || c.modifiers.contains("neq") {
+                        error(.badValue, "an empty value list cannot be combined with `all` or `neq`", c.position)
+                    } else {
+                        emptyExpansions.insert(c.position)
+                    }
+                    return nil
                 }
                 do {
                     matcher = try ValueMatcher(values: values, modifiers: c.modifiers.filter { $0 != "expand" })
@@ -104,15 +115,20 @@ public enum RuleCompiler {
             }
             return FieldTest(field: field, reference: FieldReference(other: other, comparison: comparison, cased: cased))
         }
-        func tests(_ conditions: [FieldCondition]) -> [FieldTest] { conditions.compactMap(test) }
+        /// A map's tests, or nil when it can never match (it expands an empty list).
+        func tests(_ conditions: [FieldCondition]) -> [FieldTest]? {
+            let compiled = conditions.compactMap(test)
+            return conditions.contains { emptyExpansions.contains($0.position) } ? nil : compiled
+        }
 
         var selections: [CompiledSelection] = []
         for selection in detection.selections {
             switch selection.identifier {
             case .fieldMap(let conditions):
-                selections.append(.all(tests(conditions)))
+                // A map that can never match is an `any` of no maps: false.
+                selections.append(tests(conditions).map { .all($0) } ?? .any([]))
             case .anyOfMaps(let maps):
-                selections.append(.any(maps.map(tests)))
+                selections.append(.any(maps.compactMap(tests)))
             case .keywords(let values, let all):
                 // Keywords occur anywhere in the event's text.
                 do {

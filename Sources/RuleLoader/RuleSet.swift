@@ -23,7 +23,11 @@ public struct RuleSet: Sendable {
     /// `*.yaml` (any case), skipping names starting with `.`; all files found are loaded in
     /// sorted path order. A path given explicitly is loaded whatever its extension. The same
     /// file reached twice (by two paths, or a symbolic link) is loaded once.
-    public static func load(paths: [String]) -> RuleSet {
+    ///
+    /// Folders named `activity` found inside a directory hold informational activity rules
+    /// (what was created or deleted, not attacks): they are skipped unless `activity` is set.
+    /// An `activity` folder given as a path itself is always loaded.
+    public static func load(paths: [String], activity: Bool = false) -> RuleSet {
         var files: [RuleFile] = []
         var seen: Set<FileSystem.Identity> = []
         for path in paths {
@@ -36,7 +40,7 @@ public struct RuleSet: Sendable {
                 var found: [String] = []
                 var problems: [RuleFile] = []
                 var visited: Set<FileSystem.Identity> = [identity]
-                walk(path, into: &found, problems: &problems, visited: &visited)
+                walk(path, activity: activity, into: &found, problems: &problems, visited: &visited)
                 files += problems
                 for file in found.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
                     guard case .success((_, let id)) = FileSystem.inspect(file), seen.insert(id).inserted else {
@@ -57,8 +61,11 @@ public struct RuleSet: Sendable {
             keyPositions: [])
     }
 
+    /// The folder name that holds activity rules, loaded only on request.
+    public static let activityFolder = "activity"
+
     private static func walk(
-        _ directory: String, into found: inout [String], problems: inout [RuleFile],
+        _ directory: String, activity: Bool, into found: inout [String], problems: inout [RuleFile],
         visited: inout Set<FileSystem.Identity>
     ) {
         let names: [String]
@@ -73,9 +80,10 @@ public struct RuleSet: Sendable {
             guard case .success((let kind, let identity)) = FileSystem.inspect(path) else { continue }
             switch kind {
             case .directory:
+                if name == activityFolder && !activity { continue }
                 // Symbolic links can make cycles: visit each directory once.
                 if visited.insert(identity).inserted {
-                    walk(path, into: &found, problems: &problems, visited: &visited)
+                    walk(path, activity: activity, into: &found, problems: &problems, visited: &visited)
                 }
             case .file:
                 let lower = name.lowercased()

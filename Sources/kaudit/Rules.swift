@@ -17,6 +17,9 @@ struct Rules: ParsableCommand {
         @Argument(help: ArgumentHelp("Rule files or directories (default: the bundled Detections/).", valueName: "path"))
         var paths: [String] = []
 
+        @Flag(name: .long, help: "Include the activity rules (activity/ folders inside the rule directories).")
+        var activity = false
+
         func resolved() throws -> [String] {
             if !paths.isEmpty { return paths }
             guard let bundled = BundledDetections.directory() else {
@@ -42,7 +45,7 @@ struct Rules: ParsableCommand {
         var strict = false
 
         func run() throws {
-            let pack = RulePack.load(paths: try locations.resolved())
+            let pack = RulePack.load(paths: try locations.resolved(), activity: locations.activity)
             let set = pack.set
             let diagnostics = pack.diagnostics
             for d in diagnostics { Output.stdout(d.description + "\n") }
@@ -68,7 +71,7 @@ struct Rules: ParsableCommand {
         var format: Format = .text
 
         func run() throws {
-            let set = RuleSet.load(paths: try locations.resolved())
+            let set = RuleSet.load(paths: try locations.resolved(), activity: locations.activity)
             for d in set.errors { Output.stderr("kaudit: \(d.description)\n") }
             var rows: [(id: String, title: String, level: String, techniques: [String], kind: String)] = []
             for document in set.documents {
@@ -132,7 +135,7 @@ extension Rules {
 
         func run() throws {
             let paths = try locations.resolved()
-            let pack = RulePack.load(paths: paths)
+            let pack = RulePack.load(paths: paths, activity: locations.activity)
             for d in pack.errors { Output.stderr("kaudit: \(d.description)\n") }
             guard let fixtureDir = fixtures ?? BundledDetections.fixturesDirectory(near: paths[0]) else {
                 throw ValidationError("no fixtures directory found; pass --fixtures")

@@ -5,47 +5,36 @@ import DetectionEngine
 import Glibc
 import RuleLoader
 
-/// Options every command that reads audit logs shares.
+/// Options every command that reads audit logs from paths shares.
 struct InputOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Audit logs to read: files, directories, or - for standard input (the default).", valueName: "path"))
+    @Argument(help: ArgumentHelp("Audit logs to read: files, directories, globs, or - for standard input (the default).", valueName: "path"))
     var paths: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Longest record read; longer ones are skipped and reported (bytes).", valueName: "bytes"))
-    var maxLineBytes: Int = 64 << 20
+    @OptionGroup var reading: ReaderOptions
 
-    @Option(name: .long, help: ArgumentHelp("Largest zstd window accepted, as a power of two (27 = 128 MiB).", valueName: "log2"))
-    var zstdWindowLogMax: Int32 = 27
+    @Flag(name: .long, help: "Exit 0 after a truncated or corrupt archive (everything before the damage is read and the damage reported).")
+    var allowPartial = false
 
-    @Option(name: .long, help: ArgumentHelp("Print at most this many record errors on stderr (all are counted).", valueName: "n"))
-    var maxErrorReports: Int = 20
+    var runner: ScanRunner { runner(progress: nil) }
 
-    func validate() throws {
-        guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
-        guard (10...31).contains(zstdWindowLogMax) else { throw ValidationError("--zstd-window-log-max must be between 10 and 31") }
-    }
-
-    var runner: ScanRunner {
+    func runner(progress: ProgressMeter?) -> ScanRunner {
         var options = ScanRunner.Options()
-        options.limits = ReaderLimits(maxRecordBytes: maxLineBytes)
-        options.opener.zstdWindowLogMax = zstdWindowLogMax
-        return ScanRunner(options: options)
+        options.limits = reading.limits
+        options.opener = reading.opener
+        return ScanRunner(options: options, progress: progress)
     }
 
     var inputs: [String] { paths.isEmpty ? ["-"] : paths }
 
-    /// Prints record errors on stderr, up to `--max-error-reports`.
-    func issuePrinter() -> (ReadIssue) -> Void {
-        var printed = 0
-        let limit = maxErrorReports
-        return { issue in
-            printed += 1
-            if printed <= limit {
-                Output.stderr("kaudit: \(issue.description)\n")
-            } else if printed == limit + 1 {
-                Output.stderr("kaudit: more record errors follow; only their count is reported (--max-error-reports)\n")
-            }
-        }
+    /// Prints what went wrong with whole inputs (and files left out on purpose) on stderr;
+    /// returns whether that makes the exit status non-zero.
+    func reportInputs(_ summary: ScanSummary) -> Bool {
+        for n in summary.notes { Output.stderr("kaudit: note: \(n)\n") }
+        for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        return summary.hasFailedInputs(allowPartial: allowPartial)
     }
+
+    func issuePrinter() -> (ReadIssue) -> Void { reading.issuePrinter() }
 }
 
 /// `kaudit scan`: run the detection rules over audit logs.
@@ -59,35 +48,30 @@ struct Scan: ParsableCommand {
             stdout is not a terminal) or readable text. A summary of the scan and of the \
             detection goes to standard error (with --matrix, followed by the threat matrix \
             with the alerts of each technique; in the JSON summary, its threat_matrix \
-            member). Compression (gzip, zstd) is recognised from \
-            the content.
+            member). Compression (gzip, zstd) is recognised from the content. Activity rules \
+            (the activity/ folders: informational records of deployments, services, secrets, \
+            roles and the like created or deleted) are left out unless --activity is given.
 
             Records that are not audit events are reported on standard error with file, \
             line, byte offset and reason, counted, and skipped; reading goes on. Rules that \
             fail to load are reported and left out.
 
             Exit status: 0 whether or not alerts fired; 1 with --fail-on LEVEL when an alert \
-            at or above LEVEL fired; 2 on a usage error, an unreadable input or a damaged archive.
+            at or above LEVEL fired; 2 on a usage error, an unreadable or empty input or a \
+            damaged archive (0 for a damaged archive with --allow-partial).
             """)
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
     enum SummaryFormat: String, ExpressibleByArgument, CaseIterable { case text, json, none }
 
     @OptionGroup var input: InputOptions
 
-    @OptionGroup var ruleSources: RuleSources
-
-    @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
-    var format: Format?
+    @OptionGroup var detection: DetectionOptions
 
     @Option(name: .long, help: "Summary written to stderr at the end: text, json or none.")
     var summary: SummaryFormat = .text
 
     @Option(name: .long, help: ArgumentHelp("Exit with status 1 when an alert at or above this level fired (informational, low, medium, high, critical).", valueName: "level"))
     var failOn: String?
-
-    @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order.", valueName: "seconds"))
-    var lateness: Double = 5
 
     @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users the summary lists.", valueName: "n"))
     var top: Int = 10
@@ -97,38 +81,23 @@ struct Scan: ParsableCommand {
 
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be zero or more") }
-        guard lateness >= 0, lateness <= 86_400 else { throw ValidationError("--lateness must be between 0 and 86400 seconds") }
         if let failOn, AlertLevel(rawValue: failOn) == nil {
             throw ValidationError("--fail-on takes informational, low, medium, high or critical")
         }
     }
 
     func run() throws {
-        let pack = try ruleSources.load()
-
-        let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
-        let color = alertFormat == .text && Terminal.colors(1)
+        let (detector, tally, ruleErrors) = try detection.makeDetector()
         let threshold = failOn.flatMap(AlertLevel.init)
-        var options = DetectorOptions()
-        options.lateness = Int64(lateness * 1_000_000)
-        var highest: AlertLevel?
-        var byLevel: [AlertLevel: Int] = [:]
-        var techniques = MatrixTally()
-        let countTechniques = matrix
-        let detector = Detector(plan: pack.plan, options: options) { alert in
-            byLevel[alert.rule.level, default: 0] += 1
-            if countTechniques { techniques.add(alert.rule.threatMatrix) }
-            if highest.map({ alert.rule.level > $0 }) ?? true { highest = alert.rule.level }
-            Output.stdout((alertFormat == .ndjson ? AlertFormat.json(alert) : AlertFormat.text(alert, color: color)) + "\n")
-        }
 
         let started = Clock.now()
-        let scanned = input.runner.summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
+        // A progress line on stderr when it is a terminal (never in a pipe or a file).
+        let progress = isatty(2) == 1 ? ProgressMeter(alerts: { tally.total }, draw: { Output.stderr($0) }) : nil
+        let scanned = input.runner(progress: progress).summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
-        for e in scanned.inputErrors { Output.stderr("kaudit: \(e)\n") }
-        let report = DetectionReport(
-            detector: detector, ruleErrors: pack.errors.count, alertsByLevel: byLevel)
-        let matrixReport = matrix ? MatrixReport(alerts: techniques) : nil
+        let failedInputs = input.reportInputs(scanned)
+        let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)
+        let matrixReport = matrix ? MatrixReport(alerts: tally.techniques) : nil
         switch summary {
         case .text:
             Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text())
@@ -142,8 +111,8 @@ struct Scan: ParsableCommand {
             Output.stderr(
                 "\nthreat matrix: alerts by technique\n\n" + matrixReport.grid(width: Terminal.width(2), color: Terminal.colors(2)))
         }
-        if !scanned.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
-        if let threshold, let highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
+        if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
+        if let threshold, let highest = tally.highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
     }
 }
 
@@ -178,10 +147,10 @@ struct Stats: ParsableCommand {
         let started = Clock.now()
         let summary = input.runner.summarize(input.inputs, onIssue: input.issuePrinter())
         let elapsed = Clock.now() - started
-        for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
+        let failedInputs = input.reportInputs(summary)
         let report = SummaryReport(summary, top: top, elapsedSeconds: elapsed)
         Output.stdout(format == .json ? report.json() : report.text())
-        if !summary.inputErrors.isEmpty { throw ExitCode(ExitStatus.usageOrIO) }
+        if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
     }
 }
 

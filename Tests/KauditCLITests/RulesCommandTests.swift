@@ -163,6 +163,59 @@ struct BundledPackTests {
         #expect(detection["events"] as? Int == 228)
     }
 
+    /// The alerts of an NDJSON scan output.
+    static func alerts(_ r: CLI.Result) throws -> [[String: Any]] {
+        try r.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test("activity rules are off by default and on with --activity (scan, rules list, lint, test)")
+    func activityFlag() throws {
+        let created = CLI.sample("detections/kaudit/activity_deployment_created.match.ndjson").path
+        func titles(_ r: CLI.Result) throws -> [String] {
+            try Self.alerts(r).compactMap { ($0["rule"] as? [String: Any])?["title"] as? String }
+        }
+        let off = try CLI.run(["scan", "--summary", "none", created])
+        #expect(off.status == 0, "\(off)")
+        #expect(try titles(off).filter { $0.hasSuffix("(activity)") }.isEmpty)
+        let on = try CLI.run(["scan", "--summary", "none", "--activity", created])
+        #expect(on.status == 0, "\(on)")
+        #expect(try titles(on).filter { $0.hasSuffix("(activity)") } == ["Deployment Created (activity)"])
+        let rule = try #require(try Self.alerts(on).compactMap { $0["rule"] as? [String: Any] }.first { ($0["title"] as? String)?.hasSuffix("(activity)") == true })
+        #expect(rule["level"] as? String == "informational")
+
+        let listed = try CLI.run(["rules", "list", Self.detections]).stdout
+        let listedWith = try CLI.run(["rules", "list", "--activity", Self.detections]).stdout
+        #expect(!listed.contains("(activity)"))
+        #expect(listedWith.split(separator: "\n").filter { $0.hasSuffix("(activity)") }.count == 16)
+        let lint = try CLI.run(["rules", "lint", "--strict", "--activity", Self.detections])
+        #expect(lint.status == 0, "\(lint)")
+        let test = try CLI.run(["rules", "test", "--activity", Self.detections])
+        #expect(test.status == 0 && test.stderr.contains(" 0 failed"), "\(test.stderr)")
+        #expect(test.stdout.contains("PASS  Secret Created (activity)"))
+    }
+
+    @Test("managed-cluster quirks: an impersonated request names both identities; v1beta1 times; exec as get")
+    func managedClusterQuirks() throws {
+        let binding = CLI.sample("detections/kaudit/rbac_cluster_admin_binding.match.ndjson").path
+        let alerts = try Self.alerts(try CLI.run(["scan", "--summary", "none", binding]))
+        let actors = alerts.compactMap { $0["actor"] as? [String: Any] }
+        #expect(actors.contains {
+            $0["user"] as? String == "platform-admin@example.com"
+                && $0["impersonated_user"] as? String == "system:serviceaccount:ci:deployer"
+        })
+        // The v1beta1 event has no stageTimestamp: its time is metadata.creationTimestamp.
+        #expect(alerts.contains { ($0["time"] as? String)?.hasPrefix("2026-11-02T13:07:00") == true })
+
+        let shell = CLI.sample("detections/kaudit/exec_reverse_shell.match.ndjson").path
+        let execAlerts = try Self.alerts(try CLI.run(["scan", "--summary", "none", shell]))
+        #expect(execAlerts.contains {
+            ($0["rule"] as? [String: Any])?["title"] as? String == "Reverse Shell Command Run In A Pod"
+                && ($0["evidence"] as? [[String: Any]])?.first.flatMap { ($0["event"] as? [String: Any])?["verb"] as? String } == "get"
+        })
+    }
+
     @Test("--fail-on exits 1 when an alert at the level fired, 0 otherwise")
     func failOn() throws {
         let exec = CLI.sample("detections/kaudit/exec_reverse_shell.match.ndjson").path

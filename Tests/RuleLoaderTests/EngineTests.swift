@@ -263,6 +263,44 @@ struct RuleFeatureTests {
         #expect(missing.errors.contains { $0.message.contains("no value list `admins`") })
     }
 
+    @Test("an empty value list matches nothing: a filter on it drops nothing, a selection on it never holds")
+    func emptyList() {
+        let rule = ruleYAML(
+            title: "Not an exempt identity",
+            detection: """
+                selection:
+                  verb: delete
+                exempt:
+                  user.username|expand: '%exempt%'
+                condition: selection and not exempt
+                """)
+        let p = pack([rule], lists: ValueLists(lists: ["exempt": []]))
+        let events = [Ev(verb: "delete", user: "alice").json, Ev(verb: "delete", user: "eve").json]
+        #expect(run(p, events).alerts.map { $0.actor.user } == ["alice", "eve"])
+
+        let positive = ruleYAML(
+            title: "An exempt identity deletes",
+            detection: """
+                selection:
+                  - verb: delete
+                    user.username|expand: '%exempt%'
+                  - verb: delete
+                    user.username: eve
+                condition: selection
+                """)
+        let q = pack([positive], lists: ValueLists(lists: ["exempt": []]))
+        #expect(run(q, events).alerts.map { $0.actor.user } == ["eve"], "only the map without the empty list can match")
+
+        let all = ruleYAML(
+            detection: """
+                selection:
+                  user.username|expand|all: '%exempt%'
+                condition: selection
+                """)
+        let refused = RulePack(set: RuleSet(sources: [(file: "x.yml", yaml: all)]), lists: ValueLists(lists: ["exempt": []]))
+        #expect(refused.errors.contains { $0.message.contains("empty value list") })
+    }
+
     @Test("value list files: comments, blanks and whitespace")
     func listFiles() {
         #expect(ValueLists.parse("# allow-list\nalice\n\n  bob  \r\n#x\ncarol") == ["alice", "bob", "carol"])

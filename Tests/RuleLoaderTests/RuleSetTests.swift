@@ -145,6 +145,21 @@ struct RuleSetTests {
 
     // MARK: Sets
 
+    @Test("activity/ folders inside a directory load only when asked; given as a path they always load")
+    func activityFolders() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.cleanup() }
+        let (a, b, c) = ("0a6c3f7e-1d55-4c8e-9a0b-7f2d4e6a1b01", "0a6c3f7e-1d55-4c8e-9a0b-7f2d4e6a1b02", "0a6c3f7e-1d55-4c8e-9a0b-7f2d4e6a1b03")
+        try dir.write("execution/a.yml", minimalRule(id: a))
+        try dir.write("activity/b.yml", minimalRule(id: b))
+        try dir.write("nested/activity/c.yml", minimalRule(id: c))
+        func ids(_ set: RuleSet) -> [String] { set.documents.compactMap(\.metadata.id).sorted() }
+        #expect(ids(RuleSet.load(paths: [dir.path])) == [a])
+        #expect(ids(RuleSet.load(paths: [dir.path], activity: true)) == [a, b, c])
+        #expect(ids(RuleSet.load(paths: [dir.url.appendingPathComponent("activity").path])) == [b])
+        #expect(RulePack.load(paths: [dir.path], activity: true).plan.rules.count == 3)
+    }
+
     @Test("duplicate ids and names across files: the later document is rejected")
     func duplicates() throws {
         let set = RuleSet(sources: [

@@ -71,7 +71,8 @@ func json(_ c: DetectorCounters) -> String {
         ("duplicate_table_evictions", c.duplicateTableEvictions),
         ("long_running_table_evictions", c.longRunningTableEvictions), ("filtered", c.filtered),
         ("rule_matches", c.ruleMatches), ("correlation_firings", c.correlationFirings),
-        ("late_inputs", c.lateInputs), ("alerts", c.alerts),
+        ("late_inputs", c.lateInputs), ("alerts", c.alerts), ("verdict_memo_hits", c.verdictMemoHits),
+        ("verdict_memo_misses", c.verdictMemoMisses), ("verdict_memo_resets", c.verdictMemoResets),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
 }
@@ -191,7 +192,7 @@ func profileRules(_ plan: DetectionPlan, _ data: UnsafeRawBufferPointer, name: S
         "rule costs: \(h.index.indexedRuleCount) of \(rules.count) rules pinned by the index, "
             + "\(String(format: "%.1f", perEvent)) tried per event, \(Int(total / Double(max(h.events, 1)))) ns of rule "
             + "evaluation per event; most costly:\n", stderr)
-    for i in order.prefix(10) {
+    for i in order.prefix(40) where h.evaluations[i] > 0 {
         fputs(
             "  \(String(format: "%5.1f%%", 100 * h.nanoseconds[i] / max(total, 1)))  "
                 + "\(Int(h.nanoseconds[i] / Double(max(h.evaluations[i], 1)))) ns x \(h.evaluations[i])  \(rules[i].title)\n",

@@ -26,6 +26,9 @@ public struct DetectorOptions: Sendable {
     public var correlationLimits = CorrelationLimits()
     /// Evidence events kept per alert.
     public var maxEvidence = 10
+    /// Remember rule verdicts per combination of envelope values (`VerdictMemo`). Off only
+    /// to check that the memo changes no result.
+    public var memoizeVerdicts = true
 
     public init() {}
 }
@@ -58,6 +61,11 @@ public struct DetectorCounters: Sendable, Equatable {
     /// Correlation inputs that arrived later than the lateness allows.
     public var lateInputs = 0
     public var alerts = 0
+    /// Rule verdicts answered by the verdict memo, computed for it, and memo tables cleared
+    /// because they were full (many distinct user names, agents or addresses).
+    public var verdictMemoHits = 0
+    public var verdictMemoMisses = 0
+    public var verdictMemoResets = 0
 
     public init() {}
 }
@@ -106,6 +114,8 @@ public final class Detector {
     private let gatedRules: [Int]
     private let staged: RuleIndex
     private let stagedRules: [Int]
+    private let gatedMemo: VerdictMemo?
+    private let stagedMemo: VerdictMemo?
     private let states: [CorrelationState]
 
     private var duplicates: RecentKeys
@@ -117,6 +127,10 @@ public final class Detector {
 
     /// The newest event time seen; `Int64.min` before the first timed event.
     private var newestTime = Int64.min
+    /// The earliest window deadline of any correlation, recomputed only after inputs were
+    /// applied or windows advanced, so an event that feeds no correlation checks one number.
+    private var earliestDeadline = Int64.max
+    private var deadlinesChanged = false
     /// The rules matched by the event being judged, when it is held.
     private var heldMatches: [Int] = []
 
@@ -142,6 +156,8 @@ public final class Detector {
         self.stagedRules = stagedRules
         gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
         staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
+        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules) : nil
+        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules) : nil
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
@@ -203,7 +219,7 @@ public final class Detector {
 
         var evidence: Evidence?
         if judgeOnce {
-            gated.forEachMatch(context) { i in
+            gated.forEachMatch(context, memo: gatedMemo) { i in
                 let r = gatedRules[i]
                 guard passesFilters(r, context) else { return }
                 if hold {
@@ -213,7 +229,7 @@ public final class Detector {
                 }
             }
         }
-        staged.forEachMatch(context) { i in
+        staged.forEachMatch(context, memo: stagedMemo) { i in
             let r = stagedRules[i]
             guard passesFilters(r, context) else { return }
             matched(r, context, time: time, evidence: &evidence)
@@ -361,10 +377,17 @@ public final class Detector {
             deliver(queue.pop()!)
         }
         if !states.isEmpty {
-            for c in states.indices {
-                if let deadline = states[c].nextDeadline, deadline < watermark {
-                    states[c].advance(to: watermark) { firing in fired(c, firing) }
+            if deadlinesChanged {
+                deadlinesChanged = false
+                earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
+            }
+            if earliestDeadline < watermark {
+                for c in states.indices {
+                    if let deadline = states[c].nextDeadline, deadline < watermark {
+                        states[c].advance(to: watermark) { firing in fired(c, firing) }
+                    }
                 }
+                deadlinesChanged = true
             }
         }
         duplicates.forget(before: newestTime &- options.duplicateWindow)
@@ -372,6 +395,7 @@ public final class Detector {
     }
 
     private func deliver(_ queued: QueuedInput) {
+        deadlinesChanged = true
         states[queued.correlation].ingest(queued.input) { firing in fired(queued.correlation, firing) }
     }
 
@@ -421,6 +445,12 @@ public final class Detector {
         c.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
         c.duplicateTableEvictions = duplicates.evicted
         c.longRunningTableEvictions = startedRequests.evicted
+        for memo in [gatedMemo, stagedMemo] {
+            guard let memo else { continue }
+            c.verdictMemoHits += memo.hits
+            c.verdictMemoMisses += memo.misses
+            c.verdictMemoResets += memo.resets
+        }
         return c
     }
 

@@ -163,6 +163,10 @@ struct RecentKeys {
 struct ByteHasher {
     private(set) var state: UInt64 = 0x243F_6A88_85A3_08D3
 
+    init() {}
+    /// A hasher whose results depend on `seed` (random per process where inputs may be hostile).
+    init(seed: UInt64) { state ^= seed }
+
     @inline(__always)
     mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) {
         var h = state ^ UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15

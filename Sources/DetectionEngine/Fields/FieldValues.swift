@@ -25,7 +25,7 @@ extension FieldSource {
     /// found once, the element a per-element rule is on).
     @discardableResult
     public func forEachValue(in context: EventContext, _ body: (FieldValue) -> Bool) -> Int {
-        let event = context.event
+        let index = context.index
         var count = 0
         var going = true
         func visit(_ v: JSONValue?) {
@@ -52,18 +52,18 @@ extension FieldSource {
 
         switch self {
         case .envelope(let f):
-            visit(event[f])
+            visit(index[f])
         case .nested(let f):
-            visit(event[nested: f])
+            visit(index[nested: f])
         case .path(let p):
-            event.forEachValue(at: p, flattenArrays: true) { v in
+            context.event.forEachValue(at: p, flattenArrays: true) { v in
                 count += 1
                 going = body(.json(v))
                 return going
             }
         case .body(let which, let p):
             guard p.segments.count >= 2 else {
-                visit(event[which == .request ? .requestObject : .responseObject])
+                visit(index[which == .request ? .requestObject : .responseObject])
                 break
             }
             switch context.bodyMember(which, p.segments[1]) {
@@ -76,7 +76,7 @@ extension FieldSource {
                     return going
                 }
             case .notAnObject:
-                event.forEachValue(at: p, flattenArrays: true) { v in
+                context.event.forEachValue(at: p, flattenArrays: true) { v in
                     count += 1
                     going = body(.json(v))
                     return going
@@ -101,9 +101,9 @@ extension FieldSource {
         case .derived(let d):
             switch d {
             case .sourceIP:
-                visit(event.lastSourceIP)
+                visit(index.lastSourceIP)
             case .serviceAccountNamespace, .serviceAccountName:
-                guard let user = event[nested: .userUsername]?.jsonString, !user.hasEscapes,
+                guard let user = index[nested: .userUsername]?.jsonString, !user.hasEscapes,
                     user.hasPrefix("system:serviceaccount:")
                 else { break }
                 let bytes = user.rawBytes
@@ -115,7 +115,7 @@ extension FieldSource {
                     visitText(UnsafeBufferPointer(rebasing: rest[(colon + 1)...]))
                 }
             case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY:
-                guard let exec = event.execRequest else { break }
+                guard let exec = context.event.execRequest else { break }
                 switch d {
                 case .execCommand:
                     exec.forEachParameter("command") { visitText($0) }
@@ -174,6 +174,11 @@ extension FieldSource {
 extension AuditEvent {
     /// The last entry of `sourceIPs` (or `sourceIPs` itself when it is not an array): the
     /// address the apiserver saw; earlier entries come from X-Forwarded-For.
+    var lastSourceIP: JSONValue? { index.lastSourceIP }
+}
+
+extension EnvelopeIndex {
+    /// See `AuditEvent.lastSourceIP`.
     var lastSourceIP: JSONValue? {
         guard let ips = self[.sourceIPs] else { return nil }
         guard ips.kind == .array else { return ips }

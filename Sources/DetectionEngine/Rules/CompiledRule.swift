@@ -121,6 +121,9 @@ public final class FieldTest: Sendable {
         }
     }
 
+    /// Whether the result depends on this test's own field alone (not `fieldref`).
+    var readsOneField: Bool { valueMatcher != nil }
+
     /// Whether the test reads `stage`.
     var readsStage: Bool {
         if case .envelope(.stage) = field.source { return true }

@@ -9,6 +9,8 @@ import AuditModel
 /// live here.
 public final class EventContext {
     public private(set) var event: AuditEvent
+    /// The event's index, read by field tests without retaining the event's storage.
+    public private(set) var index: EnvelopeIndex
     /// The container or volume a per-element rule is evaluating (see `ElementScope`).
     var element: JSONValue?
     var elementScope: ElementScope?
@@ -37,7 +39,7 @@ public final class EventContext {
     func bodyMember(_ which: AuditEvent.Body, _ key: [UInt8]) -> BodyMember {
         let b = which == .request ? 0 : 1
         if bodyState[b] == 0 {
-            if let object = event[which == .request ? .requestObject : .responseObject] {
+            if let object = index[which == .request ? .requestObject : .responseObject] {
                 if object.kind == .object {
                     bodyState[b] = 1
                     var members = object.members
@@ -62,11 +64,15 @@ public final class EventContext {
         }
     }
 
-    public init(_ event: AuditEvent) { self.event = event }
+    public init(_ event: AuditEvent) {
+        self.event = event
+        index = event.index
+    }
 
     /// Judges `event` next.
     public func reset(_ event: AuditEvent) {
         self.event = event
+        index = event.index
         if specLooked {
             specLooked = false
             spec = nil

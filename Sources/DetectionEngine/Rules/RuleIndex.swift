@@ -74,16 +74,27 @@ public struct RuleIndex: Sendable {
     /// Calls `body` with the index of every rule the context's event matches, in rule order.
     /// Allocates nothing.
     public func forEachMatch(_ context: EventContext, _ body: (Int) -> Void) {
+        forEachMatch(context, memo: nil, body)
+    }
+
+    /// As `forEachMatch(_:_:)`, asking `memo` (built on these rules) first.
+    func forEachMatch(_ context: EventContext, memo: VerdictMemo?, _ body: (Int) -> Void) {
         let event = context.event
+        memo?.begin()
         guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources),
             let s = Self.slot(event[nested: .refSubresource], in: subresources)
         else {
-            for i in rules.indices where rules[i].matches(context) { body(i) }  // escaped text: check all
+            // Escaped text: check every rule.
+            for i in rules.indices where memo?.matches(i, context) ?? rules[i].matches(context) { body(i) }
             return
         }
         candidates[slot(v, r, s)].withUnsafeBufferPointer { list in
-            rules.withUnsafeBufferPointer { rules in
-                for i in list where rules[i].matches(context) { body(i) }
+            if let memo {
+                for i in list where memo.matches(i, context) { body(i) }
+            } else {
+                rules.withUnsafeBufferPointer { rules in
+                    for i in list where rules[i].matches(context) { body(i) }
+                }
             }
         }
     }

@@ -135,6 +135,82 @@ struct RuleProgram: Sendable {
         }
     }
 
+    /// Three-valued evaluation for `VerdictMemo`: the tests marked in `known` are evaluated,
+    /// every other test is unknown. Returns true or false when the condition has that value
+    /// whatever the unknown tests say (Kleene logic), nil otherwise.
+    func partial(_ context: EventContext, known: UnsafeBufferPointer<Bool>) -> Bool? {
+        nodes.withUnsafeBufferPointer { n in
+            children.withUnsafeBufferPointer { ch in
+                selections.withUnsafeBufferPointer { sel in
+                    tests.withUnsafeBufferPointer { t in
+                        let frame = Frame(nodes: n, children: ch, selections: sel, tests: t)
+                        return partial(frame, 0, context, known)
+                    }
+                }
+            }
+        }
+    }
+
+    private func partial(_ f: Frame, _ index: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>) -> Bool? {
+        let node = f.nodes[index]
+        switch node.kind {
+        case 0:
+            let s = f.selections[Int(node.a)]
+            switch s.kind {
+            case 0:
+                return partialAll(f, Int(s.start), Int(s.count), context, known)
+            case 1:
+                var result: Bool? = false
+                for m in Int(s.start)..<Int(s.start + s.count) {
+                    switch partialAll(f, Int(maps[m].start), Int(maps[m].count), context, known) {
+                    case .some(true): return true
+                    case .none: result = nil
+                    case .some(false): break
+                    }
+                }
+                return result
+            default:
+                return nil  // keywords search the whole event
+            }
+        case 1:
+            return partial(f, Int(node.a), context, known).map { !$0 }
+        case 2:
+            var result: Bool? = true
+            for k in Int(node.a)..<Int(node.a + node.b) {
+                switch partial(f, Int(f.children[k]), context, known) {
+                case .some(false): return false
+                case .none: result = nil
+                case .some(true): break
+                }
+            }
+            return result
+        default:
+            var result: Bool? = false
+            for k in Int(node.a)..<Int(node.a + node.b) {
+                switch partial(f, Int(f.children[k]), context, known) {
+                case .some(true): return true
+                case .none: result = nil
+                case .some(false): break
+                }
+            }
+            return result
+        }
+    }
+
+    private func partialAll(
+        _ f: Frame, _ start: Int, _ count: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>
+    ) -> Bool? {
+        var result: Bool? = true
+        for i in start..<(start + count) {
+            if !known[i] {
+                result = nil
+            } else if !f.tests[i].evaluate(context) {
+                return false
+            }
+        }
+        return result
+    }
+
     private struct Frame {
         let nodes: UnsafeBufferPointer<Node>
         let children: UnsafeBufferPointer<Int32>

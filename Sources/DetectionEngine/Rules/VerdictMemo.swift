@@ -1,0 +1,486 @@
+import AuditJSON
+import AuditModel
+
+/// Remembers what rules concluded from who made a request and what kind of request it was,
+/// so that the thousandth request of a controller costs a table lookup, not the rules.
+///
+/// Most rules start with the identity (user name, groups, user agent, source address) and
+/// the shape of the request (verb, resource, subresource, API group, status code, the
+/// authorizer's decision), and some with the namespace. On a real cluster these repeat: a
+/// few hundred identities make almost every request, each a few kinds of request. For each
+/// rule the memo keeps, per distinct combination of those values, the rule's verdict with
+/// every other test unknown, in three-valued logic: false (no event with these values can
+/// match: skip the rule), true (every such event matches), or unknown (judge the event in
+/// full). `not filter_system_users` makes a rule about pod specs false for a controller
+/// without looking at the spec.
+///
+/// The values a rule may read are `MemoSlot`s; each slot of an event is numbered once
+/// (`ValueInterner`, bytes compared, so two different values never share a number), and
+/// rules reading the same slots share a table keyed by those numbers, probed once per event.
+///
+/// Bounded: each slot remembers at most `ValueInterner.maxValues` values of at most
+/// `ValueInterner.maxValueBytes` bytes, each table `maxEntries` combinations; a full table
+/// is cleared (counted in `resets`) and refilled, and a longer value goes unmemoized (the
+/// rules are evaluated). High-cardinality values (URIs, names, timestamps) are never slots,
+/// so tests of them stay unknown and are evaluated per event.
+final class VerdictMemo {
+    /// What the memo says about a rule for the current event.
+    enum Verdict: UInt8 {
+        case notComputed = 0, no, yes, unknown
+    }
+
+    /// Combinations remembered per table before it is cleared.
+    static let maxEntries = 4096
+    static let rulesPerGroup = 32
+    /// Slots one key combines (12 bits of value number each).
+    static let maxSlotsPerKey = 5
+
+    let rules: [CompiledRule]
+    /// Per rule, per program test: whether the test reads only the group's slots.
+    private let known: [[Bool]]
+    private let groupCount: Int
+    private var interners: [ValueInterner]
+
+    // Flat tables in memory the memo owns, so lookups touch no reference counts.
+    /// Per rule: its group (-1: not memoized) and its bit pair in the group's states.
+    private let ruleGroup: UnsafeMutablePointer<Int32>
+    private let ruleShift: UnsafeMutablePointer<UInt8>
+    /// Per group: the slots its key combines, as a bit set.
+    private let groupSlots: UnsafeMutablePointer<UInt32>
+    /// Per group: its combinations.
+    private let tables: UnsafeMutablePointer<MemoTable>
+    /// Per-event caches, valid while their stamp equals `stamp`.
+    private var stamp: UInt32 = 1
+    private let slotID: UnsafeMutablePointer<Int32>
+    private let slotStamp: UnsafeMutablePointer<UInt32>
+    private let groupEntry: UnsafeMutablePointer<Int32>
+    private let groupStamp: UnsafeMutablePointer<UInt32>
+
+    /// Lookups answered from a table, lookups that had to judge the rule's known tests,
+    /// and tables cleared because they were full.
+    private(set) var hits = 0
+    private(set) var misses = 0
+    private(set) var resets = 0
+
+    init(rules: [CompiledRule]) {
+        self.rules = rules
+        var ruleGroup = [Int32](repeating: -1, count: rules.count)
+        var ruleShift = [UInt8](repeating: 0, count: rules.count)
+        var known: [[Bool]] = Array(repeating: [], count: rules.count)
+        var groups: [UInt32] = []
+        var rulesInGroup: [Int] = []
+        var openGroup: [UInt32: Int] = [:]
+        for (i, rule) in rules.enumerated() {
+            var slots: [MemoSlot] = []
+            for t in rule.program.tests where t.readsOneField {
+                if let s = MemoSlot(t.source), !slots.contains(s) { slots.append(s) }
+            }
+            guard !slots.isEmpty else { continue }
+            // A key holds five slots; tests of the others stay unknown.
+            slots = Array(slots.sorted { $0.rawValue < $1.rawValue }.prefix(Self.maxSlotsPerKey))
+            let set = slots.reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
+            known[i] = rule.program.tests.map { t in t.readsOneField && MemoSlot(t.source).map(slots.contains) == true }
+            let g: Int
+            if let open = openGroup[set], rulesInGroup[open] < Self.rulesPerGroup {
+                g = open
+            } else {
+                g = groups.count
+                groups.append(set)
+                rulesInGroup.append(0)
+                openGroup[set] = g
+            }
+            ruleGroup[i] = Int32(g)
+            ruleShift[i] = UInt8(2 * rulesInGroup[g])
+            rulesInGroup[g] += 1
+        }
+        self.known = known
+        groupCount = groups.count
+        let seed = UInt64.random(in: 1...UInt64.max)
+        interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
+
+        self.ruleGroup = .allocate(capacity: max(rules.count, 1))
+        self.ruleGroup.initialize(from: ruleGroup, count: rules.count)
+        self.ruleShift = .allocate(capacity: max(rules.count, 1))
+        self.ruleShift.initialize(from: ruleShift, count: rules.count)
+        let n = max(groups.count, 1)
+        groupSlots = .allocate(capacity: n)
+        groupSlots.initialize(repeating: 0, count: n)
+        for (g, slots) in groups.enumerated() { groupSlots[g] = slots }
+        tables = .allocate(capacity: n)
+        for g in 0..<n { (tables + g).initialize(to: MemoTable()) }
+        let slotCount = MemoSlot.allCases.count
+        slotID = .allocate(capacity: slotCount)
+        slotID.initialize(repeating: 0, count: slotCount)
+        slotStamp = .allocate(capacity: slotCount)
+        slotStamp.initialize(repeating: 0, count: slotCount)
+        groupEntry = .allocate(capacity: n)
+        groupEntry.initialize(repeating: -1, count: n)
+        groupStamp = .allocate(capacity: n)
+        groupStamp.initialize(repeating: 0, count: n)
+    }
+
+    deinit {
+        ruleGroup.deallocate()
+        ruleShift.deallocate()
+        groupSlots.deallocate()
+        for g in 0..<max(groupCount, 1) { tables[g].free() }
+        tables.deallocate()
+        slotID.deallocate()
+        slotStamp.deallocate()
+        groupEntry.deallocate()
+        groupStamp.deallocate()
+    }
+
+    /// Rules the memo can answer for.
+    var memoizedRuleCount: Int { (0..<rules.count).reduce(0) { $0 + (ruleGroup[$1] >= 0 ? 1 : 0) } }
+
+    /// Starts a new event: every per-event cache becomes stale.
+    @inline(__always)
+    func begin() {
+        stamp &+= 1
+        if stamp == 0 {
+            slotStamp.update(repeating: 0, count: MemoSlot.allCases.count)
+            groupStamp.update(repeating: 0, count: max(groupCount, 1))
+            stamp = 1
+        }
+    }
+
+    /// Whether rule `r` matches the context's event: from the memo when it knows, by
+    /// evaluating the rule otherwise.
+    @inline(__always)
+    func matches(_ r: Int, _ context: EventContext) -> Bool {
+        switch verdict(r, context) {
+        case .no: return false
+        case .yes: return true
+        default: return rules[r].matches(context)
+        }
+    }
+
+    /// The memo's verdict on rule `r` for the current event (never `.notComputed`).
+    @inline(__always)
+    func verdict(_ r: Int, _ context: EventContext) -> Verdict {
+        let g = Int(ruleGroup[r])
+        guard g >= 0 else { return .unknown }
+        let entry = groupStamp[g] == stamp ? Int(groupEntry[g]) : self.entry(g, context.index)
+        guard entry >= 0 else { return .unknown }
+        let shift = UInt64(ruleShift[r])
+        let state = UInt8(truncatingIfNeeded: (tables[g].cells[entry].state &>> shift) & 3)
+        if state != 0 {
+            hits &+= 1
+            return Verdict(rawValue: state)!
+        }
+        return judge(r, group: g, entry: entry, shift: shift, context)
+    }
+
+    /// A combination not seen for rule `r`: evaluates the tests the memo knows.
+    private func judge(_ r: Int, group g: Int, entry: Int, shift: UInt64, _ context: EventContext) -> Verdict {
+        misses += 1
+        let computed: Verdict
+        switch known[r].withUnsafeBufferPointer({ rules[r].program.partial(context, known: $0) }) {
+        case .some(false): computed = .no
+        case .some(true): computed = .yes
+        case .none: computed = .unknown
+        }
+        tables[g].cells[entry].state |= UInt64(computed.rawValue) << shift
+        return computed
+    }
+
+    /// The table entry of group `g` for the current event's values, found once per event;
+    /// -1 when a value is too long to memoize.
+    private func entry(_ g: Int, _ index: EnvelopeIndex) -> Int {
+        var key: UInt64 = 1 << 63
+        var slots = groupSlots[g]
+        var position: UInt64 = 0
+        while slots != 0 {
+            let k = slots.trailingZeroBitCount
+            slots &= slots - 1
+            let id = self.id(k, index)
+            if id < 0 {
+                groupStamp[g] = stamp
+                groupEntry[g] = -1
+                return -1
+            }
+            key |= UInt64(id) << (12 * position)
+            position += 1
+        }
+        if tables[g].count >= Self.maxEntries {
+            resets += 1
+            clear(group: g)
+        }
+        let i = tables[g].findOrInsert(key)
+        groupStamp[g] = stamp
+        groupEntry[g] = Int32(i)
+        return i
+    }
+
+    private func clear(group g: Int) {
+        tables[g].clear()
+        groupStamp[g] = 0
+    }
+
+    /// The current event's value number in slot `k`, 0 when absent, -1 when the value is
+    /// too long to memoize.
+    private func id(_ k: Int, _ index: EnvelopeIndex) -> Int {
+        if slotStamp[k] == stamp { return Int(slotID[k]) }
+        slotStamp[k] = stamp
+        var id = 0
+        if let v = MemoSlot(rawValue: k).unsafelyUnwrapped.value(index) {
+            id = interners[k].id(v.rawBytes)
+            if id == ValueInterner.full {
+                // Every number of this slot changes: forget what was keyed by them.
+                resets += 1
+                interners[k].clear()
+                for g in 0..<groupCount where groupSlots[g] & (1 << UInt32(k)) != 0 { clear(group: g) }
+                id = interners[k].id(v.rawBytes)
+            }
+        }
+        slotID[k] = Int32(id)
+        return id
+    }
+}
+
+/// One group's combinations of value numbers and the verdicts found for them: open
+/// addressing, starting small and doubling as it fills, so the tables of a quiet cluster stay
+/// in the processor's caches.
+struct MemoTable {
+    struct Cell {
+        var key: UInt64  // 0: empty
+        var state: UInt64  // two bits per rule of the group
+    }
+
+    static let initialCapacity = 64
+    private(set) var cells: UnsafeMutablePointer<Cell>
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        cells = .allocate(capacity: Self.initialCapacity)
+        cells.initialize(repeating: Cell(key: 0, state: 0), count: Self.initialCapacity)
+        mask = Self.initialCapacity - 1
+    }
+
+    func free() { cells.deallocate() }
+
+    mutating func clear() {
+        cells.update(repeating: Cell(key: 0, state: 0), count: mask + 1)
+        count = 0
+    }
+
+    /// The cell of `key` (non-zero), inserted with no verdicts if new.
+    @inline(__always)
+    mutating func findOrInsert(_ key: UInt64) -> Int {
+        var i = Int(truncatingIfNeeded: ByteHasher.mix(key)) & mask
+        while true {
+            let k = cells[i].key
+            if k == key { return i }
+            if k == 0 { break }
+            i = (i + 1) & mask
+        }
+        if (count + 1) * 2 > mask + 1 {
+            grow()
+            return findOrInsert(key)
+        }
+        cells[i] = Cell(key: key, state: 0)
+        count += 1
+        return i
+    }
+
+    private mutating func grow() {
+        let old = cells
+        let oldCapacity = mask + 1
+        let capacity = oldCapacity * 2
+        cells = .allocate(capacity: capacity)
+        cells.initialize(repeating: Cell(key: 0, state: 0), count: capacity)
+        mask = capacity - 1
+        for j in 0..<oldCapacity where old[j].key != 0 {
+            var i = Int(truncatingIfNeeded: ByteHasher.mix(old[j].key)) & mask
+            while cells[i].key != 0 { i = (i + 1) & mask }
+            cells[i] = old[j]
+        }
+        old.deallocate()
+    }
+}
+
+/// An envelope value that rules test and that few events differ in. Tests of a slot are a
+/// function of its raw bytes alone, which is what makes their results reusable.
+enum MemoSlot: Int, CaseIterable, Hashable {
+    case username, groups, uid, userAgent, sourceIPs, impersonatedUser
+    case verb, stage, level, apiVersion, kind, resource, subresource, apiGroup, refAPIVersion
+    case statusCode, statusStatus, statusReason, decision
+    case namespace
+
+    /// The slot whose bytes decide every value of `source`, if any.
+    init?(_ source: FieldSource) {
+        switch source {
+        case .envelope(let f):
+            switch f {
+            case .verb: self = .verb
+            case .stage: self = .stage
+            case .level: self = .level
+            case .apiVersion: self = .apiVersion
+            case .kind: self = .kind
+            case .userAgent: self = .userAgent
+            case .sourceIPs: self = .sourceIPs
+            case .impersonatedUser: self = .impersonatedUser
+            default: return nil
+            }
+        case .nested(let f):
+            switch f {
+            case .userUsername: self = .username
+            case .userGroups: self = .groups
+            case .userUID: self = .uid
+            case .refResource: self = .resource
+            case .refSubresource: self = .subresource
+            case .refNamespace: self = .namespace
+            case .refAPIGroup: self = .apiGroup
+            case .refAPIVersion: self = .refAPIVersion
+            case .statusCode: self = .statusCode
+            case .statusStatus: self = .statusStatus
+            case .statusReason: self = .statusReason
+            case .annotationDecision: self = .decision
+            default: return nil
+            }
+        case .derived(.sourceIP): self = .sourceIPs
+        case .derived(.serviceAccountName), .derived(.serviceAccountNamespace): self = .username
+        case .path(let p):
+            // `impersonatedUser.username` and friends: the walk starts at the indexed member.
+            guard p.segments.first.map({ $0.elementsEqual("impersonatedUser".utf8) }) == true else { return nil }
+            self = .impersonatedUser
+        default:
+            return nil
+        }
+    }
+
+    /// The slot's value in an event.
+    @inline(__always)
+    func value(_ event: EnvelopeIndex) -> JSONValue? {
+        switch self {
+        case .verb: event[.verb]
+        case .stage: event[.stage]
+        case .level: event[.level]
+        case .apiVersion: event[.apiVersion]
+        case .kind: event[.kind]
+        case .userAgent: event[.userAgent]
+        case .sourceIPs: event[.sourceIPs]
+        case .impersonatedUser: event[.impersonatedUser]
+        case .username: event[nested: .userUsername]
+        case .groups: event[nested: .userGroups]
+        case .uid: event[nested: .userUID]
+        case .resource: event[nested: .refResource]
+        case .subresource: event[nested: .refSubresource]
+        case .namespace: event[nested: .refNamespace]
+        case .apiGroup: event[nested: .refAPIGroup]
+        case .refAPIVersion: event[nested: .refAPIVersion]
+        case .statusCode: event[nested: .statusCode]
+        case .statusStatus: event[nested: .statusStatus]
+        case .statusReason: event[nested: .statusReason]
+        case .decision: event[nested: .annotationDecision]
+        }
+    }
+}
+
+/// Numbers distinct byte strings: 1, 2, ... in the order first seen (0 is never used).
+/// Values are compared byte for byte, so numbers never collide.
+struct ValueInterner {
+    /// Values numbered before the interner reports `full` (numbers fit in 12 bits).
+    static let maxValues = 4000
+    /// Longer values are not numbered (`tooLong`): a hostile user agent costs no memory.
+    static let maxValueBytes = 512
+    static let full = -2
+    static let tooLong = -1
+
+    private var table: [(hash: UInt64, id: Int32)]  // id 0: empty
+    private var starts: [Int] = [0]
+    private var arena: [UInt8] = []
+    private let seed: UInt64
+
+    init(seed: UInt64) {
+        self.seed = seed
+        table = Array(repeating: (0, 0), count: 64)
+    }
+
+    var count: Int { starts.count - 1 }
+
+    mutating func clear() {
+        table = Array(repeating: (0, 0), count: 64)
+        starts.removeAll(keepingCapacity: true)
+        starts.append(0)
+        arena.removeAll(keepingCapacity: true)
+    }
+
+    /// The number of `bytes` (numbering it if new), `tooLong` or `full`.
+    mutating func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard bytes.count <= Self.maxValueBytes else { return Self.tooLong }
+        let hash = fastHash(bytes, seed: seed)
+        let mask = table.count - 1
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let n = Int(table[i].id)
+            if n == 0 { break }
+            if table[i].hash == hash && equals(n, bytes) { return n }
+            i = (i + 1) & mask
+        }
+        guard count < Self.maxValues else { return Self.full }
+        arena.append(contentsOf: bytes)
+        starts.append(arena.count)
+        table[i] = (hash, Int32(count))
+        if count * 2 > table.count { grow() }
+        return count
+    }
+
+    private mutating func grow() {
+        let old = table
+        table = Array(repeating: (0, 0), count: old.count * 2)
+        let mask = table.count - 1
+        for e in old where e.id != 0 {
+            var i = Int(truncatingIfNeeded: e.hash) & mask
+            while table[i].id != 0 { i = (i + 1) & mask }
+            table[i] = e
+        }
+    }
+
+    private func equals(_ n: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = starts[n - 1]
+        guard starts[n] - start == bytes.count else { return false }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        return arena.withUnsafeBufferPointer { a in bytesMatch(a.baseAddress! + start, base, bytes.count, fold: false) }
+    }
+}
+
+/// A 64-bit hash of bytes, 16 at a time through a 128-bit multiply (short dependency
+/// chains: about 1.5 cycles per byte less than `ByteHasher`). For table placement only:
+/// equal hashes are always confirmed by comparing bytes.
+@inline(__always)
+func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+    @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r = a.multipliedFullWidth(by: b)
+        return r.high ^ r.low
+    }
+    let k1: UInt64 = 0xA076_1D64_78BD_642F
+    let k2: UInt64 = 0xE703_7ED1_A0B4_28DB
+    let n = bytes.count
+    var h = seed ^ mum(UInt64(n) ^ k1, k2)
+    guard let p = bytes.baseAddress, n > 0 else { return h }
+    let raw = UnsafeRawPointer(p)
+    var i = 0
+    while i + 16 <= n {
+        h = mum(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1, raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ h)
+        i += 16
+    }
+    if i < n {
+        var a: UInt64 = 0
+        var b: UInt64 = 0
+        if n >= 16 {
+            // The last 16 bytes, overlapping what was hashed: no byte outside the buffer.
+            a = raw.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 8 {
+            a = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else {
+            for j in 0..<n { a |= UInt64(p[j]) << (8 * UInt64(j)) }
+        }
+        h = mum(a ^ k2, b ^ h)
+    }
+    return mum(h ^ k1, k2 ^ UInt64(n))
+}

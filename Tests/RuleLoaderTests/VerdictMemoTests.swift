@@ -1,0 +1,102 @@
+// The verdict memo must never change a result: the same alerts, in the same order, with
+// and without it, on the generated cluster traffic (with its injected attacks), on every
+// rule fixture, and when its tables overflow.
+import AuditJSON
+import AuditModel
+import AuditSynth
+import AuditTestSupport
+import DetectionEngine
+import Foundation
+import RuleLoader
+import Testing
+
+@Suite struct VerdictMemoTests {
+    /// What identifies an alert for comparison.
+    static func summary(_ a: Alert) -> String {
+        "\(a.rule.id) \(a.time) \(a.count) \(a.actor.user ?? "-") \(a.object.namespace ?? "-")/\(a.object.name ?? "-") \(a.evidenceTotal)"
+    }
+
+    /// Runs NDJSON text through a detector with the memo on or off.
+    static func alerts(_ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool) -> (alerts: [String], counters: DetectorCounters) {
+        var options = DetectorOptions()
+        options.memoizeVerdicts = memo
+        var out: [String] = []
+        let detector = Detector(plan: plan, options: options) { out.append(summary($0)) }
+        ndjson.withUnsafeBufferPointer { buf in
+            var start = 0
+            var event = AuditEvent()
+            for i in 0..<buf.count where buf[i] == 0x0A {
+                if i > start, case .event = event.load(buf.baseAddress!, start: start, end: i) { detector.process(event) }
+                start = i + 1
+            }
+        }
+        detector.finish()
+        return (out, detector.counters)
+    }
+
+    static func bundledPlan() -> DetectionPlan {
+        let pack = RulePack.load(paths: [PackagePaths.detections.path])
+        #expect(pack.errors.isEmpty)
+        return pack.plan
+    }
+
+    @Test func generatedTrafficGivesTheSameAlerts() {
+        var log = SyntheticAuditLog(.init(seed: 11, attackInterval: 2_000))
+        var bytes: [UInt8] = []
+        log.generate(bytes: 12 << 20) { bytes.append(contentsOf: $0) }
+        let plan = Self.bundledPlan()
+        let with = Self.alerts(plan, bytes, memo: true)
+        let without = Self.alerts(plan, bytes, memo: false)
+        #expect(!without.alerts.isEmpty, "the injected attacks raise alerts")
+        #expect(with.alerts == without.alerts)
+        #expect(with.counters.ruleMatches == without.counters.ruleMatches)
+        #expect(with.counters.verdictMemoHits > 10 * with.counters.verdictMemoMisses, "the memo answers most lookups")
+        #expect(without.counters.verdictMemoHits == 0)
+    }
+
+    @Test func everyFixtureGivesTheSameAlerts() throws {
+        let plan = Self.bundledPlan()
+        let dir = PackagePaths.sampleLogs.appendingPathComponent("detections")
+        let files = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)!
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "ndjson" }
+        #expect(files.count > 200)
+        var total = 0
+        for file in files {
+            let bytes = try [UInt8](Data(contentsOf: file)) + [0x0A]
+            let with = Self.alerts(plan, bytes, memo: true)
+            let without = Self.alerts(plan, bytes, memo: false)
+            #expect(with.alerts == without.alerts, "\(file.lastPathComponent)")
+            total += with.alerts.count
+        }
+        #expect(total > 100)
+    }
+
+    /// More distinct user names and agents than a memo table holds: tables are cleared and
+    /// refilled (counted), and nothing changes.
+    @Test func overflowingTablesChangeNothing() {
+        let rules = [
+            ruleYAML(
+                title: "Agent", detection: "sel:\n  userAgent|contains: evil\ncondition: sel"),
+            ruleYAML(
+                title: "Outsider",
+                detection: "sel:\n  user.username|startswith: 'x-'\nfilter:\n  user.username|endswith: '-7'\ncondition: sel and not filter"),
+        ]
+        let plan = pack(rules).plan
+        var random = SplitMix64(seed: 5)
+        var text = ""
+        for i in 0..<9_000 {
+            var e = Ev(user: "x-\(random.next() % 6_000)", at: Double(i) / 100)
+            if random.next() % 50 == 0 { e.user = "x-7" }
+            var json = e.json
+            let agent = random.next() % 40 == 0 ? "evil-\(i)" : "kubectl/\(random.next() % 5_000)"
+            json = json.replacingOccurrences(of: "kubectl/v1.31.2", with: agent)
+            text += json + "\n"
+        }
+        let bytes = Array(text.utf8)
+        let with = Self.alerts(plan, bytes, memo: true)
+        let without = Self.alerts(plan, bytes, memo: false)
+        #expect(with.alerts.count > 100)
+        #expect(with.alerts == without.alerts)
+        #expect(with.counters.verdictMemoResets > 0, "6,000 names and 5,000 agents overflow the tables")
+    }
+}
