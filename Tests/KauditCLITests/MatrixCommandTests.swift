@@ -77,6 +77,14 @@ struct MatrixCommandTests {
         #expect(both["MS-TA9022"]?["rules"] as? Int == bundled["MS-TA9022"]?["rules"] as? Int)
     }
 
+    @Test("--activity counts the activity rules as scan --activity loads them")
+    func activity() throws {
+        func total(_ args: [String]) throws -> Int {
+            Self.techniques(try CLI.run(["matrix", "--format", "json"] + args).json()).values.reduce(0) { $0 + ($1["rules"] as? Int ?? 0) }
+        }
+        #expect(try total(["--activity"]) > total([]))
+    }
+
     @Test("the text grid: plain when piped, within --width, every tactic and technique drawn")
     func grid() throws {
         let dir = try Self.smallPack()
