@@ -17,8 +17,8 @@ public enum AlertFormat {
         w.key("title"); w.string(alert.rule.title)
         w.key("level"); w.string(alert.rule.level.rawValue)
         w.key("kind"); w.string(alert.rule.kind.rawValue)
-        w.key("threat_matrix"); strings(alert.rule.threatMatrix, &w)
-        w.key("attack"); strings(alert.rule.attack, &w)
+        w.key("threat_matrix"); w.strings(alert.rule.threatMatrix)
+        w.key("attack"); w.strings(alert.rule.attack)
         w.endObject()
         w.key("time"); w.string(RFC3339.format(microseconds: alert.time))
         if alert.firstTime != alert.time {
@@ -27,7 +27,7 @@ public enum AlertFormat {
         w.key("actor")
         w.beginObject()
         optional("user", alert.actor.user, &w)
-        w.key("groups"); strings(alert.actor.groups, &w)
+        w.key("groups"); w.strings(alert.actor.groups)
         optional("impersonated_user", alert.actor.impersonatedUser, &w)
         optional("source_ip", alert.actor.sourceIP, &w)
         optional("user_agent", alert.actor.userAgent, &w)
@@ -113,11 +113,6 @@ public enum AlertFormat {
         }
     }
 
-    private static func strings(_ values: [String], _ w: inout JSONWriter) {
-        w.beginArray()
-        for v in values { w.string(v) }
-        w.endArray()
-    }
 
     private static func optional(_ key: String, _ value: String?, _ w: inout JSONWriter) {
         w.key(key)

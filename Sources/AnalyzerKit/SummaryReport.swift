@@ -8,12 +8,18 @@ public struct SummaryReport {
     public let elapsedSeconds: Double
     /// Detection figures, included in the JSON form when present.
     public let detection: DetectionReport?
+    /// Alerts by threat-matrix technique (`scan --matrix`), included in the JSON form when present.
+    public let matrix: MatrixReport?
 
-    public init(_ summary: ScanSummary, top: Int = 10, elapsedSeconds: Double, detection: DetectionReport? = nil) {
+    public init(
+        _ summary: ScanSummary, top: Int = 10, elapsedSeconds: Double, detection: DetectionReport? = nil,
+        matrix: MatrixReport? = nil
+    ) {
         self.summary = summary
         self.top = top
         self.elapsedSeconds = elapsedSeconds
         self.detection = detection
+        self.matrix = matrix
     }
 
     /// Aligned plain text.
@@ -122,6 +128,10 @@ public struct SummaryReport {
             w.key("detection")
             detection.write(into: &w)
         }
+        if let matrix {
+            w.key("threat_matrix")
+            matrix.write(into: &w)
+        }
         w.endObject()
         return w.output + "\n"
     }
@@ -171,6 +181,12 @@ public struct JSONWriter {
     public mutating func number(_ v: Int) { separator(); output += String(v) }
     public mutating func raw(_ v: String) { separator(); output += v }
     public mutating func null() { separator(); output += "null" }
+    /// An array of strings.
+    public mutating func strings(_ values: [String]) {
+        beginArray()
+        for v in values { string(v) }
+        endArray()
+    }
     public mutating func bool(_ v: Bool) { separator(); output += v ? "true" : "false" }
 
     public static func escape(_ s: String, into out: inout String) {

@@ -250,13 +250,10 @@ public enum PlanCompiler {
         for id in ids where !isThreatMatrixID(id) {
             diagnostics.append(
                 RuleDiagnostic(
-                    .warning, .badTag, "`\(id)` is not a threat-matrix technique id (MS-TA9001 to MS-TA9041)",
+                    .warning, .badTag, "`\(id)` is not a technique of the threat matrix (`kaudit matrix` lists them)",
                     file: metadata.origin.file, at: attribute.position))
         }
     }
 
-    static func isThreatMatrixID(_ id: String) -> Bool {
-        guard id.hasPrefix("MS-TA"), let n = Int(id.dropFirst(5)) else { return false }
-        return (9001...9041).contains(n) && id.count == 9
-    }
+    static func isThreatMatrixID(_ id: String) -> Bool { ThreatMatrix.technique(id) != nil }
 }

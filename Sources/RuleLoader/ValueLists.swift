@@ -20,11 +20,13 @@ public struct ValueLists: Sendable {
     }
 
     /// Reads the `lists/` folder of every directory among `paths` (and of a rule file's own
-    /// directory). A list defined twice keeps the first and reports the second.
+    /// directory); a directory without one uses its parent's, so one tactic folder of a pack
+    /// (`--rules Detections/execution`) gets the pack's lists. A list defined twice keeps the
+    /// first and reports the second.
     public static func load(near paths: [String]) -> (lists: ValueLists, diagnostics: [RuleDiagnostic]) {
         var result = ValueLists.empty
         var diagnostics: [RuleDiagnostic] = []
-        var seen: Set<String> = []
+        var seen: Set<FileSystem.Identity> = []
         for path in paths {
             let directory: String
             switch FileSystem.inspect(path) {
@@ -34,8 +36,10 @@ public struct ValueLists: Sendable {
                 directory = String(path[..<slash])
             default: continue
             }
-            let folder = FileSystem.join(directory, "lists")
-            guard seen.insert(folder).inserted, case .success((.directory, _)) = FileSystem.inspect(folder),
+            var folder = FileSystem.join(directory, "lists")
+            if directoryIdentity(folder) == nil { folder = FileSystem.join(FileSystem.join(directory, ".."), "lists") }
+            // The same folder reached by two spellings (Detections/lists, Detections/x/../lists) is read once.
+            guard let identity = directoryIdentity(folder), seen.insert(identity).inserted,
                 case .success(let names) = FileSystem.listDirectory(folder)
             else { continue }
             for name in names.sorted() where name.hasSuffix(".txt") && !name.hasPrefix(".") {
@@ -58,6 +62,11 @@ public struct ValueLists: Sendable {
             }
         }
         return (result, diagnostics)
+    }
+
+    private static func directoryIdentity(_ path: String) -> FileSystem.Identity? {
+        if case .success((.directory, let identity)) = FileSystem.inspect(path) { return identity }
+        return nil
     }
 
     /// The values of a list file's text.

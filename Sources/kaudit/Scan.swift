@@ -46,10 +46,11 @@ struct Scan: ParsableCommand {
             every event with the rule pack (the bundled Detections/ unless --rules is given) \
             and writes one alert per line on standard output: NDJSON (the default when \
             stdout is not a terminal) or readable text. A summary of the scan and of the \
-            detection goes to standard error. Compression (gzip, zstd) is recognised from \
-            the content. Activity rules (the activity/ folders: informational records of \
-            deployments, services, secrets, roles and the like created or deleted) are left \
-            out unless --activity is given.
+            detection goes to standard error (with --matrix, followed by the threat matrix \
+            with the alerts of each technique; in the JSON summary, its threat_matrix \
+            member). Compression (gzip, zstd) is recognised from the content. Activity rules \
+            (the activity/ folders: informational records of deployments, services, secrets, \
+            roles and the like created or deleted) are left out unless --activity is given.
 
             Records that are not audit events are reported on standard error with file, \
             line, byte offset and reason, counted, and skipped; reading goes on. Rules that \
@@ -75,6 +76,9 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How many of the most frequent verbs, resources and users the summary lists.", valueName: "n"))
     var top: Int = 10
 
+    @Flag(name: .long, help: "After the summary, show the threat matrix with the alerts raised for each technique (stderr).")
+    var matrix = false
+
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be zero or more") }
         if let failOn, AlertLevel(rawValue: failOn) == nil {
@@ -93,13 +97,19 @@ struct Scan: ParsableCommand {
         let elapsed = Clock.now() - started
         let failedInputs = input.reportInputs(scanned)
         let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)
+        let matrixReport = matrix ? MatrixReport(alerts: tally.techniques) : nil
         switch summary {
         case .text:
             Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text())
         case .json:
-            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report).json())
+            Output.stderr(
+                SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report, matrix: matrixReport).json())
         case .none:
             break
+        }
+        if let matrixReport, summary != .json {
+            Output.stderr(
+                "\nthreat matrix: alerts by technique\n\n" + matrixReport.grid(width: Terminal.width(2), color: Terminal.colors(2)))
         }
         if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
         if let threshold, let highest = tally.highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }

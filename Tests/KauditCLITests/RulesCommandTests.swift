@@ -130,6 +130,14 @@ struct BundledPackTests {
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
     }
 
+    @Test("one tactic folder loads with the pack's value lists (lists/ of the parent)")
+    func tacticFolder() throws {
+        for folder in ["privilege_escalation", "initial_access", "correlations"] {
+            let r = try CLI.run(["rules", "lint", "--strict", Self.detections + "/" + folder])
+            #expect(r.status == 0, "\(folder): \(r.stdout)\n\(r.stderr)")
+        }
+    }
+
     @Test("every rule and correlation passes its fixtures")
     func fixtures() throws {
         let r = try CLI.run([
