@@ -1,6 +1,5 @@
 import AuditJSON
 import AuditModel
-import Glibc
 
 /// Remembers what rules concluded from who made a request and what kind of request it was,
 /// so that the thousandth request of a controller costs a table lookup, not the rules.
@@ -121,7 +120,6 @@ final class VerdictMemo {
     }
 
     deinit {
-        if rules.count > 50 { for (r, ns) in dbgNs.sorted(by: { $0.value > $1.value }).prefix(12) { print("UNK \(ns / 1000) us \(dbgN[r]!) \(rules[r].title)") } }
         ruleGroup.deallocate()
         ruleShift.deallocate()
         groupSlots.deallocate()
@@ -155,17 +153,9 @@ final class VerdictMemo {
         switch verdict(r, context) {
         case .no: return false
         case .yes: return true
-        default:
-            var t0 = timespec(); clock_gettime(CLOCK_MONOTONIC, &t0)
-            let m = rules[r].matches(context)
-            var t1 = timespec(); clock_gettime(CLOCK_MONOTONIC, &t1)
-            dbgNs[r, default: 0] += (t1.tv_sec - t0.tv_sec) * 1_000_000_000 + (t1.tv_nsec - t0.tv_nsec)
-            dbgN[r, default: 0] += 1
-            return m
+        default: return rules[r].matches(context)
         }
     }
-    var dbgNs: [Int: Int] = [:]
-    var dbgN: [Int: Int] = [:]
 
     /// The memo's verdict on rule `r` for the current event (never `.notComputed`).
     @inline(__always)
