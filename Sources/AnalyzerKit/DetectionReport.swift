@@ -47,6 +47,7 @@ public struct DetectionReport {
             ("late_inputs", c.lateInputs, "correlation inputs later than the lateness, ignored"),
             ("correlation_groups_evicted", evicted, "correlation groups evicted under the state bound"),
             ("correlation_entries_dropped", dropped, "correlation entries dropped at the per-group bound"),
+            ("verdict_memo_resets", c.verdictMemoResets, "verdict memo tables cleared when full (many distinct users, agents or addresses)"),
         ].filter { $0.1 > 0 }.map { (key: $0.0, value: $0.1, meaning: $0.2) }
     }
 
