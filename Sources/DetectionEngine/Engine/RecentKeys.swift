@@ -160,38 +160,14 @@ struct RecentKeys {
     }
 }
 
-/// A 64-bit hash of byte strings (a multiply-xorshift mix, eight bytes at a time): for
+/// A 64-bit hash of byte strings and numbers (`fastHash`, then a multiply-xorshift mix): for
 /// table keys and event fingerprints, not for anything adversarial beyond collisions being
 /// counted as different events.
 struct ByteHasher {
     private(set) var state: UInt64 = 0x243F_6A88_85A3_08D3
 
-    init() {}
-    /// A hasher whose results depend on `seed` (random per process where inputs may be hostile).
-    init(seed: UInt64) { state ^= seed }
-
     @inline(__always)
-    mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var h = state ^ UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15
-        guard let p = bytes.baseAddress else {
-            state = Self.mix(h)
-            return
-        }
-        var i = 0
-        let n = bytes.count
-        while i + 8 <= n {
-            h = Self.mix(h ^ UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-            i += 8
-        }
-        var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(p[i]) << shift
-            shift += 8
-            i += 1
-        }
-        state = Self.mix(h ^ tail)
-    }
+    mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) { state = Self.mix(fastHash(bytes, seed: state)) }
 
     @inline(__always)
     mutating func combine(_ value: UInt64) { state = Self.mix(state ^ value) }
@@ -203,4 +179,42 @@ struct ByteHasher {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A 64-bit hash of bytes, 16 at a time through a 128-bit multiply (short dependency
+/// chains). Not a cryptographic hash: the verdict memo confirms equal hashes by comparing
+/// bytes, and `ByteHasher`'s users accept collisions as described there.
+@inline(__always)
+func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+    @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let r = a.multipliedFullWidth(by: b)
+        return r.high ^ r.low
+    }
+    let k1: UInt64 = 0xA076_1D64_78BD_642F
+    let k2: UInt64 = 0xE703_7ED1_A0B4_28DB
+    let n = bytes.count
+    var h = seed ^ mum(UInt64(n) ^ k1, k2)
+    guard let p = bytes.baseAddress, n > 0 else { return h }
+    let raw = UnsafeRawPointer(p)
+    var i = 0
+    while i + 16 <= n {
+        h = mum(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1, raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ h)
+        i += 16
+    }
+    if i < n {
+        var a: UInt64 = 0
+        var b: UInt64 = 0
+        if n >= 16 {
+            // The last 16 bytes, overlapping what was hashed: no byte outside the buffer.
+            a = raw.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 8 {
+            a = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else {
+            for j in 0..<n { a |= UInt64(p[j]) << (8 * UInt64(j)) }
+        }
+        h = mum(a ^ k2, b ^ h)
+    }
+    return mum(h ^ k1, k2 ^ UInt64(n))
 }

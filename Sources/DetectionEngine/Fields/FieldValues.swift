@@ -73,7 +73,7 @@ extension FieldSource {
                 var from = member
                 var segment = 2
                 if p.segments.count > 2 && member.kind == .object {
-                    guard let child = context.childMember(member, p.segments[2]) else { break }
+                    guard let child = context.member(of: member, p.segments[2]) else { break }
                     from = child
                     segment = 3
                 }

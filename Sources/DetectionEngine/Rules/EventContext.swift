@@ -24,10 +24,6 @@ public final class EventContext {
     private var containerList: [ContainerView] = []
     private var containersLooked = false
 
-    /// The top-level members of `requestObject` and `responseObject`, found once per event.
-    private var bodyMembers: [[JSONMember]] = [[], []]
-    private var bodyState: [UInt8] = [0, 0]  // 0 not looked, 1 object, 2 absent, 3 not an object
-
     enum BodyMember {
         case found(JSONValue)
         case absent
@@ -37,58 +33,37 @@ public final class EventContext {
 
     /// The member `key` of the request (or response) body.
     func bodyMember(_ which: AuditEvent.Body, _ key: [UInt8]) -> BodyMember {
-        let b = which == .request ? 0 : 1
-        if bodyState[b] == 0 {
-            if let object = index[which == .request ? .requestObject : .responseObject] {
-                if object.kind == .object {
-                    bodyState[b] = 1
-                    var members = object.members
-                    while let m = members.next() { bodyMembers[b].append(m) }
-                } else {
-                    bodyState[b] = 3
-                }
-            } else {
-                bodyState[b] = 2
-            }
-        }
-        switch bodyState[b] {
-        case 1:
-            return Self.lastMember(bodyMembers[b], key).map { .found($0) } ?? .absent
-        case 2: return .absent
-        default: return .notAnObject
-        }
+        guard let object = index[which == .request ? .requestObject : .responseObject] else { return .absent }
+        guard object.kind == .object else { return .notAnObject }
+        return member(of: object, key).map { .found($0) } ?? .absent
     }
 
-    /// The members of objects one level inside a body (`requestObject.spec`,
-    /// `requestObject.data`), listed once per event: rules asking for many siblings
+    /// The members of objects of a body looked into (the body itself, `requestObject.spec`,
+    /// `requestObject.data`), each listed once per event: rules asking for many siblings
     /// (`requestObject.data.password`, `...data.token`, ...) each scan a short list
     /// instead of walking the object again.
-    private var childStarts: [Int] = []
-    private var childRanges: [Range<Int>] = []
-    private var childMembers: [JSONMember] = []
+    private var listedStarts: [Int] = []
+    private var listedRanges: [Range<Int>] = []
+    private var listedMembers: [JSONMember] = []
 
-    /// The member `key` of `object` (an object found by `bodyMember`), as
-    /// `JSONValue.member` finds it: the last one of that name.
-    func childMember(_ object: JSONValue, _ key: [UInt8]) -> JSONValue? {
-        var slot = childStarts.firstIndex(of: object.start)
+    /// The member `key` of `object`, as `JSONValue.member` finds it: the last one of that
+    /// name, decoded names compared.
+    func member(of object: JSONValue, _ key: [UInt8]) -> JSONValue? {
+        var slot = listedStarts.firstIndex(of: object.start)
         if slot == nil {
-            let first = childMembers.count
+            let first = listedMembers.count
             var members = object.members
-            while let m = members.next() { childMembers.append(m) }
-            childStarts.append(object.start)
-            childRanges.append(first..<childMembers.count)
-            slot = childStarts.count - 1
+            while let m = members.next() { listedMembers.append(m) }
+            listedStarts.append(object.start)
+            listedRanges.append(first..<listedMembers.count)
+            slot = listedStarts.count - 1
         }
-        return childMembers[childRanges[slot!]].withUnsafeBufferPointer { Self.lastMember($0, key) }
-    }
-
-    /// The value of the last member named `key` (decoded names compared), as
-    /// `JSONValue.member` does.
-    private static func lastMember<C: Collection<JSONMember>>(_ members: C, _ key: [UInt8]) -> JSONValue? {
-        key.withUnsafeBufferPointer { k in
-            var found: JSONValue?
-            for m in members where m.key.equals(k) { found = m.value }
-            return found
+        return listedMembers[listedRanges[slot!]].withUnsafeBufferPointer { members in
+            key.withUnsafeBufferPointer { k in
+                var found: JSONValue?
+                for m in members where m.key.equals(k) { found = m.value }
+                return found
+            }
         }
     }
 
@@ -110,14 +85,10 @@ public final class EventContext {
             containersLooked = false
             containerList.removeAll(keepingCapacity: true)
         }
-        for b in 0..<2 where bodyState[b] != 0 {
-            bodyState[b] = 0
-            bodyMembers[b].removeAll(keepingCapacity: true)
-        }
-        if !childStarts.isEmpty {
-            childStarts.removeAll(keepingCapacity: true)
-            childRanges.removeAll(keepingCapacity: true)
-            childMembers.removeAll(keepingCapacity: true)
+        if !listedStarts.isEmpty {
+            listedStarts.removeAll(keepingCapacity: true)
+            listedRanges.removeAll(keepingCapacity: true)
+            listedMembers.removeAll(keepingCapacity: true)
         }
         element = nil
         elementScope = nil
