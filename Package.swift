@@ -2,7 +2,7 @@
 // kaudit: a Kubernetes audit-log stream analyzer.
 //
 // Targets, from the bottom up (imports point down only):
-//   CAuditSIMD  C header with SSE2 movemask helpers (inlined into the scanner)
+//   CAuditSIMD  C header with SSE2 movemask helpers (inlined into the scanner) and a prefetch hint
 //   AuditJSON   zero-copy JSON scanning and NDJSON framing, stdlib only
 //   AuditModel  the lazy audit-event view and its derived views (exec, pod spec)
 //   DetectionEngine  Sigma rules and correlations over event views: matchers, index, Detector
@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
-        .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON"], swiftSettings: strict + hotPath),
+        .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON", "CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(
             name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),

@@ -17,9 +17,12 @@ import Testing
     }
 
     /// Runs NDJSON text through a detector with the memo on or off.
-    static func alerts(_ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool) -> (alerts: [String], counters: DetectorCounters) {
+    static func alerts(_ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool, classCapacity: Int = 16_384) -> (
+        alerts: [String], counters: DetectorCounters
+    ) {
         var options = DetectorOptions()
         options.memoizeVerdicts = memo
+        options.eventClassCapacity = classCapacity
         var out: [String] = []
         let detector = Detector(plan: plan, options: options) { out.append(summary($0)) }
         ndjson.withUnsafeBufferPointer { buf in
@@ -50,8 +53,14 @@ import Testing
         #expect(!without.alerts.isEmpty, "the injected attacks raise alerts")
         #expect(with.alerts == without.alerts)
         #expect(with.counters.ruleMatches == without.counters.ruleMatches)
-        #expect(with.counters.verdictMemoHits > 10 * with.counters.verdictMemoMisses, "the memo answers most lookups")
-        #expect(without.counters.verdictMemoHits == 0)
+        #expect(with.counters.eventClassHits > 2 * with.counters.eventClassMisses, "most events are of a class seen before")
+        #expect(with.counters.verdictMemoHits > with.counters.verdictMemoMisses, "new classes mostly reuse group verdicts")
+        #expect(without.counters.verdictMemoHits == 0 && without.counters.eventClassHits == 0)
+
+        // With room for only 50 classes, they are forgotten and relearnt all the time.
+        let small = Self.alerts(plan, bytes, memo: true, classCapacity: 50)
+        #expect(small.alerts == without.alerts)
+        #expect(small.counters.verdictMemoResets > 10)
     }
 
     @Test func everyFixtureGivesTheSameAlerts() throws {

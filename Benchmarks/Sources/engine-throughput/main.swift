@@ -73,6 +73,7 @@ func json(_ c: DetectorCounters) -> String {
         ("rule_matches", c.ruleMatches), ("correlation_firings", c.correlationFirings),
         ("late_inputs", c.lateInputs), ("alerts", c.alerts), ("verdict_memo_hits", c.verdictMemoHits),
         ("verdict_memo_misses", c.verdictMemoMisses), ("verdict_memo_resets", c.verdictMemoResets),
+        ("event_class_hits", c.eventClassHits), ("event_class_misses", c.eventClassMisses),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
 }

@@ -29,6 +29,10 @@ public struct DetectorOptions: Sendable {
     /// Remember rule verdicts per combination of envelope values (`VerdictMemo`). Off only
     /// to check that the memo changes no result.
     public var memoizeVerdicts = true
+    /// Event classes (distinct identities and request shapes) the memo remembers which
+    /// rules to judge for, per rule index; when full, they are forgotten and relearnt
+    /// (counted in `verdictMemoResets`). About 300 bytes each.
+    public var eventClassCapacity = 16_384
 
     public init() {}
 }
@@ -66,6 +70,10 @@ public struct DetectorCounters: Sendable, Equatable {
     public var verdictMemoHits = 0
     public var verdictMemoMisses = 0
     public var verdictMemoResets = 0
+    /// Events whose class (identity and request shape) was seen before, so one lookup said
+    /// which rules to judge, and events of a new class.
+    public var eventClassHits = 0
+    public var eventClassMisses = 0
 
     public init() {}
 }
@@ -118,8 +126,8 @@ public final class Detector {
     private let stagedMemo: VerdictMemo?
     private let states: [CorrelationState]
 
-    private var duplicates: RecentKeys
-    private var startedRequests: RecentKeys
+    private let duplicates: RecentKeys
+    private let startedRequests: RecentKeys
     private var pending: [UInt64: Held] = [:]
     private var pendingOrder: [(key: UInt64, time: Int64)] = []
     private var pendingHead = 0
@@ -133,6 +141,10 @@ public final class Detector {
     private var deadlinesChanged = false
     /// The rules matched by the event being judged, when it is held.
     private var heldMatches: [Int] = []
+    /// The event's matches (positions in `gated.rules` and `staged.rules`), collected before
+    /// they are applied.
+    private var gatedMatches: [Int32] = []
+    private var stagedMatches: [Int32] = []
 
     private struct Held {
         let time: Int64
@@ -156,8 +168,8 @@ public final class Detector {
         self.stagedRules = stagedRules
         gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
         staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
-        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules) : nil
-        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules) : nil
+        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules, classCapacity: options.eventClassCapacity) : nil
+        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules, classCapacity: options.eventClassCapacity) : nil
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
@@ -177,13 +189,27 @@ public final class Detector {
 
         let stage = Stage(event[.stage])
         var requestKey: UInt64 = 0
+        var duplicateKey: UInt64 = 0
         if let id = event.auditID?.jsonString {
             var h = ByteHasher()
             h.combine(id.rawBytes)
             requestKey = h.state
-            let key = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
+            duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
+            // The duplicate table is larger than the caches: its cell arrives while the
+            // rules run (judging has no effect until the matches are applied below).
+            duplicates.prefetch(duplicateKey)
+        }
+
+        gated.forEachMatch(context, memo: gatedMemo) { gatedMatches.append(Int32($0)) }
+        staged.forEachMatch(context, memo: stagedMemo) { stagedMatches.append(Int32($0)) }
+        defer {
+            gatedMatches.removeAll(keepingCapacity: true)
+            stagedMatches.removeAll(keepingCapacity: true)
+        }
+
+        if requestKey != 0 {
             let fingerprint = Self.fingerprint(event)
-            if let seen = duplicates.payloadOrInsert(key, payload: fingerprint, time: time) {
+            if let seen = duplicates.payloadOrInsert(duplicateKey, payload: fingerprint, time: time) {
                 if seen == fingerprint {
                     tally.duplicates += 1
                     housekeeping()
@@ -191,7 +217,7 @@ public final class Detector {
                 }
                 tally.auditIDReuses += 1
                 reportReuse(event, time: time)
-                duplicates.insert(key, payload: fingerprint, time: time)
+                duplicates.insert(duplicateKey, payload: fingerprint, time: time)
             }
         }
 
@@ -219,9 +245,9 @@ public final class Detector {
 
         var evidence: Evidence?
         if judgeOnce {
-            gated.forEachMatch(context, memo: gatedMemo) { i in
-                let r = gatedRules[i]
-                guard passesFilters(r, context) else { return }
+            for i in gatedMatches {
+                let r = gatedRules[Int(i)]
+                guard passesFilters(r, context) else { continue }
                 if hold {
                     heldMatches.append(r)
                 } else {
@@ -229,9 +255,9 @@ public final class Detector {
                 }
             }
         }
-        staged.forEachMatch(context, memo: stagedMemo) { i in
-            let r = stagedRules[i]
-            guard passesFilters(r, context) else { return }
+        for i in stagedMatches {
+            let r = stagedRules[Int(i)]
+            guard passesFilters(r, context) else { continue }
             matched(r, context, time: time, evidence: &evidence)
         }
         if !heldMatches.isEmpty {
@@ -450,6 +476,8 @@ public final class Detector {
             c.verdictMemoHits += memo.hits
             c.verdictMemoMisses += memo.misses
             c.verdictMemoResets += memo.resets
+            c.eventClassHits += memo.classHits
+            c.eventClassMisses += memo.classMisses
         }
         return c
     }

@@ -1,17 +1,27 @@
+import CAuditSIMD
+
 /// A bounded table of recently seen 64-bit keys, each with a 64-bit payload, forgotten
 /// oldest first: when a key is older than the table's horizon (in event time), or when the
 /// table is full (counted in `evicted`).
 ///
-/// Open addressing with linear probing and backward-shift deletion over power-of-two
-/// arrays, and a FIFO ring of keys in insertion order for forgetting. Both grow by doubling
-/// up to the capacity given, so a lookup or an insert costs a hash probe and allocates
-/// nothing once the table has reached its working size.
-struct RecentKeys {
-    private var keys: [UInt64]
-    private var payloads: [UInt64]
+/// Open addressing with linear probing and backward-shift deletion, key and payload side by
+/// side in one 16-byte cell (one cache line read per probe), and a FIFO ring of keys in
+/// insertion order for forgetting. Both are power-of-two sized and grow by doubling up to
+/// the capacity given, so a lookup or an insert costs a hash probe and allocates nothing
+/// once the table has reached its working size. Every event inserts a key, so the table is
+/// larger than the caches: `prefetch` lets the caller start the memory read early and do
+/// other work while it arrives.
+final class RecentKeys {
+    private struct Cell {
+        var key: UInt64  // 0: empty
+        var payload: UInt64
+    }
+
+    private var cells: UnsafeMutablePointer<Cell>
     private var mask: Int
     /// Insertion order: key and the event time it was inserted at.
-    private var ring: [(key: UInt64, time: Int64)]
+    private var ring: UnsafeMutablePointer<(key: UInt64, time: Int64)>
+    private var ringMask: Int
     private var ringHead = 0
     private(set) var count = 0
     let capacity: Int
@@ -21,13 +31,19 @@ struct RecentKeys {
     init(capacity: Int) {
         self.capacity = max(capacity, 16)
         // Start at a size a busy minute fills, so a stream does not pay for rehashing
-        // while it warms up (1 MiB of keys and payloads at most).
+        // while it warms up (1 MiB of cells at most).
         var initial = 1024
         while initial < min(self.capacity, 32_768) { initial *= 2 }
-        keys = Array(repeating: 0, count: initial * 2)
-        payloads = Array(repeating: 0, count: initial * 2)
+        cells = .allocate(capacity: initial * 2)
+        cells.initialize(repeating: Cell(key: 0, payload: 0), count: initial * 2)
         mask = initial * 2 - 1
-        ring = Array(repeating: (0, 0), count: initial)
+        ring = .allocate(capacity: initial)
+        ringMask = initial - 1
+    }
+
+    deinit {
+        cells.deallocate()
+        ring.deallocate()
     }
 
     /// The key 0 marks empty slots; real keys are never 0.
@@ -37,12 +53,18 @@ struct RecentKeys {
     @inline(__always)
     private func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask }
 
+    /// Asks the processor to fetch `key`'s cell now; a later lookup of it finds it in cache.
+    @inline(__always)
+    func prefetch(_ key: UInt64) {
+        kaudit_prefetch(UnsafeRawPointer(cells + home(Self.normalized(key))))
+    }
+
     /// The slot holding `key` (normalized), or the empty slot where it would go.
     @inline(__always)
     private func probe(_ key: UInt64) -> (slot: Int, found: Bool) {
         var i = home(key)
         while true {
-            let k = keys[i]
+            let k = cells[i].key
             if k == key { return (i, true) }
             if k == 0 { return (i, false) }
             i = (i + 1) & mask
@@ -52,33 +74,33 @@ struct RecentKeys {
     /// The payload stored for `key`, if it is in the table.
     func payload(_ key: UInt64) -> UInt64? {
         let (i, found) = probe(Self.normalized(key))
-        return found ? payloads[i] : nil
+        return found ? cells[i].payload : nil
     }
 
     /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
     /// returns nil. One probe for the common "look up, then remember" step.
-    mutating func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
+    func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
         let key = Self.normalized(key)
         let (i, found) = probe(key)
-        if found { return payloads[i] }
+        if found { return cells[i].payload }
         add(key, payload: payload, time: time, at: i)
         return nil
     }
 
     /// Inserts `key` (or updates its payload when present).
-    mutating func insert(_ key: UInt64, payload: UInt64, time: Int64) {
+    func insert(_ key: UInt64, payload: UInt64, time: Int64) {
         let key = Self.normalized(key)
         let (i, found) = probe(key)
         if found {
-            payloads[i] = payload
+            cells[i].payload = payload
         } else {
             add(key, payload: payload, time: time, at: i)
         }
     }
 
     /// Stores a new key in the empty slot `i` found for it, making room first when full.
-    private mutating func add(_ key: UInt64, payload: UInt64, time: Int64, at i: Int) {
-        guard count < capacity, count < ring.count else {
+    private func add(_ key: UInt64, payload: UInt64, time: Int64, at i: Int) {
+        guard count < capacity, count <= ringMask else {
             if count == capacity {
                 evicted += 1
                 removeOldest()
@@ -88,75 +110,74 @@ struct RecentKeys {
             add(key, payload: payload, time: time, at: probe(key).slot)  // the slots moved
             return
         }
-        keys[i] = key
-        payloads[i] = payload
-        ring[(ringHead + count) % ring.count] = (key, time)
+        cells[i] = Cell(key: key, payload: payload)
+        ring[(ringHead + count) & ringMask] = (key, time)
         count += 1
     }
 
     /// Forgets keys inserted before `time`.
-    mutating func forget(before time: Int64) {
+    @inline(__always)
+    func forget(before time: Int64) {
         while count > 0 && ring[ringHead].time < time { removeOldest() }
     }
 
     /// Forgets everything.
-    mutating func removeAll() {
+    func removeAll() {
         while count > 0 { removeOldest() }
     }
 
-    private mutating func removeOldest() {
+    private func removeOldest() {
         let key = ring[ringHead].key
-        ringHead = (ringHead + 1) % ring.count
+        ringHead = (ringHead + 1) & ringMask
         count -= 1
         remove(key)
     }
 
     /// Deletes `key`, shifting later members of its probe run back so lookups stay correct.
-    private mutating func remove(_ key: UInt64) {
+    private func remove(_ key: UInt64) {
         var i = home(key)
-        while keys[i] != key {
-            if keys[i] == 0 { return }
+        while cells[i].key != key {
+            if cells[i].key == 0 { return }
             i = (i + 1) & mask
         }
         var hole = i
         var j = (i + 1) & mask
-        while keys[j] != 0 {
-            let h = home(keys[j])
+        while cells[j].key != 0 {
+            let h = home(cells[j].key)
             // Move j into the hole unless its home lies cyclically in (hole, j].
             let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !inRange {
-                keys[hole] = keys[j]
-                payloads[hole] = payloads[j]
+                cells[hole] = cells[j]
                 hole = j
             }
             j = (j + 1) & mask
         }
-        keys[hole] = 0
-        payloads[hole] = 0
+        cells[hole] = Cell(key: 0, payload: 0)
     }
 
-    private mutating func grow() {
-        let newRing = min(ring.count * 2, capacity)
-        var order: [(key: UInt64, time: Int64)] = []
-        order.reserveCapacity(newRing)
-        for n in 0..<count { order.append(ring[(ringHead + n) % ring.count]) }
-        var all: [(UInt64, UInt64)] = []
-        for n in 0..<count {
-            let k = order[n].key
-            all.append((k, payload(k)!))
-        }
-        var slots = 1
-        while slots < newRing * 2 { slots <<= 1 }
-        keys = Array(repeating: 0, count: slots)
-        payloads = Array(repeating: 0, count: slots)
-        mask = slots - 1
-        ring = order + Array(repeating: (0, 0), count: newRing - order.count)
+    /// Doubles the ring (up to a power of two at least `capacity`) and the cells, keeping
+    /// insertion order.
+    private func grow() {
+        let oldRing = ring
+        let oldRingCount = ringMask + 1
+        let newRing = oldRingCount * 2
+        ring = .allocate(capacity: newRing)
+        for n in 0..<count { ring[n] = oldRing[(ringHead + n) & ringMask] }
+        oldRing.deallocate()
         ringHead = 0
-        for (k, p) in all {
-            let i = probe(k).slot
-            keys[i] = k
-            payloads[i] = p
+        ringMask = newRing - 1
+
+        let oldCells = cells
+        let oldSlots = mask + 1
+        cells = .allocate(capacity: newRing * 2)
+        cells.initialize(repeating: Cell(key: 0, payload: 0), count: newRing * 2)
+        mask = newRing * 2 - 1
+        for j in 0..<oldSlots where oldCells[j].key != 0 {
+            var i = home(oldCells[j].key)
+            while cells[i].key != 0 { i = (i + 1) & mask }
+            cells[i] = oldCells[j]
         }
+        oldCells.deallocate()
     }
 }
 

@@ -79,6 +79,7 @@ public struct RuleIndex: Sendable {
 
     /// As `forEachMatch(_:_:)`, asking `memo` (built on these rules) first.
     func forEachMatch(_ context: EventContext, memo: VerdictMemo?, _ body: (Int) -> Void) {
+        guard !rules.isEmpty else { return }
         let event = context.event
         memo?.begin()
         guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources),
@@ -90,7 +91,7 @@ public struct RuleIndex: Sendable {
         }
         candidates[slot(v, r, s)].withUnsafeBufferPointer { list in
             if let memo {
-                for i in list where memo.matches(i, context) { body(i) }
+                memo.forEachMatch(list, context, body)
             } else {
                 rules.withUnsafeBufferPointer { rules in
                     for i in list where rules[i].matches(context) { body(i) }

@@ -60,9 +60,16 @@ final class VerdictMemo {
     /// and tables cleared because they were full.
     private(set) var hits = 0
     private(set) var misses = 0
-    private(set) var resets = 0
+    private(set) var ownResets = 0
+    /// Tables cleared, this memo's and its event classes'.
+    var resets: Int { ownResets + classes.resets }
+    /// The first level: whole event classes and the rules they leave to judge.
+    private var classes: EventClasses
+    private var classList: [Int32] = []
+    var classHits: Int { classes.hits }
+    var classMisses: Int { classes.misses }
 
-    init(rules: [CompiledRule]) {
+    init(rules: [CompiledRule], classCapacity: Int = 16_384) {
         self.rules = rules
         var ruleGroup = [Int32](repeating: -1, count: rules.count)
         var ruleShift = [UInt8](repeating: 0, count: rules.count)
@@ -97,6 +104,9 @@ final class VerdictMemo {
         groupCount = groups.count
         let seed = UInt64.random(in: 1...UInt64.max)
         interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
+        // Verb, resource and subresource pick the candidates; the groups' slots decide verdicts.
+        let picking = [MemoSlot.verb, .resource, .subresource].reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
+        classes = EventClasses(slots: groups.reduce(picking) { $0 | $1 }, seed: seed, capacity: classCapacity)
 
         self.ruleGroup = .allocate(capacity: max(rules.count, 1))
         self.ruleGroup.initialize(from: ruleGroup, count: rules.count)
@@ -125,6 +135,7 @@ final class VerdictMemo {
         groupSlots.deallocate()
         for g in 0..<max(groupCount, 1) { tables[g].free() }
         for interner in interners { interner.free() }
+        classes.free()
         tables.deallocate()
         slotID.deallocate()
         slotStamp.deallocate()
@@ -143,6 +154,44 @@ final class VerdictMemo {
             slotStamp.update(repeating: 0, count: MemoSlot.allCases.count)
             groupStamp.update(repeating: 0, count: max(groupCount, 1))
             stamp = 1
+        }
+    }
+
+    /// Calls `body` with every rule of `candidates` (rule order) that the context's event
+    /// matches: the event's class says which to skip, which match and which to judge; a
+    /// class seen for the first time is worked out rule by rule and remembered.
+    @inline(__always)
+    func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, _ context: EventContext, _ body: (Int) -> Void) {
+        guard classes.prepare(context.index) else {
+            for i in candidates where matches(i, context) { body(i) }
+            return
+        }
+        if let known = classes.lookup() {
+            judge(known, context, body)
+            return
+        }
+        classList.removeAll(keepingCapacity: true)
+        for i in candidates {
+            switch verdict(i, context) {
+            case .no: continue
+            case .yes: classList.append(Int32(~i))
+            default: classList.append(Int32(i))
+            }
+        }
+        classes.insert(classList)
+        classList.withUnsafeBufferPointer { judge($0, context, body) }
+    }
+
+    @inline(__always)
+    private func judge(_ list: UnsafeBufferPointer<Int32>, _ context: EventContext, _ body: (Int) -> Void) {
+        rules.withUnsafeBufferPointer { rules in
+            for code in list {
+                if code < 0 {
+                    body(Int(~code))
+                } else if rules[Int(code)].matches(context) {
+                    body(Int(code))
+                }
+            }
         }
     }
 
@@ -209,7 +258,7 @@ final class VerdictMemo {
             position += 1
         }
         if tables[g].count >= Self.maxEntries {
-            resets += 1
+            ownResets += 1
             clear(group: g)
         }
         let i = tables[g].findOrInsert(key)
@@ -233,7 +282,7 @@ final class VerdictMemo {
             id = interners[k].id(v.rawBytes)
             if id == ValueInterner.full {
                 // Every number of this slot changes: forget what was keyed by them.
-                resets += 1
+                ownResets += 1
                 interners[k].clear()
                 for g in 0..<groupCount where groupSlots[g] & (1 << UInt32(k)) != 0 { clear(group: g) }
                 id = interners[k].id(v.rawBytes)
