@@ -168,8 +168,8 @@ public final class Detector {
         self.stagedRules = stagedRules
         gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
         staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
-        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules, classCapacity: options.eventClassCapacity) : nil
-        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules, classCapacity: options.eventClassCapacity) : nil
+        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules, candidateLists: gated.candidates, classCapacity: options.eventClassCapacity) : nil
+        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules, candidateLists: staged.candidates, classCapacity: options.eventClassCapacity) : nil
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
@@ -539,9 +539,13 @@ struct QueuedInput {
 }
 
 /// A min-heap of queued inputs by event time, ties in arrival order (so the output does not
-/// depend on heap internals).
+/// depend on heap internals). The heap orders plain (time, sequence, slot) triples; the
+/// inputs stay in their slots and are moved out once, when popped, so sifting copies no
+/// reference-counted payload.
 struct InputQueue {
-    private var heap: [(time: Int64, seq: Int, item: QueuedInput)] = []
+    private var heap: [(time: Int64, seq: Int, slot: Int32)] = []
+    private var items: [QueuedInput?] = []
+    private var freeSlots: [Int32] = []
     private var seq = 0
 
     var peekTime: Int64? { heap.first?.time }
@@ -549,7 +553,15 @@ struct InputQueue {
 
     mutating func push(_ item: QueuedInput) {
         seq += 1
-        heap.append((item.input.time, seq, item))
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            items[Int(slot)] = item
+        } else {
+            slot = Int32(items.count)
+            items.append(item)
+        }
+        heap.append((item.input.time, seq, slot))
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -574,9 +586,11 @@ struct InputQueue {
             heap.swapAt(i, m)
             i = m
         }
-        return top.item
+        freeSlots.append(top.slot)
+        return items[Int(top.slot)].take()
     }
 
+    @inline(__always)
     private func less(_ a: Int, _ b: Int) -> Bool {
         heap[a].time < heap[b].time || (heap[a].time == heap[b].time && heap[a].seq < heap[b].seq)
     }

@@ -4,12 +4,14 @@ import AuditModel
 /// Remembers, per event class, which rules are left to judge, so that a request like one
 /// seen before costs one lookup instead of one per rule group.
 ///
-/// An event's class is the bytes of every `MemoSlot` value the memo's rules read, together
-/// with verb, resource and subresource (which pick the candidate rules). Everything the
-/// verdict memo concludes is a function of those bytes, so two events of one class have the
-/// same candidates with the same verdicts: the class stores the candidates whose verdict is
-/// true (they match) or unknown (they must be judged in full), in rule order. Classes are
-/// compared byte for byte (the hash only finds them), so two classes never mix.
+/// An event's class is its list of candidate rules (picked by verb, resource and
+/// subresource) and the bytes of every `MemoSlot` value those candidates' memo groups read.
+/// Everything the verdict memo concludes about the candidates is a function of those bytes,
+/// so two events of one class have the same verdicts: the class stores the candidates whose
+/// verdict is true (they match) or unknown (they must be judged in full), in rule order.
+/// Slots no candidate reads stay out of the key (the namespace of a request no namespace
+/// rule can judge makes no new class). Classes are compared byte for byte (the hash only
+/// finds them), so two classes never mix.
 ///
 /// Bounded: at most `capacity` classes and `maxArenaBytes` bytes of keys and lists; when
 /// either is reached, everything is forgotten (counted in `resets`) and refilled. An event
@@ -20,9 +22,6 @@ struct EventClasses {
     let capacity: Int
     static let maxArenaBytes = 8 << 20
     static let maxKeyBytes = 2048
-
-    /// The slots making up a class key, as a bit set over `MemoSlot` raw values.
-    let slots: UInt32
 
     private struct Cell {
         var hash: UInt64
@@ -51,8 +50,7 @@ struct EventClasses {
     private(set) var misses = 0
     private(set) var resets = 0
 
-    init(slots: UInt32, seed: UInt64, capacity: Int) {
-        self.slots = slots
+    init(seed: UInt64, capacity: Int) {
         self.capacity = max(capacity, 1)
         self.seed = seed
         cells = .allocate(capacity: Self.initialCapacity)
@@ -70,11 +68,13 @@ struct EventClasses {
 
     var count: Int { keyStarts.count - 1 }
 
-    /// The current event's class key into the scratch buffer: per slot, a two-byte length
+    /// The current event's class key into the scratch buffer: the candidate list's number,
+    /// then per slot of `slots` (a bit set over `MemoSlot` raw values) a two-byte length
     /// (0xFFFF when absent) and the value's raw bytes. False when it does not fit.
     @inline(__always)
-    mutating func prepare(_ index: EnvelopeIndex) -> Bool {
-        var n = 0
+    mutating func prepare(_ index: EnvelopeIndex, list: Int, slots: UInt32) -> Bool {
+        UnsafeMutableRawPointer(scratch).storeBytes(of: UInt32(truncatingIfNeeded: list), as: UInt32.self)
+        var n = 4
         var set = slots
         while set != 0 {
             let k = set.trailingZeroBitCount
@@ -97,6 +97,16 @@ struct EventClasses {
         scratchCount = n
         scratchHash = fastHash(UnsafeBufferPointer(start: scratch, count: n), seed: seed)
         return true
+    }
+
+    /// A key given whole (at most `maxKeyBytes`), for classes keyed by something other than
+    /// raw slot values.
+    @inline(__always)
+    mutating func prepare(key: UnsafeRawBufferPointer) {
+        let n = min(key.count, Self.maxKeyBytes)
+        if n > 0 { UnsafeMutableRawPointer(scratch).copyMemory(from: key.baseAddress!, byteCount: n) }
+        scratchCount = n
+        scratchHash = fastHash(UnsafeBufferPointer(start: scratch, count: n), seed: seed)
     }
 
     /// The rule list of the prepared key's class, if it has been seen.

@@ -89,9 +89,10 @@ public struct RuleIndex: Sendable {
             for i in rules.indices where memo?.matches(i, context) ?? rules[i].matches(context) { body(i) }
             return
         }
-        candidates[slot(v, r, s)].withUnsafeBufferPointer { list in
+        let number = slot(v, r, s)
+        candidates[number].withUnsafeBufferPointer { list in
             if let memo {
-                memo.forEachMatch(list, context, body)
+                memo.forEachMatch(list, list: number, context, body)
             } else {
                 rules.withUnsafeBufferPointer { rules in
                     for i in list where rules[i].matches(context) { body(i) }

@@ -62,14 +62,29 @@ final class VerdictMemo {
     private(set) var misses = 0
     private(set) var ownResets = 0
     /// Tables cleared, this memo's and its event classes'.
-    var resets: Int { ownResets + classes.resets }
+    var resets: Int { ownResets + classes.resets + signatureClasses.resets }
     /// The first level: whole event classes and the rules they leave to judge.
     private var classes: EventClasses
+    /// Per candidate list of the rule index: the slots its rules' groups read.
+    private let listSlots: [UInt32]
+    /// The second level, for events of a new class: classes keyed by what the rules can
+    /// tell of each slot value (its signature), not by the bytes. Fifteen namespaces that
+    /// no rule names are one signature; a new pod address in a known range is no new class.
+    private var signatureClasses: EventClasses
+    /// Per slot, every test of the memoized rules that reads only that slot.
+    private let slotTests: [[FieldTest]]
+    /// Per slot and value number: the value's signature number, -1 until computed.
+    private let signatureOfValue: UnsafeMutablePointer<Int32>
+    /// Per slot: the signatures seen (which of the slot's tests pass), numbered.
+    private var signatureNumbers: [[[Bool]: Int32]]
+    private var signatureKey: [UInt16] = []
     private var classList: [Int32] = []
     var classHits: Int { classes.hits }
     var classMisses: Int { classes.misses }
 
-    init(rules: [CompiledRule], classCapacity: Int = 16_384) {
+    /// `candidateLists`: the rule index's lists of candidate rules, numbered as the index
+    /// numbers them.
+    init(rules: [CompiledRule], candidateLists: [[Int]], classCapacity: Int = 16_384) {
         self.rules = rules
         var ruleGroup = [Int32](repeating: -1, count: rules.count)
         var ruleShift = [UInt8](repeating: 0, count: rules.count)
@@ -104,9 +119,24 @@ final class VerdictMemo {
         groupCount = groups.count
         let seed = UInt64.random(in: 1...UInt64.max)
         interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
-        // Verb, resource and subresource pick the candidates; the groups' slots decide verdicts.
-        let picking = [MemoSlot.verb, .resource, .subresource].reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
-        classes = EventClasses(slots: groups.reduce(picking) { $0 | $1 }, seed: seed, capacity: classCapacity)
+        classes = EventClasses(seed: seed, capacity: classCapacity)
+        signatureClasses = EventClasses(seed: seed, capacity: classCapacity)
+        var slotTests: [[FieldTest]] = MemoSlot.allCases.map { _ in [] }
+        for (i, rule) in rules.enumerated() where ruleGroup[i] >= 0 {
+            for t in rule.program.tests where t.readsOneField {
+                guard let k = MemoSlot(t.source)?.rawValue, !slotTests[k].contains(where: { $0 === t }) else { continue }
+                slotTests[k].append(t)
+            }
+        }
+        self.slotTests = slotTests
+        signatureNumbers = MemoSlot.allCases.map { _ in [:] }
+        let perSlot = ValueInterner.maxValues + 1
+        signatureOfValue = .allocate(capacity: MemoSlot.allCases.count * perSlot)
+        signatureOfValue.initialize(repeating: -1, count: MemoSlot.allCases.count * perSlot)
+        // A class key holds the slots the list's rules read.
+        listSlots = candidateLists.map { list in
+            list.reduce(UInt32(0)) { set, r in ruleGroup[r] >= 0 ? set | groups[Int(ruleGroup[r])] : set }
+        }
 
         self.ruleGroup = .allocate(capacity: max(rules.count, 1))
         self.ruleGroup.initialize(from: ruleGroup, count: rules.count)
@@ -136,6 +166,8 @@ final class VerdictMemo {
         for g in 0..<max(groupCount, 1) { tables[g].free() }
         for interner in interners { interner.free() }
         classes.free()
+        signatureClasses.free()
+        signatureOfValue.deallocate()
         tables.deallocate()
         slotID.deallocate()
         slotStamp.deallocate()
@@ -157,12 +189,12 @@ final class VerdictMemo {
         }
     }
 
-    /// Calls `body` with every rule of `candidates` (rule order) that the context's event
+    /// Calls `body` with every rule of `candidates` (the index's list number `list`, in rule order) that the context's event
     /// matches: the event's class says which to skip, which match and which to judge; a
     /// class seen for the first time is worked out rule by rule and remembered.
     @inline(__always)
-    func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, _ context: EventContext, _ body: (Int) -> Void) {
-        guard classes.prepare(context.index) else {
+    func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, list: Int, _ context: EventContext, _ body: (Int) -> Void) {
+        guard classes.prepare(context.index, list: list, slots: listSlots[list]) else {
             for i in candidates where matches(i, context) { body(i) }
             return
         }
@@ -171,15 +203,53 @@ final class VerdictMemo {
             return
         }
         classList.removeAll(keepingCapacity: true)
-        for i in candidates {
-            switch verdict(i, context) {
-            case .no: continue
-            case .yes: classList.append(Int32(~i))
-            default: classList.append(Int32(i))
+        let signed = prepareSignatures(list: list, slots: listSlots[list], context)
+        if signed, let known = signatureClasses.lookup() {
+            classList.append(contentsOf: known)
+        } else {
+            for i in candidates {
+                switch verdict(i, context) {
+                case .no: continue
+                case .yes: classList.append(Int32(~i))
+                default: classList.append(Int32(i))
+                }
             }
+            if signed { signatureClasses.insert(classList) }
         }
         classes.insert(classList)
         classList.withUnsafeBufferPointer { judge($0, context, body) }
+    }
+
+    /// The signature-level key of the current event into `signatureClasses`: the list's
+    /// number and each slot's signature number. False when a value cannot be numbered (too
+    /// long) or a slot has more signatures than a key holds.
+    private func prepareSignatures(list: Int, slots: UInt32, _ context: EventContext) -> Bool {
+        signatureKey.removeAll(keepingCapacity: true)
+        signatureKey.append(UInt16(truncatingIfNeeded: list))
+        signatureKey.append(UInt16(truncatingIfNeeded: list >> 16))
+        var set = slots
+        while set != 0 {
+            let k = set.trailingZeroBitCount
+            set &= set - 1
+            let id = self.id(k, context.index)
+            guard id >= 0 else { return false }
+            let at = k * (ValueInterner.maxValues + 1) + id
+            var signature = signatureOfValue[at]
+            if signature < 0 {
+                let passes = slotTests[k].map { $0.evaluate(context) }
+                if let n = signatureNumbers[k][passes] {
+                    signature = n
+                } else {
+                    guard signatureNumbers[k].count < Int(UInt16.max) else { return false }
+                    signature = Int32(signatureNumbers[k].count)
+                    signatureNumbers[k][passes] = signature
+                }
+                signatureOfValue[at] = signature
+            }
+            signatureKey.append(UInt16(signature))
+        }
+        signatureKey.withUnsafeBytes { signatureClasses.prepare(key: $0) }
+        return true
     }
 
     @inline(__always)
@@ -284,6 +354,8 @@ final class VerdictMemo {
                 // Every number of this slot changes: forget what was keyed by them.
                 ownResets += 1
                 interners[k].clear()
+                // Value numbers are reused: their signatures must be found again.
+                (signatureOfValue + k * (ValueInterner.maxValues + 1)).update(repeating: -1, count: ValueInterner.maxValues + 1)
                 for g in 0..<groupCount where groupSlots[g] & (1 << UInt32(k)) != 0 { clear(group: g) }
                 id = interners[k].id(v.rawBytes)
             }
