@@ -13,7 +13,7 @@ import AuditModel
 /// rule can judge makes no new class). Classes are compared byte for byte (the hash only
 /// finds them), so two classes never mix.
 ///
-/// Bounded: at most `capacity` classes and `maxArenaBytes` bytes of keys and lists; when
+/// Bounded: at most `capacity` classes and `maxArenaBytes` bytes of records; when
 /// either is reached, everything is forgotten (counted in `resets`) and refilled. An event
 /// whose class key would exceed `maxKeyBytes` (a long user agent, many groups) gets no
 /// class and goes through the per-group memo.
@@ -25,21 +25,20 @@ struct EventClasses {
 
     private struct Cell {
         var hash: UInt64
-        /// 0: empty; otherwise 1 + the class's number.
-        var id: Int32
+        /// 0: empty; otherwise 1 + where the class's record starts in the arena.
+        var record: Int32
     }
 
     private var cells: UnsafeMutablePointer<Cell>
     private var mask: Int
-    /// Per class: where its key and its rule list start in the arenas.
-    private var keyStarts: [Int] = [0]
-    private var listStarts: [Int] = [0]
-    private var keys: [UInt8] = []
-    /// Rule numbers; `~r` (negative) for a rule known to match. Memory the cache owns, so a
-    /// hit hands out a pointer into it (valid until the next `insert`).
-    private var lists: UnsafeMutablePointer<Int32>
-    private var listCapacity = 1024
-    private var listCount = 0
+    /// The classes, one record each: key length and list length (two `UInt16`s), the key,
+    /// padding to four bytes, then the rule list: rule numbers, `~r` (negative) for a rule
+    /// known to match. Key and list lie side by side, so a hit reads one stretch of memory;
+    /// a hit hands out a pointer into the list (valid until the next `insert`).
+    private var arena: UnsafeMutableRawPointer
+    private var arenaCapacity = 64 << 10
+    private var arenaCount = 0
+    private(set) var count = 0
     private let scratch: UnsafeMutablePointer<UInt8>
     private var scratchCount = 0
     private var scratchHash: UInt64 = 0
@@ -54,19 +53,17 @@ struct EventClasses {
         self.capacity = max(capacity, 1)
         self.seed = seed
         cells = .allocate(capacity: Self.initialCapacity)
-        cells.initialize(repeating: Cell(hash: 0, id: 0), count: Self.initialCapacity)
+        cells.initialize(repeating: Cell(hash: 0, record: 0), count: Self.initialCapacity)
         mask = Self.initialCapacity - 1
         scratch = .allocate(capacity: Self.maxKeyBytes)
-        lists = .allocate(capacity: listCapacity)
+        arena = .allocate(byteCount: arenaCapacity, alignment: 8)
     }
 
     func free() {
         cells.deallocate()
         scratch.deallocate()
-        lists.deallocate()
+        arena.deallocate()
     }
-
-    var count: Int { keyStarts.count - 1 }
 
     /// The current event's class key into the scratch buffer: the candidate list's number,
     /// then per slot of `slots` (a bit set over `MemoSlot` raw values) a two-byte length
@@ -114,12 +111,17 @@ struct EventClasses {
     mutating func lookup() -> UnsafeBufferPointer<Int32>? {
         var i = Int(truncatingIfNeeded: scratchHash) & mask
         while true {
-            let id = Int(cells[i].id)
-            if id == 0 { break }
-            if cells[i].hash == scratchHash && keyEquals(id - 1) {
-                hits += 1
-                let start = listStarts[id - 1]
-                return UnsafeBufferPointer(start: lists + start, count: listStarts[id] - start)
+            let record = Int(cells[i].record)
+            if record == 0 { break }
+            if cells[i].hash == scratchHash {
+                let r = arena + (record - 1)
+                let keyLength = Int(r.load(as: UInt16.self))
+                if keyLength == scratchCount && bytesMatch(r.assumingMemoryBound(to: UInt8.self) + 4, scratch, keyLength, fold: false) {
+                    hits += 1
+                    let listLength = Int(r.load(fromByteOffset: 2, as: UInt16.self))
+                    let list = (r + 4 + Self.padded(keyLength)).assumingMemoryBound(to: Int32.self)
+                    return UnsafeBufferPointer(start: list, count: listLength)
+                }
             }
             i = (i + 1) & mask
         }
@@ -127,60 +129,58 @@ struct EventClasses {
         return nil
     }
 
+    @inline(__always)
+    private static func padded(_ n: Int) -> Int { (n + 3) & ~3 }
+
     /// Files the prepared key's class with its rule list (after a `lookup` that found none).
+    /// A list longer than a record holds is not filed.
     mutating func insert(_ list: [Int32]) {
-        if count >= capacity || keys.count + scratchCount + 4 * (listCount + list.count) > Self.maxArenaBytes {
+        guard list.count <= Int(UInt16.max) else { return }
+        let size = 4 + Self.padded(scratchCount) + 4 * list.count
+        if count >= capacity || arenaCount + size > Self.maxArenaBytes {
             resets += 1
             clear()
         }
-        keys.append(contentsOf: UnsafeBufferPointer(start: scratch, count: scratchCount))
-        keyStarts.append(keys.count)
-        if listCount + list.count > listCapacity {
-            var capacity = listCapacity * 2
-            while listCount + list.count > capacity { capacity *= 2 }
-            let grown = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-            grown.initialize(from: lists, count: listCount)
-            lists.deallocate()
-            lists = grown
-            listCapacity = capacity
+        if arenaCount + size > arenaCapacity {
+            var grown = arenaCapacity * 2
+            while arenaCount + size > grown { grown *= 2 }
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 8)
+            bigger.copyMemory(from: arena, byteCount: arenaCount)
+            arena.deallocate()
+            arena = bigger
+            arenaCapacity = grown
         }
-        (lists + listCount).initialize(from: list, count: list.count)
-        listCount += list.count
-        listStarts.append(listCount)
+        let r = arena + arenaCount
+        r.storeBytes(of: UInt16(scratchCount), as: UInt16.self)
+        r.storeBytes(of: UInt16(list.count), toByteOffset: 2, as: UInt16.self)
+        (r + 4).copyMemory(from: scratch, byteCount: scratchCount)
+        list.withUnsafeBytes { (r + 4 + Self.padded(scratchCount)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         var i = Int(truncatingIfNeeded: scratchHash) & mask
-        while cells[i].id != 0 { i = (i + 1) & mask }
-        cells[i] = Cell(hash: scratchHash, id: Int32(count))
+        while cells[i].record != 0 { i = (i + 1) & mask }
+        cells[i] = Cell(hash: scratchHash, record: Int32(arenaCount + 1))
+        arenaCount += size
+        count += 1
         if count * 2 > mask + 1 { grow() }
-    }
-
-    private func keyEquals(_ c: Int) -> Bool {
-        let start = keyStarts[c]
-        guard keyStarts[c + 1] - start == scratchCount else { return false }
-        return keys.withUnsafeBufferPointer { bytesMatch($0.baseAddress! + start, scratch, scratchCount, fold: false) }
     }
 
     private mutating func clear() {
         cells.deallocate()
         cells = .allocate(capacity: Self.initialCapacity)
-        cells.initialize(repeating: Cell(hash: 0, id: 0), count: Self.initialCapacity)
+        cells.initialize(repeating: Cell(hash: 0, record: 0), count: Self.initialCapacity)
         mask = Self.initialCapacity - 1
-        keyStarts.removeAll(keepingCapacity: true)
-        keyStarts.append(0)
-        listStarts.removeAll(keepingCapacity: true)
-        listStarts.append(0)
-        keys.removeAll(keepingCapacity: true)
-        listCount = 0
+        arenaCount = 0
+        count = 0
     }
 
     private mutating func grow() {
         let old = cells
         let oldCapacity = mask + 1
         cells = .allocate(capacity: oldCapacity * 2)
-        cells.initialize(repeating: Cell(hash: 0, id: 0), count: oldCapacity * 2)
+        cells.initialize(repeating: Cell(hash: 0, record: 0), count: oldCapacity * 2)
         mask = oldCapacity * 2 - 1
-        for j in 0..<oldCapacity where old[j].id != 0 {
+        for j in 0..<oldCapacity where old[j].record != 0 {
             var i = Int(truncatingIfNeeded: old[j].hash) & mask
-            while cells[i].id != 0 { i = (i + 1) & mask }
+            while cells[i].record != 0 { i = (i + 1) & mask }
             cells[i] = old[j]
         }
         old.deallocate()
