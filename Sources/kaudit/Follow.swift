@@ -58,7 +58,7 @@ struct Follow: ParsableCommand {
             }
             guard InputPaths.isDirectory(stateDir) else { throw ValidationError("--state-dir \(stateDir) is not a directory") }
         }
-        let (detector, tally, ruleErrors) = try detection.makeDetector()
+        let (detector, pipeline, ruleErrors) = try detection.makeDetector()
         var options = LogFollower.Options()
         options.fromStart = fromStart
         options.stateDirectory = stateDir
@@ -68,16 +68,18 @@ struct Follow: ParsableCommand {
         let reader = AuditStreamReader(limits: reading.limits)
         let follower = LogFollower(path: path, options: options, reader: reader)
         var handler = DetectingHandler(summary: ScanSummary(onIssue: reading.issuePrinter()), detector: detector)
+        handler.afterEvent = pipeline.tick
         let started = Clock.now()
         follower.run(into: &handler, wait: stop.wait, notice: { Output.stderr("kaudit: \($0)\n") })
         detector.finish()
+        pipeline.finish()
         let elapsed = Clock.now() - started
         var summary = handler.summary
         summary.inputs = follower.counters.files
         summary.bytes = follower.counters.bytes
-        let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)
+        let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: pipeline.tally.byLevel)
         Output.stderr(SummaryReport(summary, top: 10, elapsedSeconds: elapsed).text() + "\n"
-            + Self.followText(follower) + "\n" + report.text())
+            + Self.followText(follower) + "\n" + report.text() + "\n" + pipeline.outputsReport.text())
     }
 
     /// What following saw: rotations, truncations, gaps, checkpoints.

@@ -55,19 +55,22 @@ enum Output {
     static func stdout(_ s: String) { write(1, s) }
     static func stderr(_ s: String) { write(2, s) }
 
-    static func write(_ fd: Int32, _ s: String) {
+    /// False when the write failed (a full disk, a closed descriptor).
+    @discardableResult
+    static func write(_ fd: Int32, _ s: String) -> Bool {
         var s = s
-        s.withUTF8 { buf in
+        return s.withUTF8 { buf in
             var off = 0
             while off < buf.count {
                 let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)  // Safe: off < count.
                 if n < 0 {
                     if errno == EINTR { continue }
                     if errno == EPIPE && fd == 1 { Glibc.exit(ExitStatus.success) }
-                    return
+                    return false
                 }
                 off += n
             }
+            return true
         }
     }
 }
