@@ -101,7 +101,8 @@ let package = Package(
             dependencies: ["RuleLoader", "DetectionEngine", "AuditModel", "AuditJSON", "AuditSynth", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
-        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
+        // CZlib: the report test decodes Chromium's PNG screenshot.
+        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport", "CZlib"], swiftSettings: strict),
         .testTarget(
             name: "AlertDeliveryTests",
             dependencies: [

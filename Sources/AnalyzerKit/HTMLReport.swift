@@ -28,15 +28,12 @@ public struct HTMLReport {
 
     let collector: ReportCollector
     let matrix: MatrixReport
-    let fired: [(info: RuleInfo, count: Int)]
     let context: Context
 
-    /// `matrix` counts alerts per technique (every alert raised, as `scan --matrix` does);
-    /// `fired` lists the rules that fired with their counts.
-    public init(collector: ReportCollector, matrix: MatrixReport, fired: [(info: RuleInfo, count: Int)], context: Context) {
+    /// `matrix` counts alerts per technique (every alert raised, as `scan --matrix` does).
+    public init(collector: ReportCollector, matrix: MatrixReport, context: Context) {
         self.collector = collector
         self.matrix = matrix
-        self.fired = fired
         self.context = context
     }
 
@@ -159,7 +156,8 @@ public struct HTMLReport {
         h += table("Top actors", collector.actors)
         h += table("Top namespaces", collector.namespaces)
         h += table("Top resources", collector.resources)
-        h += "<div><h2>Rules fired</h2><table><tr><th>alerts</th><th>level</th><th>rule</th></tr>"
+        let fired = collector.byRule.values.sorted { $0.count != $1.count ? $0.count > $1.count : $0.info.title < $1.info.title }
+        h += "<div><h2>Rules that raised alerts</h2><table><tr><th>alerts</th><th>level</th><th>rule</th></tr>"
         for row in fired.prefix(25) {
             h += "<tr><td class=\"n\">\(Self.number(row.count))</td><td><span class=\"lvl \(row.info.level.rawValue)\">\(row.info.level.rawValue)</span></td><td>\(Self.esc(row.info.title))</td></tr>"
         }
@@ -338,7 +336,7 @@ public struct HTMLReport {
         .cell .count{float:right;font-weight:700;margin-left:4px}
         .cell.vis-partial{border-style:dashed}
         .cell.vis-no{border-style:dotted;background:repeating-linear-gradient(135deg,#fff,#fff 5px,#eef0f3 5px,#eef0f3 10px)}
-        .lvl{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;color:#fff;background:#888}
+        .lvl{display:inline-block;white-space:nowrap;padding:0 6px;border-radius:8px;font-size:12px;color:#fff;background:#888}
         .lvl.critical,.dot.critical{background:#7b1fa2;fill:#7b1fa2}.lvl.high,.dot.high{background:#c62828;fill:#c62828}
         .lvl.medium,.dot.medium{background:#ef6c00;fill:#ef6c00}.lvl.low,.dot.low{background:#1e88e5;fill:#1e88e5}
         .lvl.informational,.dot.informational{background:#78909c;fill:#78909c}

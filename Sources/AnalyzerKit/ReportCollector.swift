@@ -44,6 +44,8 @@ public final class ReportCollector {
     public private(set) var resources = BoundedByteCounter(maxKeys: 10_000)
     public private(set) var points: [Point] = []
     public private(set) var pointsNotKept = 0
+    /// Alerts raised per rule (bounded by the rule pack's size).
+    public private(set) var byRule: [String: (info: RuleInfo, count: Int)] = [:]
     public private(set) var earliest: Int64?
     public private(set) var latest: Int64?
 
@@ -59,6 +61,7 @@ public final class ReportCollector {
     public func count(_ alert: Alert) {
         total += 1
         byLevel[alert.rule.level, default: 0] += 1
+        byRule[alert.rule.id, default: (alert.rule, 0)].count += 1
         let actor = alert.actor.user ?? "(unknown)"
         Self.add(actor, to: &actors)
         if let ns = alert.object.namespace { Self.add(ns, to: &namespaces) }

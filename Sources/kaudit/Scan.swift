@@ -125,7 +125,7 @@ struct Scan: ParsableCommand {
             context.generated = RFC3339.format(microseconds: Clock.wallMicros())
             context.suppression = pipeline.suppressionText
             let html = HTMLReport(
-                collector: collector, matrix: MatrixReport(alerts: tally.techniques), fired: report.fired, context: context
+                collector: collector, matrix: MatrixReport(alerts: tally.techniques), context: context
             ).render()
             if !Output.write(reportFile, html) {
                 Output.stderr("kaudit: cannot write --report \(path): \(String(cString: strerror(errno)))\n")

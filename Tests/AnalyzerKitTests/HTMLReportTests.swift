@@ -18,7 +18,7 @@ struct HTMLReportTests {
         context.inputs = ["audit.log"]
         context.events = 1000
         context.suppression = "off"
-        let html = HTMLReport(collector: c, matrix: MatrixReport(alerts: tally), fired: [(Fixtures.execRule, alerts.count)], context: context).render()
+        let html = HTMLReport(collector: c, matrix: MatrixReport(alerts: tally), context: context).render()
         return (html, c)
     }
 
