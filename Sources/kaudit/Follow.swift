@@ -20,8 +20,10 @@ struct Follow: ParsableCommand {
             exactly there, reading the rotated (and compressed) backups written meanwhile, \
             in order. Data removed before it was read is reported as a gap.
 
-            Alerts go to standard output as `scan` writes them. On SIGINT or SIGTERM the \
-            summary (events, errors, alerts, rotations, gaps) goes to standard error and \
+            Alerts go to standard output as `scan` writes them, with the same suppression \
+            and HTTP delivery. On SIGINT or SIGTERM open suppression windows send their \
+            summaries, queued deliveries get --alert-flush-timeout to finish, the summary \
+            (events, errors, alerts, rotations, gaps, outputs) goes to standard error and \
             the exit status is 0.
             """)
 

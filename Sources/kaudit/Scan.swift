@@ -46,10 +46,13 @@ struct Scan: ParsableCommand {
             Reads each PATH (a file, a directory of files, or - for standard input), judges \
             every event with the rule pack (the bundled Detections/ unless --rules is given) \
             and writes one alert per line on standard output: NDJSON (the default when \
-            stdout is not a terminal) or readable text. A summary of the scan and of the \
-            detection goes to standard error (with --matrix, followed by the threat matrix \
-            with the alerts of each technique; in the JSON summary, its threat_matrix \
-            member). Compression (gzip, zstd) is recognised from the content. Activity rules \
+            stdout is not a terminal), readable text, or Falco's JSON output (--format \
+            falco). Repeats of an alert within the suppression window are folded into one \
+            summary alert (--no-suppress sends each). Alerts can also be POSTed to HTTP \
+            receivers (--alert-url) and gathered into an HTML report (--report). A summary \
+            of the scan, of the detection and of the outputs (suppression, deliveries) goes \
+            to standard error (with --matrix, followed by the threat matrix with the alerts \
+            of each technique; in the JSON summary, its threat_matrix member). Compression (gzip, zstd) is recognised from the content. Activity rules \
             (the activity/ folders: informational records of deployments, services, secrets, \
             roles and the like created or deleted) are left out unless --activity is given.
 
