@@ -275,7 +275,10 @@ public struct HTMLReport {
             out.append(0x0A)
             out.append(contentsOf: repeatElement(0x20, count: 2 * min(depth, 40)))
         }
-        for b in raw {
+        var i = 0
+        while i < raw.count {
+            let b = raw[i]
+            i += 1
             if inString {
                 out.append(b)
                 if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
@@ -284,6 +287,13 @@ public struct HTMLReport {
             switch b {
             case UInt8(ascii: "\""): inString = true; out.append(b)
             case UInt8(ascii: "{"), UInt8(ascii: "["):
+                // An empty object or array stays on its line: `{}`, `[]`.
+                var j = i
+                while j < raw.count, [0x20, 0x09, 0x0A, 0x0D].contains(raw[j]) { j += 1 }
+                if j < raw.count, raw[j] == b + 2 {
+                    out.append(b); out.append(raw[j]); i = j + 1
+                    continue
+                }
                 out.append(b); depth += 1; newline()
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth = max(0, depth - 1); newline(); out.append(b)

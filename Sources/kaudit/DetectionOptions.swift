@@ -160,7 +160,8 @@ final class AlertPipeline {
     }
 }
 
-/// Alerts printed so far, by level and by threat-matrix technique.
+/// Alerts raised so far (before suppression), by level and by threat-matrix technique: what
+/// `--fail-on`, the progress line and `--matrix` count.
 final class AlertTally {
     private(set) var byLevel: [AlertLevel: Int] = [:]
     private(set) var highest: AlertLevel?

@@ -60,6 +60,8 @@ struct HTMLReportTests {
         #expect(html.contains("(cut at 200 bytes)"))
         #expect(html.contains("{\n  &quot;kind&quot;: &quot;Event&quot;,\n  &quot;apiVersion&quot;"))
         #expect(html.contains("Evidence: 1 of 1 event shown."))
+        let (whole, _) = Self.render([Fixtures.alert()])
+        #expect(whole.contains("&quot;metadata&quot;: {},"), "an empty object stays on its line")
     }
 
     @Test func theAlertBoundKeepsHigherLevelsAndSaysWhatItLeftOut() {
