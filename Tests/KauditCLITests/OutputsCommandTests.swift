@@ -119,6 +119,24 @@ import Testing
         #expect(r.stderr.contains("failing"), "a notice when delivery starts failing")
     }
 
+    @Test("follow --alert-url: alerts POSTed as they fire; on SIGTERM the queue is flushed and counted")
+    func followDelivery() throws {
+        let receiver = try LoopbackReceiver()
+        defer { receiver.stop() }
+        let dir = try TempDir()
+        let log = try dir.file("audit.log", try Data(contentsOf: URL(fileURLWithPath: Self.sample)))
+        let running = try FollowCommandTests.Running(
+            ["--from-start", "--format", "ndjson", "--poll-interval", "0.02", "--alert-url", "http://127.0.0.1:\(receiver.port)/", log.path],
+            in: dir, tag: "delivery")
+        // Everything but the summaries of windows still open, which SIGTERM sends.
+        running.waitForOutput(lines: 21)
+        #expect(running.stop() == 0, "\(running.stderr)")
+        let printed = running.stdout.split(separator: "\n").count
+        let posted = receiver.requests.reduce(0) { $0 + (((try? JSONSerialization.jsonObject(with: $1.body)) as? [Any])?.count ?? 0) }
+        #expect(printed == 23 && posted == printed)
+        #expect(running.stderr.contains("sent 23 in"), "\(running.stderr)")
+    }
+
     @Test("delivery usage errors: exit 2", arguments: [
         ["--alert-url", "ftp://x/"], ["--alert-url", "http://u:p@h/"], ["--alert-token-file", "/dev/null"],
         ["--alert-url", "http://127.0.0.1:9/", "--alert-token-file", "/nonexistent"],
