@@ -85,7 +85,8 @@ import Testing
         // At most the queue and the batch in flight fit; the rest was refused at once.
         #expect(accepted.count <= 25 && accepted.count >= 20)
         #expect(d.counters.dropped == 200 - accepted.count)
-        Thread.sleep(forTimeInterval: 0.2)
+        let deadline = Date().addingTimeInterval(10)
+        while server.requests.count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(server.requests.count >= 2, "the receiver was retried while down")
         down.withLockedValue { $0 = false }
         let c = d.finish(timeout: 20)
