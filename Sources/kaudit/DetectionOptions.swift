@@ -35,6 +35,7 @@ struct DetectionOptions: ParsableArguments {
         var options = DetectorOptions()
         options.lateness = Int64(lateness * 1_000_000)
         let deliveries = try delivery.start(defaultFormat: stdoutFormat == .falco ? .falco : .json)
+        Output.outlivesStdout = report != nil || !deliveries.targets.isEmpty
         let suppressor: AlertSuppressor.Options? = suppression.noSuppress ? nil : suppression.options(grace: options.lateness)
         let pipeline = AlertPipeline(
             suppression: suppressor, deliveries: deliveries, report: report,

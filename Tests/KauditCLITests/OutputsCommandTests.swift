@@ -158,6 +158,12 @@ import Testing
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
         #expect(html.contains("<b id=\"alerts-raised\">23</b>"))
         #expect(r.stderr.contains("report  \(path)  23 alerts embedded"))
+        // A closed stdout (`| head -1`) ends the printing, not the report.
+        try FileManager.default.removeItem(atPath: path)
+        let cut = try CLI.shell("'\(CLI.executable!.path)' scan --report '\(path)' '\(Self.sample)' 2>/dev/null | head -1; echo \"exit ${PIPESTATUS[0]}\"")
+        #expect(cut.output.hasSuffix("exit 0\n"), "\(cut.output)")
+        let again = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(again.hasSuffix("</html>\n") && again.contains("<b id=\"alerts-raised\">23</b>"))
         let bad = try CLI.run(["scan", "--report", "/nonexistent-dir/r.html", Self.sample])
         #expect(bad.status == 2 && bad.stdout.isEmpty && bad.stderr.contains("cannot write --report"))
     }
