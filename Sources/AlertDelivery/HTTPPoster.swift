@@ -87,6 +87,9 @@ struct HTTPPoster {
             }
         } catch is Timeout {
             return .retry("no response within \(Self.seconds(timeout)) s")
+        } catch let e as NIOConnectionError {
+            let why = e.connectionErrors.last.map { String(describing: $0.error) } ?? "no address for the host"
+            return .retry("cannot connect: " + why)
         } catch {
             return .retry(String(describing: error))
         }

@@ -116,9 +116,13 @@ final class AlertDeliveries {
         self.flushTimeout = flushTimeout
     }
 
-    func enqueue(_ alert: Alert) {
+    /// Queues `alert` for every URL; `printed` is the line stdout got, reused when it is in
+    /// the delivered form.
+    func enqueue(_ alert: Alert, printed: (format: DeliveryFlags.BodyFormat, line: String)?) {
         guard !targets.isEmpty else { return }
-        let document = Array((format == .falco ? AlertFormat.falco(alert) : AlertFormat.json(alert)).utf8)
+        let text = printed.flatMap { $0.format == format ? $0.line : nil }
+            ?? (format == .falco ? AlertFormat.falco(alert) : AlertFormat.json(alert))
+        let document = Array(text.utf8)
         for t in targets { t.enqueue(document) }
     }
 

@@ -47,6 +47,12 @@ struct DetectionOptions: ParsableArguments {
                 case .falco: line = AlertFormat.falco(alert)
                 }
                 Output.stdout(line + "\n")
+                // The JSON forms are what deliveries send: made once.
+                switch stdoutFormat {
+                case .text: return nil
+                case .ndjson: return (.json, line)
+                case .falco: return (.falco, line)
+                }
             })
         let detector = Detector(plan: pack.plan, options: options) { pipeline.raised($0) }
         pipeline.clock = { [unowned detector] in detector.newestEventTime }
@@ -105,14 +111,15 @@ final class AlertPipeline {
     private(set) var suppressor: AlertSuppressor?
     let deliveries: AlertDeliveries
     let report: ReportCollector?
-    private let write: (Alert) -> Void
+    /// Prints an alert; returns the JSON line it printed, if it printed one, and its form.
+    private let write: (Alert) -> (format: DeliveryFlags.BodyFormat, line: String)?
     /// The detector's newest event time.
     var clock: () -> Int64? = { nil }
     private(set) var sent = 0
 
     init(
         suppression: AlertSuppressor.Options?, deliveries: AlertDeliveries, report: ReportCollector?,
-        write: @escaping (Alert) -> Void
+        write: @escaping (Alert) -> (format: DeliveryFlags.BodyFormat, line: String)?
     ) {
         self.deliveries = deliveries
         self.report = report
@@ -141,8 +148,8 @@ final class AlertPipeline {
 
     private func send(_ alert: Alert) {
         sent += 1
-        write(alert)
-        deliveries.enqueue(alert)
+        let printed = write(alert)
+        deliveries.enqueue(alert, printed: printed)
         report?.record(alert)
     }
 
