@@ -8,7 +8,10 @@
 //   DetectionEngine  Sigma rules and correlations over event views: matchers, index, Detector
 //   CZstd/CZlib system libraries, imported by AuditInputs only
 //   AuditInputs byte sources (files, stdin, gzip, zstd) and the document stream
-//   AnalyzerKit glue: runs inputs through the reader and aggregates results
+//   AnalyzerKit glue: runs inputs through the reader and aggregates results; alert formats
+//               (NDJSON, text, Falco), suppression, reports (text, JSON, HTML)
+//   AlertDelivery  POSTs batches of JSON documents over HTTP(S) from its own thread (SwiftNIO,
+//               NIOSSL); knows nothing of audit events or alerts
 //   kaudit      the command-line tool
 //   AuditSynth  deterministic synthetic audit logs for tests and benchmarks (uses AuditModel's dates)
 import PackageDescription
@@ -44,6 +47,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "CAuditSIMD"),
@@ -59,10 +64,17 @@ let package = Package(
         .target(
             name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"], swiftSettings: strict),
         .target(name: "AuditSynth", dependencies: ["AuditModel"], swiftSettings: strict),
+        .target(
+            name: "AlertDelivery",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "kaudit",
             dependencies: [
-                "AnalyzerKit", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel",
+                "AnalyzerKit", "AlertDelivery", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -89,6 +101,19 @@ let package = Package(
             dependencies: ["RuleLoader", "DetectionEngine", "AuditModel", "AuditJSON", "AuditSynth", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
-        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
+        // CZlib: the report test decodes Chromium's PNG screenshot.
+        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport", "CZlib"], swiftSettings: strict),
+        .testTarget(
+            name: "AlertDeliveryTests",
+            dependencies: [
+                "AlertDelivery", "AuditTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "AnalyzerKitTests",
+            dependencies: ["AnalyzerKit", "DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
+            swiftSettings: strict),
     ]
 )

@@ -24,6 +24,9 @@ public enum AlertFormat {
         if alert.firstTime != alert.time {
             w.key("first_time"); w.string(RFC3339.format(microseconds: alert.firstTime))
         }
+        if alert.repeats > 0 {
+            w.key("repeats"); w.number(alert.repeats)
+        }
         w.key("actor")
         w.beginObject()
         optional("user", alert.actor.user, &w)
@@ -68,8 +71,10 @@ public enum AlertFormat {
         return w.output
     }
 
-    /// One readable line: time, level, rule, actor → verb and object, and for correlations
-    /// the group and count. `color` adds ANSI colours by level.
+    /// One readable line: time, level, rule and techniques, actor → verb and object, then
+    /// for correlations the group and count, and for suppression summaries how many repeats
+    /// since when. `color` colours the level (ANSI). Values from the event are made
+    /// printable: control characters cannot reach the terminal.
     public static func text(_ alert: Alert, color: Bool) -> String {
         let level = alert.rule.level.rawValue.uppercased()
         let paddedLevel = level + String(repeating: " ", count: max(0, 13 - level.count))
@@ -79,28 +84,33 @@ public enum AlertFormat {
         } else {
             line += paddedLevel
         }
-        line += alert.rule.title
+        var rest = alert.rule.title
         let techniques = alert.rule.threatMatrix + alert.rule.attack.filter { $0.hasPrefix("t") }.map { $0.uppercased() }
-        if !techniques.isEmpty { line += " [" + techniques.joined(separator: ", ") + "]" }
-        line += "  " + (alert.actor.user ?? "?")
-        if let ip = alert.actor.sourceIP { line += "@" + ip }
+        if !techniques.isEmpty { rest += " [" + techniques.joined(separator: ", ") + "]" }
+        rest += "  " + (alert.actor.user ?? "?")
+        if let ip = alert.actor.sourceIP { rest += "@" + ip }
         var verb: String?
-        if let first = alert.evidence.last { first.withEvent { verb = $0?.verb?.string } }
-        line += " → " + (verb.map { $0 + " " } ?? "")
+        if let newest = alert.evidence.last { newest.withEvent { verb = $0?.verb?.string } }
+        rest += " → " + (verb.map { $0 + " " } ?? "")
         var target = alert.object.resource ?? "?"
         if let sub = alert.object.subresource { target += "/" + sub }
-        line += target
+        rest += target
         if let name = alert.object.name {
-            line += " " + (alert.object.namespace.map { $0 + "/" } ?? "") + name
+            rest += " " + (alert.object.namespace.map { $0 + "/" } ?? "") + name
         } else if let ns = alert.object.namespace {
-            line += " in " + ns
+            rest += " in " + ns
         }
         if !alert.group.isEmpty {
-            line += "  {" + alert.group.map { "\($0.field)=\($0.value ?? "-")" }.joined(separator: ", ") + "}"
+            rest += "  {" + alert.group.map { "\($0.field)=\($0.value ?? "-")" }.joined(separator: ", ") + "}"
         }
-        if alert.rule.kind != .single || alert.count != 1 { line += "  count=\(alert.count)" }
-        if let detail = alert.detail { line += "  (" + detail + ")" }
-        return line
+        // A summary of single-event alerts counts its repeats, said just below.
+        let countIsRepeats = alert.repeats > 0 && alert.rule.kind != .correlation
+        if (alert.rule.kind != .single || alert.count != 1) && !countIsRepeats { rest += "  count=\(alert.count)" }
+        if alert.repeats > 0 {
+            rest += "  (\(alert.repeats) repeat\(alert.repeats == 1 ? "" : "s") since \(RFC3339.format(microseconds: alert.firstTime)))"
+        }
+        if let detail = alert.detail { rest += "  (" + detail + ")" }
+        return line + SummaryReport.printable(rest)
     }
 
     static func colorCode(_ level: AlertLevel) -> String {
@@ -114,7 +124,7 @@ public enum AlertFormat {
     }
 
 
-    private static func optional(_ key: String, _ value: String?, _ w: inout JSONWriter) {
+    static func optional(_ key: String, _ value: String?, _ w: inout JSONWriter) {
         w.key(key)
         if let value { w.string(value) } else { w.null() }
     }

@@ -62,8 +62,12 @@ public struct ScanRunner {
 
     /// Scans every input in order into a summary, judging each event with `detector` (which
     /// is finished at the end, so held matches and open correlation windows are judged).
-    public func summarize(_ paths: [String], detector: Detector?, onIssue: ((ReadIssue) -> Void)? = nil) -> ScanSummary {
+    /// `afterEvent` runs after each event was judged (to move event-time clocks on).
+    public func summarize(
+        _ paths: [String], detector: Detector?, onIssue: ((ReadIssue) -> Void)? = nil, afterEvent: (() -> Void)? = nil
+    ) -> ScanSummary {
         var handler = DetectingHandler(summary: ScanSummary(onIssue: onIssue), detector: detector)
+        handler.afterEvent = afterEvent
         let expansion = InputPaths.expand(paths)
         handler.summary.notes += expansion.notes
         handler.summary.inputErrors += expansion.errors
@@ -87,6 +91,9 @@ public struct ScanRunner {
 public struct DetectingHandler: AuditRecordHandler {
     public var summary: ScanSummary
     public let detector: Detector?
+    /// Runs after each event was judged: alert consumers move their event-time clock on
+    /// (suppression windows close by event time, not when the next alert comes).
+    public var afterEvent: (() -> Void)?
 
     public init(summary: ScanSummary, detector: Detector?) {
         self.summary = summary
@@ -96,6 +103,7 @@ public struct DetectingHandler: AuditRecordHandler {
     public mutating func handle(event: AuditEvent, at location: RecordLocation) {
         summary.handle(event: event, at: location)
         detector?.process(event)
+        afterEvent?()
     }
 
     public mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }

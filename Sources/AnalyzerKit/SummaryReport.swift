@@ -10,16 +10,19 @@ public struct SummaryReport {
     public let detection: DetectionReport?
     /// Alerts by threat-matrix technique (`scan --matrix`), included in the JSON form when present.
     public let matrix: MatrixReport?
+    /// Suppression, deliveries and the report, included in the JSON form when present.
+    public let outputs: OutputsReport?
 
     public init(
         _ summary: ScanSummary, top: Int = 10, elapsedSeconds: Double, detection: DetectionReport? = nil,
-        matrix: MatrixReport? = nil
+        matrix: MatrixReport? = nil, outputs: OutputsReport? = nil
     ) {
         self.summary = summary
         self.top = top
         self.elapsedSeconds = elapsedSeconds
         self.detection = detection
         self.matrix = matrix
+        self.outputs = outputs
     }
 
     /// Aligned plain text.
@@ -70,19 +73,28 @@ public struct SummaryReport {
         return out
     }
 
-    /// Decodes bytes for a terminal, replacing control characters so hostile values
-    /// cannot move the cursor or change colours.
-    static func printable(_ bytes: [UInt8]) -> String {
-        let s = String(decoding: bytes, as: UTF8.self)
+    /// Decodes bytes for a terminal (see `printable(_: String)`).
+    static func printable(_ bytes: [UInt8]) -> String { printable(String(decoding: bytes, as: UTF8.self)) }
+
+    /// Replaces control characters (C0, DEL, C1, line and paragraph separators, bidi
+    /// overrides) with `\u{..}` so hostile values cannot move the cursor, change colours,
+    /// forge lines or reorder what is shown.
+    static func printable(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: isControl) else { return s }
         var out = ""
         for u in s.unicodeScalars {
-            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u.value == 0x2028 || u.value == 0x2029 {
+            if isControl(u) {
                 out += "\\u{\(String(u.value, radix: 16))}"
             } else {
                 out.unicodeScalars.append(u)
             }
         }
         return out
+    }
+
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || (0x2028...0x202E).contains(u.value)
+            || (0x2066...0x2069).contains(u.value)
     }
 
     /// One JSON object.
@@ -131,6 +143,10 @@ public struct SummaryReport {
         if let matrix {
             w.key("threat_matrix")
             matrix.write(into: &w)
+        }
+        if let outputs {
+            w.key("outputs")
+            outputs.write(into: &w)
         }
         w.endObject()
         return w.output + "\n"

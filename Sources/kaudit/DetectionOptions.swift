@@ -7,38 +7,169 @@ import RuleLoader
 /// The rule and alert options of the commands that run detection (`scan`, `follow`), and
 /// the detector they build: alerts go to stdout as they fire, in one format for both.
 struct DetectionOptions: ParsableArguments {
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, ndjson, falco }
 
     @OptionGroup var ruleSources: RuleSources
 
-    @Option(name: .long, help: "Alert format: ndjson or text (default: text on a terminal, ndjson otherwise).")
+    @Option(name: .long, help: "Alert format: text, ndjson (kaudit's alert objects) or falco (Falco's JSON output, for falcosidekick). Default: text on a terminal, ndjson otherwise.")
     var format: Format?
 
     @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order.", valueName: "seconds"))
     var lateness: Double = 5
 
+    @OptionGroup(title: "Suppression") var suppression: SuppressionOptions
+
+    @OptionGroup(title: "Alert delivery over HTTP") var delivery: DeliveryFlags
+
     func validate() throws {
         guard lateness >= 0, lateness <= 86_400 else { throw ValidationError("--lateness must be between 0 and 86400 seconds") }
     }
 
-    /// Loads the rule pack (reporting rule errors on stderr) and builds a detector that
-    /// prints each alert on stdout as it fires and tallies it.
-    func makeDetector() throws -> (detector: Detector, tally: AlertTally, ruleErrors: Int) {
+    /// Loads the rule pack (reporting rule errors on stderr) and builds a detector whose
+    /// alerts go through `AlertPipeline`: counted, suppressed, printed on stdout, delivered,
+    /// and collected for a report when `report` is given.
+    func makeDetector(report: ReportCollector? = nil) throws -> (detector: Detector, pipeline: AlertPipeline, ruleErrors: Int) {
         let pack = try ruleSources.load()
-        let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
-        let color = alertFormat == .text && Terminal.colors(1)
+        let stdoutFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
+        let color = stdoutFormat == .text && Terminal.colors(1)
         var options = DetectorOptions()
         options.lateness = Int64(lateness * 1_000_000)
-        let tally = AlertTally()
-        let detector = Detector(plan: pack.plan, options: options) { alert in
-            tally.add(alert)
-            Output.stdout((alertFormat == .ndjson ? AlertFormat.json(alert) : AlertFormat.text(alert, color: color)) + "\n")
-        }
-        return (detector, tally, pack.errors.count)
+        let deliveries = try delivery.start(defaultFormat: stdoutFormat == .falco ? .falco : .json)
+        Output.outlivesStdout = report != nil || !deliveries.targets.isEmpty
+        let suppressor: AlertSuppressor.Options? = suppression.noSuppress ? nil : suppression.options(grace: options.lateness)
+        let pipeline = AlertPipeline(
+            suppression: suppressor, deliveries: deliveries, report: report,
+            write: { alert in
+                let line: String
+                switch stdoutFormat {
+                case .text: line = AlertFormat.text(alert, color: color)
+                case .ndjson: line = AlertFormat.json(alert)
+                case .falco: line = AlertFormat.falco(alert)
+                }
+                Output.stdout(line + "\n")
+                // The JSON forms are what deliveries send: made once.
+                switch stdoutFormat {
+                case .text: return nil
+                case .ndjson: return (.json, line)
+                case .falco: return (.falco, line)
+                }
+            })
+        let detector = Detector(plan: pack.plan, options: options) { pipeline.raised($0) }
+        pipeline.clock = { [unowned detector] in detector.newestEventTime }
+        return (detector, pipeline, pack.errors.count)
     }
 }
 
-/// Alerts printed so far, by level and by threat-matrix technique.
+/// `--no-suppress`, `--suppress-window`.
+struct SuppressionOptions: ParsableArguments {
+    @Flag(name: .long, help: "Send every alert as it fires, repeats included.")
+    var noSuppress = false
+
+    @Option(name: .long, help: ArgumentHelp("""
+        Suppression window (event time): the first alert of a rule for one actor and object \
+        (or one correlation group) is sent at once; repeats within the window are folded into \
+        one summary alert with their count and first and last times, sent when it closes \
+        (while repeats go on, one summary per window). 30s, 5m, 1h or seconds.
+        """, valueName: "duration"))
+    var suppressWindow: EventDuration = EventDuration(seconds: 60)
+
+    func options(grace: Int64) -> AlertSuppressor.Options {
+        var o = AlertSuppressor.Options()
+        o.window = suppressWindow.microseconds
+        o.grace = grace
+        return o
+    }
+}
+
+/// A length of event time: `90`, `90s`, `5m`, `2h` (1 second to 1 day).
+struct EventDuration: ExpressibleByArgument {
+    let microseconds: Int64
+
+    init(seconds: Int64) { microseconds = seconds * 1_000_000 }
+
+    init?(argument: String) {
+        var text = Substring(argument)
+        var unit: Double = 1
+        switch text.last {
+        case "s": text = text.dropLast()
+        case "m": text = text.dropLast(); unit = 60
+        case "h": text = text.dropLast(); unit = 3600
+        default: break
+        }
+        guard let v = Double(text), v.isFinite, v * unit >= 1, v * unit <= 86_400 else { return nil }
+        microseconds = Int64((v * unit * 1_000_000).rounded())
+    }
+
+    var defaultValueDescription: String { OutputsReport.seconds(microseconds) + "s" }
+}
+
+/// Every alert on its way out: counted as raised (for `--fail-on`, the summary and the
+/// report's counts), suppressed, then written to stdout, queued for each `--alert-url` and
+/// kept for the report. Suppression windows close by the detector's event time (`tick`).
+final class AlertPipeline {
+    let tally = AlertTally()
+    private(set) var suppressor: AlertSuppressor?
+    let deliveries: AlertDeliveries
+    let report: ReportCollector?
+    /// Prints an alert; returns the JSON line it printed, if it printed one, and its form.
+    private let write: (Alert) -> (format: DeliveryFlags.BodyFormat, line: String)?
+    /// The detector's newest event time.
+    var clock: () -> Int64? = { nil }
+    private(set) var sent = 0
+
+    init(
+        suppression: AlertSuppressor.Options?, deliveries: AlertDeliveries, report: ReportCollector?,
+        write: @escaping (Alert) -> (format: DeliveryFlags.BodyFormat, line: String)?
+    ) {
+        self.deliveries = deliveries
+        self.report = report
+        self.write = write
+        if let suppression { suppressor = AlertSuppressor(options: suppression) { [unowned self] in send($0) } }
+    }
+
+    /// An alert as the detector raised it.
+    func raised(_ alert: Alert) {
+        tally.add(alert)
+        report?.count(alert)
+        if let suppressor { suppressor.offer(alert) } else { send(alert) }
+    }
+
+    /// After each event: windows that ended close.
+    func tick() {
+        guard let suppressor, let now = clock() else { return }
+        suppressor.advance(to: now)
+    }
+
+    /// End of input or stop: open windows close, queued deliveries are flushed (bounded).
+    func finish() {
+        suppressor?.finish()
+        deliveries.finish()
+    }
+
+    private func send(_ alert: Alert) {
+        sent += 1
+        let printed = write(alert)
+        deliveries.enqueue(alert, printed: printed)
+        report?.record(alert)
+    }
+
+    /// "off", or the window, for the report.
+    var suppressionText: String {
+        guard let suppressor else { return "off" }
+        return "window \(OutputsReport.seconds(suppressor.options.window)) s, \(suppressor.counters.folded) repeats folded into \(suppressor.counters.summaries) summaries"
+    }
+
+    var outputsReport: OutputsReport {
+        var r = OutputsReport()
+        r.sent = sent
+        if let suppressor { r.suppression = (suppressor.options.window, suppressor.counters) }
+        r.deliveries = deliveries.rows
+        return r
+    }
+}
+
+/// Alerts raised so far (before suppression), by level and by threat-matrix technique: what
+/// `--fail-on`, the progress line and `--matrix` count.
 final class AlertTally {
     private(set) var byLevel: [AlertLevel: Int] = [:]
     private(set) var highest: AlertLevel?

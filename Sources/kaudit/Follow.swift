@@ -20,8 +20,10 @@ struct Follow: ParsableCommand {
             exactly there, reading the rotated (and compressed) backups written meanwhile, \
             in order. Data removed before it was read is reported as a gap.
 
-            Alerts go to standard output as `scan` writes them. On SIGINT or SIGTERM the \
-            summary (events, errors, alerts, rotations, gaps) goes to standard error and \
+            Alerts go to standard output as `scan` writes them, with the same suppression \
+            and HTTP delivery. On SIGINT or SIGTERM open suppression windows send their \
+            summaries, queued deliveries get --alert-flush-timeout to finish, the summary \
+            (events, errors, alerts, rotations, gaps, outputs) goes to standard error and \
             the exit status is 0.
             """)
 
@@ -58,7 +60,7 @@ struct Follow: ParsableCommand {
             }
             guard InputPaths.isDirectory(stateDir) else { throw ValidationError("--state-dir \(stateDir) is not a directory") }
         }
-        let (detector, tally, ruleErrors) = try detection.makeDetector()
+        let (detector, pipeline, ruleErrors) = try detection.makeDetector()
         var options = LogFollower.Options()
         options.fromStart = fromStart
         options.stateDirectory = stateDir
@@ -68,16 +70,18 @@ struct Follow: ParsableCommand {
         let reader = AuditStreamReader(limits: reading.limits)
         let follower = LogFollower(path: path, options: options, reader: reader)
         var handler = DetectingHandler(summary: ScanSummary(onIssue: reading.issuePrinter()), detector: detector)
+        handler.afterEvent = pipeline.tick
         let started = Clock.now()
         follower.run(into: &handler, wait: stop.wait, notice: { Output.stderr("kaudit: \($0)\n") })
         detector.finish()
+        pipeline.finish()
         let elapsed = Clock.now() - started
         var summary = handler.summary
         summary.inputs = follower.counters.files
         summary.bytes = follower.counters.bytes
-        let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)
+        let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: pipeline.tally.byLevel)
         Output.stderr(SummaryReport(summary, top: 10, elapsedSeconds: elapsed).text() + "\n"
-            + Self.followText(follower) + "\n" + report.text())
+            + Self.followText(follower) + "\n" + report.text() + "\n" + pipeline.outputsReport.text())
     }
 
     /// What following saw: rotations, truncations, gaps, checkpoints.

@@ -52,22 +52,35 @@ enum ExitStatus {
 
 /// Writes to stdout and stderr with write(2), so a closed pipe is seen as EPIPE at once.
 enum Output {
-    static func stdout(_ s: String) { write(1, s) }
+    /// Set when alerts also go elsewhere (`--report`, `--alert-url`): a closed stdout then
+    /// stops the printing, not the run, so the report is written and deliveries flushed.
+    nonisolated(unsafe) static var outlivesStdout = false
+    nonisolated(unsafe) private static var stdoutClosed = false
+
+    static func stdout(_ s: String) {
+        if !stdoutClosed { write(1, s) }
+    }
     static func stderr(_ s: String) { write(2, s) }
 
-    static func write(_ fd: Int32, _ s: String) {
+    /// False when the write failed (a full disk, a closed descriptor).
+    @discardableResult
+    static func write(_ fd: Int32, _ s: String) -> Bool {
         var s = s
-        s.withUTF8 { buf in
+        return s.withUTF8 { buf in
             var off = 0
             while off < buf.count {
                 let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)  // Safe: off < count.
                 if n < 0 {
                     if errno == EINTR { continue }
-                    if errno == EPIPE && fd == 1 { Glibc.exit(ExitStatus.success) }
-                    return
+                    if errno == EPIPE && fd == 1 {
+                        if !outlivesStdout { Glibc.exit(ExitStatus.success) }
+                        stdoutClosed = true
+                    }
+                    return false
                 }
                 off += n
             }
+            return true
         }
     }
 }

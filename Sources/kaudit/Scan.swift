@@ -1,6 +1,7 @@
 import AnalyzerKit
 import ArgumentParser
 import AuditInputs
+import AuditModel
 import DetectionEngine
 import Glibc
 import RuleLoader
@@ -45,10 +46,13 @@ struct Scan: ParsableCommand {
             Reads each PATH (a file, a directory of files, or - for standard input), judges \
             every event with the rule pack (the bundled Detections/ unless --rules is given) \
             and writes one alert per line on standard output: NDJSON (the default when \
-            stdout is not a terminal) or readable text. A summary of the scan and of the \
-            detection goes to standard error (with --matrix, followed by the threat matrix \
-            with the alerts of each technique; in the JSON summary, its threat_matrix \
-            member). Compression (gzip, zstd) is recognised from the content. Activity rules \
+            stdout is not a terminal), readable text, or Falco's JSON output (--format \
+            falco). Repeats of an alert within the suppression window are folded into one \
+            summary alert (--no-suppress sends each). Alerts can also be POSTed to HTTP \
+            receivers (--alert-url) and gathered into an HTML report (--report). A summary \
+            of the scan, of the detection and of the outputs (suppression, deliveries) goes \
+            to standard error (with --matrix, followed by the threat matrix with the alerts \
+            of each technique; in the JSON summary, its threat_matrix member). Compression (gzip, zstd) is recognised from the content. Activity rules \
             (the activity/ folders: informational records of deployments, services, secrets, \
             roles and the like created or deleted) are left out unless --activity is given.
 
@@ -79,6 +83,9 @@ struct Scan: ParsableCommand {
     @Flag(name: .long, help: "After the summary, show the threat matrix with the alerts raised for each technique (stderr).")
     var matrix = false
 
+    @Option(name: .long, help: ArgumentHelp("Also write a self-contained HTML report to this file: the threat matrix as a heat map, a timeline per actor, top actors, namespaces and resources, and the alerts with their evidence (at most 2,000 alerts embedded; the report says what it left out).", valueName: "file"))
+    var report: String?
+
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be zero or more") }
         if let failOn, AlertLevel(rawValue: failOn) == nil {
@@ -87,23 +94,54 @@ struct Scan: ParsableCommand {
     }
 
     func run() throws {
-        let (detector, tally, ruleErrors) = try detection.makeDetector()
+        // The report file is opened first, so a path that cannot be written fails before a long scan.
+        let reportFile = try report.map { path -> Int32 in
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ValidationError("cannot write --report \(path): \(String(cString: strerror(errno)))") }
+            return fd
+        }
+        defer { if let reportFile { close(reportFile) } }
+        let collector = report == nil ? nil : ReportCollector()
+        let (detector, pipeline, ruleErrors) = try detection.makeDetector(report: collector)
+        let tally = pipeline.tally
         let threshold = failOn.flatMap(AlertLevel.init)
 
         let started = Clock.now()
         // A progress line on stderr when it is a terminal (never in a pipe or a file).
         let progress = isatty(2) == 1 ? ProgressMeter(alerts: { tally.total }, draw: { Output.stderr($0) }) : nil
-        let scanned = input.runner(progress: progress).summarize(input.inputs, detector: detector, onIssue: input.issuePrinter())
+        let scanned = input.runner(progress: progress).summarize(
+            input.inputs, detector: detector, onIssue: input.issuePrinter(), afterEvent: pipeline.tick)
+        pipeline.finish()
         let elapsed = Clock.now() - started
         let failedInputs = input.reportInputs(scanned)
         let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: tally.byLevel)
         let matrixReport = matrix ? MatrixReport(alerts: tally.techniques) : nil
+        var outputs = pipeline.outputsReport
+        var reportFailed = false
+        if let collector, let reportFile, let path = self.report {
+            var context = HTMLReport.Context()
+            context.inputs = input.inputs
+            context.events = scanned.events
+            context.firstEvent = scanned.firstEventMicros
+            context.lastEvent = scanned.lastEventMicros
+            context.errors = scanned.issueCount
+            context.generated = RFC3339.format(microseconds: Clock.wallMicros())
+            context.suppression = pipeline.suppressionText
+            let html = HTMLReport(
+                collector: collector, matrix: MatrixReport(alerts: tally.techniques), context: context
+            ).render()
+            if !Output.write(reportFile, html) {
+                Output.stderr("kaudit: cannot write --report \(path): \(String(cString: strerror(errno)))\n")
+                reportFailed = true
+            }
+            outputs.report = (path, collector.sent - collector.notEmbedded, collector.notEmbedded)
+        }
         switch summary {
         case .text:
-            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text())
+            Output.stderr(SummaryReport(scanned, top: top, elapsedSeconds: elapsed).text() + "\n" + report.text() + "\n" + outputs.text())
         case .json:
             Output.stderr(
-                SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report, matrix: matrixReport).json())
+                SummaryReport(scanned, top: top, elapsedSeconds: elapsed, detection: report, matrix: matrixReport, outputs: outputs).json())
         case .none:
             break
         }
@@ -111,7 +149,7 @@ struct Scan: ParsableCommand {
             Output.stderr(
                 "\nthreat matrix: alerts by technique\n\n" + matrixReport.grid(width: Terminal.width(2), color: Terminal.colors(2)))
         }
-        if failedInputs { throw ExitCode(ExitStatus.usageOrIO) }
+        if failedInputs || reportFailed { throw ExitCode(ExitStatus.usageOrIO) }
         if let threshold, let highest = tally.highest, highest >= threshold { throw ExitCode(ExitStatus.alertsAtThreshold) }
     }
 }
@@ -154,8 +192,14 @@ struct Stats: ParsableCommand {
     }
 }
 
-/// Monotonic seconds.
+/// Monotonic seconds, and the wall clock for stamping reports.
 enum Clock {
+    static func wallMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+    }
+
     static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)

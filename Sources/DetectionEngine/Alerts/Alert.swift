@@ -91,10 +91,15 @@ public struct Alert: Sendable {
     public let count: Int
     /// Why the alert was raised, for built-in findings (nil for rules).
     public let detail: String?
+    /// 0 for an alert as the detector raised it. For a suppression summary: how many alerts
+    /// of the same rule and group it stands for (they were not sent one by one); `firstTime`
+    /// and `time` are then the first and the last of them.
+    public let repeats: Int
 
     public init(
         rule: RuleInfo, time: Int64, firstTime: Int64, actor: AlertActor, object: AlertObject, evidence: [Evidence],
-        evidenceTotal: Int, group: [(field: String, value: String?)] = [], count: Int = 1, detail: String? = nil
+        evidenceTotal: Int, group: [(field: String, value: String?)] = [], count: Int = 1, detail: String? = nil,
+        repeats: Int = 0
     ) {
         self.rule = rule
         self.time = time
@@ -106,6 +111,7 @@ public struct Alert: Sendable {
         self.group = group
         self.count = count
         self.detail = detail
+        self.repeats = repeats
     }
 }
 

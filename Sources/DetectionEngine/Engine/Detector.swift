@@ -277,6 +277,10 @@ public final class Detector {
         }
     }
 
+    /// The newest event time seen (microseconds), nil before the first event: the clock that
+    /// consumers of alerts (suppression windows) run on, so a replay behaves as the live run.
+    public var newestEventTime: Int64? { newestTime == .min ? nil : newestTime }
+
     /// Correlation state currently kept, summed over correlations.
     public var correlationGroups: Int { states.reduce(0) { $0 + $1.groupCount } }
     public var correlationBytes: Int { states.reduce(0) { $0 + $1.estimatedBytes } }
