@@ -42,7 +42,10 @@ public struct ScanRunner {
         do {
             // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
             let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
-            var source = MeteredSource(inner: opened.source, meter: progress, reader: reader)
+            // Archives are decompressed on a thread of their own, beside parsing and detection.
+            let readAhead = opened.format == .plain ? nil : ReadAheadSource(opened.source)
+            defer { readAhead?.stop() }  // before the file is closed
+            var source = MeteredSource(inner: readAhead ?? opened.source, meter: progress, reader: reader)
             defer { progress?.finishInput(bytes: source.consumedBytes, events: reader.stats.records) }
             try reader.read(from: &source, name: path, unterminatedLine: unterminated, into: &handler)
             if reader.stats.bytes == 0 && !mayBeEmpty {
