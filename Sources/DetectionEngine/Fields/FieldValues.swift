@@ -56,6 +56,20 @@ extension FieldSource {
         case .nested(let f):
             visit(index[nested: f])
         case .path(let p):
+            // `annotations.<key>` and the like: the envelope member from the index, its
+            // members listed once per event (`EventContext.member`), then the rest of the walk.
+            if p.segments.count >= 2,
+                let field = p.segments[0].withUnsafeBufferPointer({ b in b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) } }),
+                let top = index[field], top.kind == .object
+            {
+                guard let child = context.member(of: top, p.segments[1]) else { break }
+                child.forEachValue(at: p, fromSegment: 2, flattenArrays: true) { v in
+                    count += 1
+                    going = body(.json(v))
+                    return going
+                }
+                break
+            }
             context.event.forEachValue(at: p, flattenArrays: true) { v in
                 count += 1
                 going = body(.json(v))
