@@ -311,3 +311,43 @@ struct MatcherModifierTests {
         #expect(F.error("cidr|contains", [.string("10.0.0.0/8")]) != nil)
     }
 }
+
+/// A list of `contains` values is searched in one pass (bigram buckets): it must answer as
+/// a search for each value in turn would, for any text, case and `cased`.
+@Suite("ValueMatcher: contains lists in one pass")
+struct ContainsListTests {
+    static let needles = ["password=", "Passphrase", "aws_secret", "stratum+tcp", "xmrig", "to", "PA", "a\u{e9}b", "ssss"]
+
+    /// The reference: each needle looked for on its own, ASCII case folded unless cased.
+    static func naive(_ text: [UInt8], cased: Bool) -> Bool {
+        func fold(_ b: UInt8) -> UInt8 { cased || b < 0x41 || b > 0x5A ? b : b | 0x20 }
+        for n in needles.map({ Array($0.utf8) }) where n.count <= text.count {
+            for i in 0...(text.count - n.count) where (0..<n.count).allSatisfy({ fold(text[i + $0]) == fold(n[$0]) }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    @Test("random texts over the needles' alphabet: the same answers as one search per value", arguments: [false, true])
+    func sameAsEachInTurn(cased: Bool) throws {
+        let matcher = try MatcherFixture.compile(cased ? "contains|cased" : "contains", Self.needles.map { .string($0) })
+        let alphabet = Array("pPaAsSwWoOrRdD=_+tTcCxXmMiIgGhHeE \u{e9}b".utf8)
+        var state: UInt64 = 7
+        var hits = 0
+        for round in 0..<4_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 58) + round % 7
+            var text: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text.append(alphabet[Int(state >> 33) % alphabet.count])
+            }
+            let expected = Self.naive(text, cased: cased)
+            if expected { hits += 1 }
+            let got = text.withUnsafeBufferPointer { matcher.matches(utf8: $0) }
+            #expect(got == expected, "\(String(decoding: text, as: UTF8.self))")
+        }
+        #expect(hits > (cased ? 20 : 200) && hits < 3_800, "both answers are exercised")
+    }
+}

@@ -123,6 +123,7 @@ public final class ValueMatcher: Sendable {
             regexes = []
             cidrs = []
             containsBigrams = nil
+            containsKeys = []
             return
         }
         let (groups, exact) = try Self.compileGroups(values, plan)
@@ -173,6 +174,7 @@ public final class ValueMatcher: Sendable {
         self.regexes = regexes
         self.cidrs = cidrs
         containsBigrams = Self.bigramFilter(tests, groupEnds, literalBytes)
+        containsKeys = containsBigrams == nil ? [] : Self.bigramKeys(tests, literalBytes)
     }
 
     /// For an OR of several `contains` literals (a list of suspicious substrings): a bit per
@@ -196,14 +198,37 @@ public final class ValueMatcher: Sendable {
         return bits
     }
 
+    /// Per test of `containsBigrams`' matchers: the literal's first two bytes, ASCII lowered.
+    let containsKeys: [UInt16]
+
+    private static func bigramKeys(_ tests: [ValueTest], _ literals: [UInt8]) -> [UInt16] {
+        tests.map { t in
+            guard case .literal(_, _, let start, let count, _) = t, count >= 2 else { return 0 }
+            return UInt16(ASCIIFold.lower(literals[start])) << 8 | UInt16(ASCIIFold.lower(literals[start + 1]))
+        }
+    }
+
+    /// Whether any of the `contains` literals occurs in `bytes`, in one pass: at each
+    /// position whose pair of bytes begins some literal (the bigram bits), only the
+    /// literals beginning with that pair are compared there. The same answer as searching
+    /// for each literal in turn, without one scan of the value per literal.
     @inline(__always)
-    private static func anyBigram(_ bytes: UnsafeBufferPointer<UInt8>, _ bits: UnsafeBufferPointer<UInt64>) -> Bool {
-        guard bytes.count >= 2 else { return false }
+    private static func anyLiteral(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ bits: UnsafeBufferPointer<UInt64>, _ keys: UnsafeBufferPointer<UInt16>,
+        _ tests: UnsafeBufferPointer<ValueTest>, _ literals: UnsafePointer<UInt8>
+    ) -> Bool {
+        guard bytes.count >= 2, let v = bytes.baseAddress else { return false }
+        let n = bytes.count
         var i = 0
-        let end = bytes.count - 1
-        while i < end {
-            let k = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-            if bits[k >> 6] & (1 << UInt64(k & 63)) != 0 { return true }
+        while i < n - 1 {
+            let k = Int(v[i]) << 8 | Int(v[i + 1])
+            if bits[k >> 6] & (1 << UInt64(k & 63)) != 0 {
+                let key = UInt16(ASCIIFold.lower(v[i])) << 8 | UInt16(ASCIIFold.lower(v[i + 1]))
+                for j in 0..<keys.count where keys[j] == key {
+                    guard case .literal(_, let fold, let start, let count, _) = tests[j] else { continue }
+                    if i + count <= n && bytesMatch(v + i, literals + start, count, fold: fold) { return true }
+                }
+            }
             i += 1
         }
         return false
@@ -360,8 +385,11 @@ public final class ValueMatcher: Sendable {
                 let literals = l.baseAddress!
                 if groupEnds.isEmpty {
                     if let containsBigrams, kind == .string || kind == .number {
-                        let hit = containsBigrams.withUnsafeBufferPointer { Self.anyBigram(bytes, $0) }
-                        if !hit { return false }
+                        return containsBigrams.withUnsafeBufferPointer { bits in
+                            containsKeys.withUnsafeBufferPointer { keys in
+                                Self.anyLiteral(bytes, bits, keys, t, literals)
+                            }
+                        }
                     }
                     for i in 0..<t.count where test(t[i], kind, bytes, literals) { return true }
                     return false
