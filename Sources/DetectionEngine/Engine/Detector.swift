@@ -426,7 +426,8 @@ public final class Detector {
 
     private func deliver(_ queued: QueuedInput) {
         deadlinesChanged = true
-        states[queued.correlation].ingest(queued.input) { firing in fired(queued.correlation, firing) }
+        let c = queued.correlation  // the closure captures the number, not a copy of the input
+        states[c].ingest(queued.input) { firing in fired(c, firing) }
     }
 
     private func fired(_ c: Int, _ firing: CorrelationFiring) {
