@@ -11,6 +11,11 @@
 //   AnalyzerKit glue: runs inputs through the reader and aggregates results
 //   kaudit      the command-line tool
 //   AuditSynth  deterministic synthetic audit logs for tests and benchmarks (uses AuditModel's dates)
+//   AuditSpool  the webhook sink's durable store: rotating zstd NDJSON segments, group commit, dedup,
+//               quarantine, the detection checkpoint (imports CZstd to write frames, AuditModel/AuditJSON)
+//   WebhookSink `kaudit serve`'s server: SwiftNIO HTTP/1.1 + NIOSSL, authentication, request bounds,
+//               batch parsing, Prometheus text, detection from the spool (AuditSpool, DetectionEngine, AuditInputs)
+//   webhook-load the load generator for `kaudit serve` (AuditSynth, NIO); a non-default product
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -40,10 +45,15 @@ let package = Package(
         .library(name: "AuditSynth", targets: ["AuditSynth"]),
         .library(name: "DetectionEngine", targets: ["DetectionEngine"]),
         .library(name: "RuleLoader", targets: ["RuleLoader"]),
+        .library(name: "AuditSpool", targets: ["AuditSpool"]),
+        .library(name: "WebhookSink", targets: ["WebhookSink"]),
+        .executable(name: "webhook-load", targets: ["webhook-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "CAuditSIMD"),
@@ -59,10 +69,31 @@ let package = Package(
         .target(
             name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"], swiftSettings: strict),
         .target(name: "AuditSynth", dependencies: ["AuditModel"], swiftSettings: strict),
+        .target(name: "AuditSpool", dependencies: ["AuditModel", "AuditJSON", "AuditInputs", "CZstd"], swiftSettings: strict),
+        .target(
+            name: "WebhookSink",
+            dependencies: [
+                "AuditSpool", "AuditModel", "AuditJSON", "AuditInputs", "DetectionEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "webhook-load",
+            dependencies: [
+                "AuditSynth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Benchmarks/webhook-load", swiftSettings: strict),
         .executableTarget(
             name: "kaudit",
             dependencies: [
-                "AnalyzerKit", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel",
+                "AnalyzerKit", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel", "AuditSpool", "WebhookSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -90,5 +121,16 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
         .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "WebhookSinkTests",
+            dependencies: [
+                "WebhookSink", "AuditSpool", "AuditInputs", "AuditModel", "AuditJSON", "AuditSynth", "DetectionEngine",
+                "AuditTestSupport", "kaudit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
     ]
 )
