@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "WebhookSink",
             dependencies: [
-                "AuditSpool", "AuditModel", "AuditJSON", "AuditInputs", "DetectionEngine",
+                "AuditSpool", "AuditModel", "AuditJSON", "AuditInputs", "DetectionEngine", "AnalyzerKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,6 +95,8 @@ let package = Package(
             dependencies: [
                 "AnalyzerKit", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel", "AuditSpool", "WebhookSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
         // Test-only helpers shared by the test targets (never linked into the product).

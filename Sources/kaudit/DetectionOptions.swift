@@ -22,8 +22,8 @@ struct DetectionOptions: ParsableArguments {
     }
 
     /// Loads the rule pack (reporting rule errors on stderr) and builds a detector that
-    /// prints each alert on stdout as it fires and tallies it.
-    func makeDetector() throws -> (detector: Detector, tally: AlertTally, ruleErrors: Int) {
+    /// prints each alert on stdout as it fires and tallies it (and hands it to `also`).
+    func makeDetector(also: ((Alert) -> Void)? = nil) throws -> (detector: Detector, tally: AlertTally, ruleErrors: Int) {
         let pack = try ruleSources.load()
         let alertFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
         let color = alertFormat == .text && Terminal.colors(1)
@@ -32,6 +32,7 @@ struct DetectionOptions: ParsableArguments {
         let tally = AlertTally()
         let detector = Detector(plan: pack.plan, options: options) { alert in
             tally.add(alert)
+            also?(alert)
             Output.stdout((alertFormat == .ndjson ? AlertFormat.json(alert) : AlertFormat.text(alert, color: color)) + "\n")
         }
         return (detector, tally, pack.errors.count)
