@@ -15,6 +15,7 @@
 //               quarantine, the detection checkpoint (imports CZstd to write frames, AuditModel/AuditJSON)
 //   WebhookSink `kaudit serve`'s server: SwiftNIO HTTP/1.1 + NIOSSL, authentication, request bounds,
 //               batch parsing, Prometheus text, detection from the spool (AuditSpool, DetectionEngine, AuditInputs)
+//   WebhookClient a minimal HTTP/1.1 (+TLS) client for the load generator and the sink's tests
 //   webhook-load the load generator for `kaudit serve` (AuditSynth, NIO); a non-default product
 import PackageDescription
 
@@ -80,10 +81,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "WebhookClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "webhook-load",
             dependencies: [
-                "AuditSynth",
+                "AuditSynth", "WebhookClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -122,12 +132,19 @@ let package = Package(
             dependencies: ["RuleLoader", "DetectionEngine", "AuditModel", "AuditJSON", "AuditSynth", "AuditTestSupport"],
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
-        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KauditCLITests",
+            dependencies: [
+                "kaudit", "AuditTestSupport", "WebhookClient", "AuditInputs", "AuditModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "WebhookSinkTests",
             dependencies: [
                 "WebhookSink", "AuditSpool", "AuditInputs", "AuditModel", "AuditJSON", "AuditSynth", "DetectionEngine",
-                "AuditTestSupport", "kaudit",
+                "AuditTestSupport", "WebhookClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

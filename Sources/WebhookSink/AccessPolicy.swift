@@ -76,7 +76,7 @@ public final class TokenFile: Sendable {
     struct State {
         var token: [UInt8]?
         var stamp: (Int, Int, Int64, Int64) = (0, 0, 0, 0)  // inode, size, mtime s, mtime ns
-        var checked: Int64 = .min
+        var checked: Int64 = -1_000_000
     }
     let state = Mutex(State())
 

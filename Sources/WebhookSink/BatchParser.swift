@@ -42,7 +42,7 @@ public enum BatchParser {
                 switch event.load(object: element, listAPIVersion: apiVersion) {
                 case .event: store(event, list: apiVersion, into: &batch, sender: &senderBytes, fingerprinter)
                 case .eventList: quarantine("nested_event_list", element.start, element.end)
-                case .failure(let f): quarantine(f.reason.rawValue, element.start, element.end)
+                case .failure(let f): quarantine(reasonName(f.reason), element.start, element.end)
                 }
             }
             if elements.failed {  // the rest of the array cannot be split into items
@@ -52,7 +52,7 @@ public enum BatchParser {
             if f.reason == .badEventList, event[.items].map({ $0.kind == .null }) ?? true {
                 return batch  // `"items": null` (or none): an empty batch
             }
-            quarantine(f.reason.rawValue, 0, body.count)
+            quarantine(reasonName(f.reason), 0, body.count)
         }
         return batch
     }
@@ -80,6 +80,17 @@ public enum BatchParser {
         }
         batch.lines.append(0x0A)
         batch.events.append(.init(fingerprint: fingerprint, start: start, end: batch.lines.count))
+    }
+
+    /// The reader's names for these failures (`ReadIssue.Kind`), so quarantine and scan agree.
+    static func reasonName(_ reason: AuditDecodeFailure.Reason) -> String {
+        switch reason {
+        case .notAnObject: return "not_json_object"
+        case .malformedObject: return "malformed_json"
+        case .wrongKind: return "wrong_kind"
+        case .notAnEvent: return "not_an_event"
+        case .badEventList: return "bad_event_list"
+        }
     }
 
     static let kindMember = Array(#""kind":"Event","#.utf8)
