@@ -44,13 +44,19 @@ public final class WebhookConnection: Sendable {
 
     /// Sends one request; the future fails when the connection closes before a response.
     public func request(
-        method: HTTPMethod = .POST, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil
+        method: HTTPMethod = .POST, path: String, headers: [(String, String)] = [], body: ByteBuffer? = nil,
+        chunked: Bool = false
     ) -> EventLoopFuture<Response> {
         let promise = channel.eventLoop.makePromise(of: Response.self)
         var h = HTTPHeaders(headers)
         if !h.contains(name: "Host") { h.add(name: "Host", value: "kaudit") }
-        if let body { h.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes)) }
-        else if method == .POST { h.replaceOrAdd(name: "Content-Length", value: "0") }
+        if chunked {
+            h.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        } else if let body {
+            h.replaceOrAdd(name: "Content-Length", value: String(body.readableBytes))
+        } else if method == .POST {
+            h.replaceOrAdd(name: "Content-Length", value: "0")
+        }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: h)
         let channel = self.channel
         channel.eventLoop.execute {
