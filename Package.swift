@@ -93,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "webhook-load",
             dependencies: [
-                "AuditSynth", "WebhookClient",
+                "AuditSynth", "WebhookClient", "AuditInputs", "AuditModel", "AuditJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
