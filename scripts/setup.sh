@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: libzstd-dev and zlib1g-dev (linked through SwiftPM systemLibrary
-# targets, found with pkg-config), and the zstd/gzip tools the tests use to make archives.
-packages=(libzstd-dev zlib1g-dev pkg-config zstd gzip)
+# targets, found with pkg-config), the zstd/gzip tools the tests use to make archives, and
+# openssl, which the webhook sink's tests use to make their certificates at test time.
+packages=(libzstd-dev zlib1g-dev pkg-config zstd gzip openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
