@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "KauditCLITests",
             dependencies: [
-                "kaudit", "AuditTestSupport", "WebhookClient", "AuditInputs", "AuditModel",
+                "kaudit", "AuditTestSupport", "WebhookClient", "AuditInputs", "AuditModel", "AuditJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,4 +1,5 @@
 import AuditInputs
+import AuditJSON
 import AuditModel
 import Foundation
 import NIOCore
