@@ -202,13 +202,7 @@ public final class Spool: Sendable {
             if w.segmentFD < 0 || (w.segmentSize > 0 && w.segmentSize + Int64(frame.count) > Int64(options.segmentBytes)) {
                 try openSegment()
             }
-            let before = w.segmentSize
-            guard AtomicFile.writeAll(w.segmentFD, frame), fdatasync(w.segmentFD) == 0 else {
-                let error = SpoolError.errno("write", segmentDirectory + "/" + w.segmentName)
-                _ = ftruncate(w.segmentFD, off_t(before))
-                throw error
-            }
-            if before == 0 { AtomicFile.syncDirectory(segmentDirectory) }
+            try Self.appendDurably(frame, to: w.segmentFD, size: w.segmentSize, segmentDirectory, w.segmentName)
             w.segmentSize += Int64(frame.count)
             segmentAdded = Int64(frame.count)
         }
@@ -221,13 +215,7 @@ public final class Spool: Sendable {
             if w.quarantineFD < 0 || w.quarantineSize + Int64(text.count) > Int64(options.quarantineFileBytes) {
                 try openQuarantine()
             }
-            let before = w.quarantineSize
-            guard AtomicFile.writeAll(w.quarantineFD, text), fdatasync(w.quarantineFD) == 0 else {
-                let error = SpoolError.errno("write", quarantineDirectory + "/" + w.quarantineName)
-                _ = ftruncate(w.quarantineFD, off_t(before))
-                throw error
-            }
-            if before == 0 { AtomicFile.syncDirectory(quarantineDirectory) }
+            try Self.appendDurably(text, to: w.quarantineFD, size: w.quarantineSize, quarantineDirectory, w.quarantineName)
             w.quarantineSize += Int64(text.count)
             quarantineAdded = Int64(text.count)
         }
@@ -237,26 +225,36 @@ public final class Spool: Sendable {
     func openSegment() throws(SpoolError) {
         let w = writer
         if w.segmentFD >= 0 { Glibc.close(w.segmentFD) }
-        let name = SpoolFiles.nextName(prefix: "audit-", suffix: ".zst", after: w.lastName)
-        let path = segmentDirectory + "/" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SpoolError.errno("create", path) }
-        w.segmentFD = fd
-        w.segmentName = name
+        (w.segmentFD, w.segmentName) = try Self.create(segmentDirectory, prefix: "audit-", suffix: ".zst", after: w.lastName)
         w.segmentSize = 0
-        w.lastName = name
+        w.lastName = w.segmentName
     }
 
     func openQuarantine() throws(SpoolError) {
         let w = writer
         if w.quarantineFD >= 0 { Glibc.close(w.quarantineFD) }
-        let name = SpoolFiles.nextName(prefix: "quarantine-", suffix: ".ndjson", after: w.quarantineName)
-        let path = quarantineDirectory + "/" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SpoolError.errno("create", path) }
-        w.quarantineFD = fd
-        w.quarantineName = name
+        (w.quarantineFD, w.quarantineName) = try Self.create(
+            quarantineDirectory, prefix: "quarantine-", suffix: ".ndjson", after: w.quarantineName)
         w.quarantineSize = 0
+    }
+
+    /// Appends and syncs; on failure cuts the file back to `size` (nothing half-written stays).
+    /// A new file's directory entry is synced too.
+    static func appendDurably(_ bytes: [UInt8], to fd: Int32, size: Int64, _ dir: String, _ name: String) throws(SpoolError) {
+        guard AtomicFile.writeAll(fd, bytes), fdatasync(fd) == 0 else {
+            let error = SpoolError.errno("write", dir + "/" + name)
+            _ = ftruncate(fd, off_t(size))
+            throw error
+        }
+        if size == 0 { AtomicFile.syncDirectory(dir) }
+    }
+
+    /// A new append-only file named for the time now, sorting after `previous`.
+    static func create(_ dir: String, prefix: String, suffix: String, after previous: String) throws(SpoolError) -> (Int32, String) {
+        let name = SpoolFiles.nextName(prefix: prefix, suffix: suffix, after: previous)
+        let fd = open(dir + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SpoolError.errno("create", dir + "/" + name) }
+        return (fd, name)
     }
 
     /// Over the disk cap: removes the oldest segments that detection has read to the end.

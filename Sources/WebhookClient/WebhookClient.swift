@@ -63,7 +63,7 @@ public final class WebhookConnection: Sendable {
             do {
                 try channel.pipeline.syncOperations.handler(type: ResponseCollector.self).pending.append(promise)
             } catch {
-                promise.fail(error)
+                promise.fail(ChannelError.ioOnClosedChannel)  // the pipeline is gone: the server closed the connection
                 return
             }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)

@@ -16,7 +16,16 @@ import WebhookSink
         let port: Int
     }
 
-    static func start(_ pki: TestPKI, limits: RequestLimits = RequestLimits(), allowed: Set<String>? = ["kube-apiserver"]) throws
+    /// Deadlines far above the defaults: the whole suite runs in parallel on two loaded cores,
+    /// and a handshake may wait seconds for a thread.
+    static var patient: RequestLimits {
+        var l = RequestLimits()
+        l.headerTimeout = .seconds(300)
+        l.minBodyBytesPerSecond = 1
+        return l
+    }
+
+    static func start(_ pki: TestPKI, limits: RequestLimits = patient, allowed: Set<String>? = ["kube-apiserver"]) throws
         -> Running
     {
         let token = try TokenFile(path: pki.file("token"))
@@ -100,7 +109,7 @@ import WebhookSink
 
     @Test func slowHeadersAndChunkedBodiesOverTheCapAreCut() async throws {
         let pki = try TestPKI()
-        var limits = RequestLimits()
+        var limits = Self.patient
         limits.headerTimeout = .seconds(1)
         limits.maxBodyBytes = 1 << 20
         let s = try Self.start(pki, limits: limits)
