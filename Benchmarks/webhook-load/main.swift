@@ -265,8 +265,8 @@ for i in 0..<o.connections {
     Task { await runConnection(i); pending.done() }
 }
 var samples: [Int] = []
-while !pending.zero {
-    usleep(500_000)
+while !pending.zero {  // awaits, so the connection tasks (on the main actor with the globals) can run
+    try? await Task.sleep(for: .milliseconds(500))
     if let pid = o.serverPID, let r = rss(pid) { samples.append(r.rss) }
 }
 let elapsed = now() - started
