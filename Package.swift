@@ -14,6 +14,12 @@
 //               NIOSSL); knows nothing of audit events or alerts
 //   kaudit      the command-line tool
 //   AuditSynth  deterministic synthetic audit logs for tests and benchmarks (uses AuditModel's dates)
+//   AuditSpool  the webhook sink's durable store: rotating zstd NDJSON segments, group commit, dedup,
+//               quarantine, the detection checkpoint (imports CZstd to write frames, AuditModel/AuditJSON)
+//   WebhookSink `kaudit serve`'s server: SwiftNIO HTTP/1.1 + NIOSSL, authentication, request bounds,
+//               batch parsing, Prometheus text, detection from the spool (AuditSpool, DetectionEngine, AuditInputs)
+//   WebhookClient a minimal HTTP/1.1 (+TLS) client for the load generator and the sink's tests
+//   webhook-load the load generator for `kaudit serve` (AuditSynth, NIO); a non-default product
 import PackageDescription
 
 let strict: [SwiftSetting] = [
@@ -43,6 +49,9 @@ let package = Package(
         .library(name: "AuditSynth", targets: ["AuditSynth"]),
         .library(name: "DetectionEngine", targets: ["DetectionEngine"]),
         .library(name: "RuleLoader", targets: ["RuleLoader"]),
+        .library(name: "AuditSpool", targets: ["AuditSpool"]),
+        .library(name: "WebhookSink", targets: ["WebhookSink"]),
+        .executable(name: "webhook-load", targets: ["webhook-load"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -71,11 +80,44 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
+        .target(name: "AuditSpool", dependencies: ["AuditModel", "AuditJSON", "AuditInputs", "CZstd"], swiftSettings: strict),
+        .target(
+            name: "WebhookSink",
+            dependencies: [
+                "AuditSpool", "AuditModel", "AuditJSON", "AuditInputs", "DetectionEngine", "AnalyzerKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "WebhookClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "webhook-load",
+            dependencies: [
+                "AuditSynth", "WebhookClient", "AuditInputs", "AuditModel", "AuditJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Benchmarks/webhook-load", swiftSettings: strict),
         .executableTarget(
             name: "kaudit",
             dependencies: [
-                "AnalyzerKit", "AlertDelivery", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel",
+                "AnalyzerKit", "AlertDelivery", "RuleLoader", "DetectionEngine", "AuditInputs", "AuditModel", "AuditSpool",
+                "WebhookSink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict),
         // Test-only helpers shared by the test targets (never linked into the product).
@@ -102,7 +144,25 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "AuditSynthTests", dependencies: ["AuditSynth", "AuditInputs", "AuditModel"], swiftSettings: strict),
         // CZlib: the report test decodes Chromium's PNG screenshot.
-        .testTarget(name: "KauditCLITests", dependencies: ["kaudit", "AuditTestSupport", "CZlib"], swiftSettings: strict),
+        .testTarget(
+            name: "KauditCLITests",
+            dependencies: [
+                "kaudit", "AuditTestSupport", "WebhookClient", "AuditInputs", "AuditModel", "AuditJSON", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "WebhookSinkTests",
+            dependencies: [
+                "WebhookSink", "AuditSpool", "AuditInputs", "AuditModel", "AuditJSON", "AuditSynth", "DetectionEngine",
+                "AuditTestSupport", "WebhookClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "AlertDeliveryTests",
             dependencies: [

@@ -72,56 +72,20 @@ public struct FollowCheckpoint: Sendable, Equatable {
     /// is there but unreadable or malformed (the caller reports it and starts afresh).
     public static func load(from directory: String) -> Result<FollowCheckpoint?, InputError> {
         let path = directory + "/" + fileName
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return .success(nil) }
-            return .failure(InputError(.open, "cannot open the checkpoint \(path): \(String(cString: strerror(errno)))"))
+        // A checkpoint is one short line; anything longer is not one.
+        switch AtomicFile.read(path, limit: 64 << 10) {
+        case .failure(let error) where error.code == .open: return .failure(error)
+        case .success(nil): return .success(nil)
+        case .success(let bytes?):
+            if let checkpoint = parse(String(decoding: bytes, as: UTF8.self)) { return .success(checkpoint) }
+        case .failure: break
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        let limit = 64 << 10  // a checkpoint is one short line; anything longer is not one
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count <= limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        guard bytes.count <= limit, let checkpoint = parse(String(decoding: bytes, as: UTF8.self)) else {
-            return .failure(InputError(.corruptArchive, "the checkpoint \(path) is malformed; ignoring it"))
-        }
-        return .success(checkpoint)
+        return .failure(InputError(.corruptArchive, "the checkpoint \(path) is malformed; ignoring it"))
     }
 
     /// Writes the checkpoint atomically: a temporary file, fsync, rename over the old one,
     /// fsync of the directory. A crash leaves either the old checkpoint or the new one.
     public func save(to directory: String) throws(InputError) {
-        let path = directory + "/" + Self.fileName
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.failure("create", tmp) }
-        var ok = true
-        var line = text
-        line.withUTF8 { buf in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)  // Safe: off < count.
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { ok = false; return }
-                off += n
-            }
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else { throw Self.failure("write", tmp) }
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
-    }
-
-    static func failure(_ what: String, _ path: String) -> InputError {
-        InputError(.read, "cannot \(what) the checkpoint \(path): \(String(cString: strerror(errno)))")
+        try AtomicFile.replace(Self.fileName, in: directory, with: Array(text.utf8))
     }
 }

@@ -27,8 +27,11 @@ struct DetectionOptions: ParsableArguments {
 
     /// Loads the rule pack (reporting rule errors on stderr) and builds a detector whose
     /// alerts go through `AlertPipeline`: counted, suppressed, printed on stdout, delivered,
-    /// and collected for a report when `report` is given.
-    func makeDetector(report: ReportCollector? = nil) throws -> (detector: Detector, pipeline: AlertPipeline, ruleErrors: Int) {
+    /// and collected for a report when `report` is given. `also` sees every alert raised,
+    /// before suppression (the webhook sink's metrics).
+    func makeDetector(report: ReportCollector? = nil, also: ((Alert) -> Void)? = nil) throws -> (
+        detector: Detector, pipeline: AlertPipeline, ruleErrors: Int
+    ) {
         let pack = try ruleSources.load()
         let stdoutFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
         let color = stdoutFormat == .text && Terminal.colors(1)
@@ -54,7 +57,10 @@ struct DetectionOptions: ParsableArguments {
                 case .falco: return (.falco, line)
                 }
             })
-        let detector = Detector(plan: pack.plan, options: options) { pipeline.raised($0) }
+        let detector = Detector(plan: pack.plan, options: options) { alert in
+            also?(alert)
+            pipeline.raised(alert)
+        }
         pipeline.clock = { [unowned detector] in detector.newestEventTime }
         return (detector, pipeline, pack.errors.count)
     }

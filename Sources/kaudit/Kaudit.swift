@@ -21,7 +21,7 @@ struct Kaudit: ParsableCommand {
             `rules` check failed; 2 on a usage error, an unreadable input or a damaged archive.
             """,
         version: "0.1.0",
-        subcommands: [Scan.self, Follow.self, Stats.self, Rules.self, Matrix.self])
+        subcommands: [Scan.self, Follow.self, Serve.self, Stats.self, Rules.self, Matrix.self])
 
     static func main() {
         signal(SIGPIPE, SIG_IGN)

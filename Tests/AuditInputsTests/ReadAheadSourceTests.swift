@@ -123,7 +123,7 @@ struct ReadAheadSourceTests {
         let archive = try gzip(text, in: dir)
         let path = try dir.write("cut.gz", Array(archive.prefix(archive.count * 2 / 3)))
         let direct = decompress(path)
-        var opened = try InputOpener.open(path)
+        let opened = try InputOpener.open(path)
         defer { opened.close() }
         let source = ReadAheadSource(opened.source, blockSize: 16_384, depth: 3)
         let ahead = drain(source, readSize: 10_000)
