@@ -14,29 +14,32 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: "Alert format: text, ndjson (kaudit's alert objects) or falco (Falco's JSON output, for falcosidekick). Default: text on a terminal, ndjson otherwise.")
     var format: Format?
 
-    @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order.", valueName: "seconds"))
-    var lateness: Double = 5
+    @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order. Default: 5; 30 for serve (the apiserver's webhook sends batches up to 30 s late).", valueName: "seconds"))
+    var lateness: Double?
 
     @OptionGroup(title: "Suppression") var suppression: SuppressionOptions
 
     @OptionGroup(title: "Alert delivery over HTTP") var delivery: DeliveryFlags
 
     func validate() throws {
-        guard lateness >= 0, lateness <= 86_400 else { throw ValidationError("--lateness must be between 0 and 86400 seconds") }
+        if let lateness, lateness < 0 || lateness > 86_400 {
+            throw ValidationError("--lateness must be between 0 and 86400 seconds")
+        }
     }
 
     /// Loads the rule pack (reporting rule errors on stderr) and builds a detector whose
     /// alerts go through `AlertPipeline`: counted, suppressed, printed on stdout, delivered,
     /// and collected for a report when `report` is given. `also` sees every alert raised,
-    /// before suppression (the webhook sink's metrics).
-    func makeDetector(report: ReportCollector? = nil, also: ((Alert) -> Void)? = nil) throws -> (
+    /// before suppression (the webhook sink's metrics). `defaultLateness` applies when
+    /// `--lateness` is not given.
+    func makeDetector(report: ReportCollector? = nil, defaultLateness: Double = 5, also: ((Alert) -> Void)? = nil) throws -> (
         detector: Detector, pipeline: AlertPipeline, ruleErrors: Int
     ) {
         let pack = try ruleSources.load()
         let stdoutFormat = format ?? (isatty(1) == 1 ? .text : .ndjson)
         let color = stdoutFormat == .text && Terminal.colors(1)
         var options = DetectorOptions()
-        options.lateness = Int64(lateness * 1_000_000)
+        options.lateness = Int64((lateness ?? defaultLateness) * 1_000_000)
         let deliveries = try delivery.start(defaultFormat: stdoutFormat == .falco ? .falco : .json)
         Output.outlivesStdout = report != nil || !deliveries.targets.isEmpty
         let suppressor: AlertSuppressor.Options? = suppression.noSuppress ? nil : suppression.options(grace: options.lateness)

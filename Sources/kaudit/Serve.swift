@@ -159,7 +159,8 @@ struct Serve: ParsableCommand {
         let spool: Spool
         do { spool = try Spool(directory: stateDir, options: spoolOptions) } catch { throw ValidationError("\(error)") }
         let metrics = SinkMetrics()
-        let (detector, pipeline, ruleErrors) = try detection.makeDetector(also: {
+        // The apiserver's webhook batches events for up to 30 s: correlate that late by default.
+        let (detector, pipeline, ruleErrors) = try detection.makeDetector(defaultLateness: 30, also: {
             metrics.alert(rule: $0.rule.id, level: $0.rule.level.rawValue)
         })
         let detectionLoop = try SpoolDetection(
@@ -249,7 +250,7 @@ struct Serve: ParsableCommand {
             #   --audit-webhook-truncate-enabled=true
             #   --audit-webhook-initial-backoff=10s
             # Keep the log backend (--audit-log-path) on as well: it fills any gap the webhook leaves.
-            # Run kaudit serve with --lateness 30 or more: the apiserver sends batches up to 30 s late.
+            # kaudit serve correlates events up to 30 s late by default (--lateness): the apiserver batches that long.
             apiVersion: v1
             kind: Config
             clusters:
