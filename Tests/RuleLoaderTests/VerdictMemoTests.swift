@@ -17,10 +17,11 @@ import Testing
     }
 
     /// Runs NDJSON text through a detector with the memo on or off.
-    static func alerts(_ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool, classCapacity: Int = 16_384) -> (
-        alerts: [String], counters: DetectorCounters
-    ) {
+    static func alerts(
+        _ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool, classCapacity: Int = 16_384, maxQueuedInputs: Int = 200_000
+    ) -> (alerts: [String], counters: DetectorCounters) {
         var options = DetectorOptions()
+        options.maxQueuedInputs = maxQueuedInputs
         options.memoizeVerdicts = memo
         options.eventClassCapacity = classCapacity
         var out: [String] = []
@@ -56,6 +57,12 @@ import Testing
         #expect(with.counters.eventClassHits > 2 * with.counters.eventClassMisses, "most events are of a class seen before")
         #expect(with.counters.verdictMemoHits > with.counters.verdictMemoMisses, "new classes mostly reuse group verdicts")
         #expect(without.counters.verdictMemoHits == 0 && without.counters.eventClassHits == 0)
+
+        // A lateness queue of 5 inputs: in-order traffic correlates the same, the overflow counted.
+        let shortQueue = Self.alerts(plan, bytes, memo: true, maxQueuedInputs: 5)
+        #expect(shortQueue.alerts == without.alerts)
+        #expect(shortQueue.counters.latenessQueueOverflows > 100)
+        #expect(with.counters.latenessQueueOverflows == 0)
 
         // With room for only 50 classes, they are forgotten and relearnt all the time.
         let small = Self.alerts(plan, bytes, memo: true, classCapacity: 50)

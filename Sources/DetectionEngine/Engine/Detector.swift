@@ -22,6 +22,13 @@ public struct DetectorOptions: Sendable {
     public var longRunningWindow: Int64 = 4 * 3_600_000_000
     /// RequestReceived matches held while waiting for the request's later stage.
     public var pendingCapacity = 10_000
+    /// Correlation inputs waiting out the lateness, and the bytes of their evidence: at
+    /// 100,000 events/s with a 30 s lateness the queue would otherwise hold minutes of
+    /// evidence. Beyond either bound the oldest input is applied early (counted in
+    /// `latenessQueueOverflows`); only an input arriving later than it could then be
+    /// correlated out of order.
+    public var maxQueuedInputs = 200_000
+    public var maxQueuedBytes = 64 << 20
     /// Bounds of each correlation's state.
     public var correlationLimits = CorrelationLimits()
     /// Evidence events kept per alert.
@@ -74,6 +81,9 @@ public struct DetectorCounters: Sendable, Equatable {
     /// which rules to judge, and events of a new class.
     public var eventClassHits = 0
     public var eventClassMisses = 0
+    /// Correlation inputs applied before their lateness had passed, because the queue was at
+    /// `maxQueuedInputs` or `maxQueuedBytes`.
+    public var latenessQueueOverflows = 0
 
     public init() {}
 }
@@ -321,6 +331,12 @@ public final class Detector {
                         input: CorrelationInput(
                             input: position, time: time, group: group, value: value, evidence: [evidence!],
                             evidenceTotal: 1)))
+                while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
+                    let oldest = queue.pop()
+                {
+                    tally.latenessQueueOverflows += 1
+                    deliver(oldest)
+                }
             }
         }
     }
@@ -541,6 +557,9 @@ public final class Detector {
 struct QueuedInput {
     let correlation: Int
     let input: CorrelationInput
+
+    /// What keeping it costs (evidence shared by several inputs is counted for each).
+    var estimatedBytes: Int { input.evidence.reduce(64) { $0 + $1.estimatedBytes } }
 }
 
 /// A min-heap of queued inputs by event time, ties in arrival order (so the output does not
@@ -552,12 +571,15 @@ struct InputQueue {
     private var items: [QueuedInput?] = []
     private var freeSlots: [Int32] = []
     private var seq = 0
+    /// Estimated bytes of the queued inputs' evidence.
+    private(set) var bytes = 0
 
     var peekTime: Int64? { heap.first?.time }
     var count: Int { heap.count }
 
     mutating func push(_ item: QueuedInput) {
         seq += 1
+        bytes += item.estimatedBytes
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -592,7 +614,9 @@ struct InputQueue {
             i = m
         }
         freeSlots.append(top.slot)
-        return items[Int(top.slot)].take()
+        let item = items[Int(top.slot)].take()
+        bytes -= item?.estimatedBytes ?? 0
+        return item
     }
 
     @inline(__always)
