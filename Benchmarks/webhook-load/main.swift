@@ -240,6 +240,10 @@ func runConnection(_ index: Int) async {
                     if r.header("Retry-After") == nil { s.retryAfterMissing += 1 }
                 }
             }
+            if r.header("Connection")?.lowercased() == "close" {
+                conn?.close()  // the server ends the connection after this answer (a 503 before the body): open another
+                conn = nil
+            }
             if r.status == 503, let ra = r.header("Retry-After"), let secs = Double(ra), interval == 0 {
                 try? await Task.sleep(for: .milliseconds(Int(secs * 100)))  // back off a little, as a client would
             }

@@ -76,6 +76,9 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Open connections allowed; more are closed at once.", valueName: "n"))
     var maxConnections = 1024
 
+    @Option(name: .long, help: ArgumentHelp("Requests being received, stored or answered at once; more get 503 with Retry-After before their body is read (load shedding: the apiserver retries them).", valueName: "n"))
+    var maxActiveRequests = 32
+
     @Option(name: .long, help: ArgumentHelp("Seconds from a request's first byte (or the connection) to its complete headers.", valueName: "seconds"))
     var headerTimeout = 10
 
@@ -135,8 +138,9 @@ struct Serve: ParsableCommand {
         guard path.hasPrefix("/") else { throw ValidationError("--path must start with /") }
         guard maxBodyBytes.value >= 1 << 20 else { throw ValidationError("--max-body-bytes must be at least 1 MiB") }
         guard maxInFlightBytes.value >= maxBodyBytes.value else { throw ValidationError("--max-in-flight-bytes must be at least --max-body-bytes") }
-        guard maxConnections >= 1, headerTimeout >= 1, idleTimeout >= 1, retryAfter >= 1 else {
-            throw ValidationError("--max-connections, --header-timeout, --idle-timeout and --retry-after must be at least 1")
+        guard maxConnections >= 1, maxActiveRequests >= 1, headerTimeout >= 1, idleTimeout >= 1, retryAfter >= 1 else {
+            throw ValidationError(
+                "--max-connections, --max-active-requests, --header-timeout, --idle-timeout and --retry-after must be at least 1")
         }
         guard segmentBytes.value >= 1 << 20, spoolMaxBytes.value >= 2 * segmentBytes.value else {
             throw ValidationError("--segment-bytes must be at least 1 MiB and --spool-max-bytes at least twice that")
@@ -171,6 +175,7 @@ struct Serve: ParsableCommand {
         limits.maxBodyBytes = maxBodyBytes.value
         limits.maxInFlightBodyBytes = maxInFlightBytes.value
         limits.maxConnections = maxConnections
+        limits.maxActiveRequests = maxActiveRequests
         limits.headerTimeout = .seconds(Int64(headerTimeout))
         limits.idleTimeout = .seconds(Int64(idleTimeout))
         limits.minBodyBytesPerSecond = minBodyRate.value

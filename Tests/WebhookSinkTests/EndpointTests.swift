@@ -113,6 +113,36 @@ import WebhookSink
         #expect(h.endpoint.inFlightBytes == 0)
     }
 
+    @Test func requestsBeyondTheActiveBoundGet503WithRetryAfterBeforeTheirBody() async throws {
+        var limits = RequestLimits()
+        limits.maxActiveRequests = 2
+        let h = try Harness(limits: limits)
+        var admitted: [Int] = []
+        for _ in 0..<2 {
+            guard case .readBody(_, _, let reserved) = h.endpoint.admit(Harness.head(length: 100), peerSubject: nil) else {
+                Issue.record("refused a request within the bound")
+                return
+            }
+            admitted.append(reserved)
+        }
+        guard case .respond(let r) = h.endpoint.admit(Harness.head(length: 100), peerSubject: nil) else {
+            Issue.record("admitted a third request")
+            return
+        }
+        #expect(r.status == .serviceUnavailable)
+        #expect(r.close)
+        #expect(r.headers.contains { $0.0 == "Retry-After" && $0.1 == "1" })
+        #expect(h.endpoint.activeRequests == 2)
+        #expect(h.metrics.render(spool: h.spool.stats).contains("active_requests"))
+        // One answered: room again, and a whole request goes through.
+        h.endpoint.abandon(admitted.removeLast())
+        let ok = await h.post(Bodies.batch(3))
+        #expect(ok.status == .ok)
+        h.endpoint.abandon(admitted.removeLast())
+        #expect(h.endpoint.activeRequests == 0)
+        #expect(h.endpoint.inFlightBytes == 0)
+    }
+
     @Test func aCompressedBodyGets415() throws {
         let h = try Harness()
         for encoding in ["gzip", "zstd", "deflate"] {
