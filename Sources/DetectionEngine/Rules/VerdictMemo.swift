@@ -75,8 +75,10 @@ final class VerdictMemo {
     private let slotTests: [[FieldTest]]
     /// Per slot and value number: the value's signature number, -1 until computed.
     private let signatureOfValue: UnsafeMutablePointer<Int32>
-    /// Per slot: the signatures seen (which of the slot's tests pass), numbered.
+    /// Per slot: the signatures seen (which of the slot's tests pass), numbered; at most
+    /// `maxSignatures` per slot (values of a slot with more go the rule-by-rule way).
     private var signatureNumbers: [[[Bool]: Int32]]
+    static let maxSignatures = 4096
     private var signatureKey: [UInt16] = []
     private var classList: [Int32] = []
     var classHits: Int { classes.hits }
@@ -222,7 +224,7 @@ final class VerdictMemo {
 
     /// The signature-level key of the current event into `signatureClasses`: the list's
     /// number and each slot's signature number. False when a value cannot be numbered (too
-    /// long) or a slot has more signatures than a key holds.
+    /// long) or its slot already has `maxSignatures` signatures.
     private func prepareSignatures(list: Int, slots: UInt32, _ context: EventContext) -> Bool {
         signatureKey.removeAll(keepingCapacity: true)
         signatureKey.append(UInt16(truncatingIfNeeded: list))
@@ -240,7 +242,7 @@ final class VerdictMemo {
                 if let n = signatureNumbers[k][passes] {
                     signature = n
                 } else {
-                    guard signatureNumbers[k].count < Int(UInt16.max) else { return false }
+                    guard signatureNumbers[k].count < Self.maxSignatures else { return false }
                     signature = Int32(signatureNumbers[k].count)
                     signatureNumbers[k][passes] = signature
                 }
