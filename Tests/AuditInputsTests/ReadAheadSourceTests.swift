@@ -1,4 +1,5 @@
 import AuditInputs
+import AuditTestSupport
 import Testing
 
 // ReadAheadSource reads another source on its own thread: the consumer must see exactly
@@ -7,7 +8,7 @@ import Testing
 /// A source that hands out `bytes` in pieces of scripted sizes, then fails or ends.
 private struct ScriptedSource: ByteSource {
     let bytes: [UInt8]
-    var pieces: SplitMix
+    var pieces: SplitMix64
     var position = 0
     var failure: InputError?
     /// Never ends (for the early-stop test): after the bytes, keeps producing zeros.
@@ -33,18 +34,6 @@ private struct ScriptedSource: ByteSource {
     }
 }
 
-/// A small deterministic generator (the tests need no randomness between runs).
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Reads `source` to its end with reads of `readSize` bytes.
 private func drain(_ source: ReadAheadSource, readSize: Int) -> (bytes: [UInt8], error: InputError?, consumed: [Int64]) {
     var out: [UInt8] = []
@@ -67,7 +56,7 @@ private func drain(_ source: ReadAheadSource, readSize: Int) -> (bytes: [UInt8],
 @Suite("ReadAheadSource")
 struct ReadAheadSourceTests {
     static let bytes: [UInt8] = {
-        var g = SplitMix(state: 3)
+        var g = SplitMix64(seed: 3)
         return (0..<300_000).map { _ in UInt8(truncatingIfNeeded: g.next()) }
     }()
 
@@ -76,7 +65,7 @@ struct ReadAheadSourceTests {
         arguments: [(1_000, 2, 1), (1_000, 3, 7), (4_096, 4, 4_096), (65_536, 2, 100_000), (1, 2, 3)])
     func sameBytes(blockSize: Int, depth: Int, readSize: Int) {
         let bytes = blockSize == 1 ? Array(Self.bytes.prefix(20_000)) : Self.bytes
-        let inner = ScriptedSource(bytes: bytes, pieces: SplitMix(state: UInt64(blockSize)))
+        let inner = ScriptedSource(bytes: bytes, pieces: SplitMix64(seed: UInt64(blockSize)))
         let source = ReadAheadSource(inner, blockSize: blockSize, depth: depth)
         let read = drain(source, readSize: readSize)
         #expect(read.error == nil)
@@ -88,7 +77,7 @@ struct ReadAheadSourceTests {
 
     @Test("the inner source's error comes after every byte before it, with its code and message")
     func errorAfterTheBytes() {
-        var inner = ScriptedSource(bytes: Self.bytes, pieces: SplitMix(state: 9))
+        var inner = ScriptedSource(bytes: Self.bytes, pieces: SplitMix64(seed: 9))
         inner.failure = InputError(.truncatedArchive, "audit.log.gz: truncated at compressed offset 1234")
         let read = drain(ReadAheadSource(inner, blockSize: 8_192, depth: 3), readSize: 5_000)
         #expect(read.bytes == Self.bytes)
@@ -99,13 +88,13 @@ struct ReadAheadSourceTests {
 
     @Test("an empty source ends at once")
     func empty() {
-        let read = drain(ReadAheadSource(ScriptedSource(bytes: [], pieces: SplitMix(state: 1))), readSize: 10)
+        let read = drain(ReadAheadSource(ScriptedSource(bytes: [], pieces: SplitMix64(seed: 1))), readSize: 10)
         #expect(read.bytes.isEmpty && read.error == nil)
     }
 
     @Test("stopping early ends the reading thread, even while the source has more")
     func stopEarly() throws {
-        var inner = ScriptedSource(bytes: [], pieces: SplitMix(state: 1))
+        var inner = ScriptedSource(bytes: [], pieces: SplitMix64(seed: 1))
         inner.endless = true
         let source = ReadAheadSource(inner, blockSize: 1_000, depth: 2)
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 10, alignment: 1)

@@ -563,11 +563,11 @@ struct QueuedInput {
 }
 
 /// A min-heap of queued inputs by event time, ties in arrival order (so the output does not
-/// depend on heap internals). The heap orders plain (time, sequence, slot) triples; the
+/// depend on heap internals). The heap orders plain (time, sequence, slot, bytes) entries; the
 /// inputs stay in their slots and are moved out once, when popped, so sifting copies no
 /// reference-counted payload.
 struct InputQueue {
-    private var heap: [(time: Int64, seq: Int, slot: Int32)] = []
+    private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
     private var items: [QueuedInput?] = []
     private var freeSlots: [Int32] = []
     private var seq = 0
@@ -579,7 +579,8 @@ struct InputQueue {
 
     mutating func push(_ item: QueuedInput) {
         seq += 1
-        bytes += item.estimatedBytes
+        let cost = item.estimatedBytes
+        bytes += cost
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -588,7 +589,7 @@ struct InputQueue {
             slot = Int32(items.count)
             items.append(item)
         }
-        heap.append((item.input.time, seq, slot))
+        heap.append((item.input.time, seq, slot, cost))
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -614,9 +615,8 @@ struct InputQueue {
             i = m
         }
         freeSlots.append(top.slot)
-        let item = items[Int(top.slot)].take()
-        bytes -= item?.estimatedBytes ?? 0
-        return item
+        bytes -= top.bytes
+        return items[Int(top.slot)].take()
     }
 
     @inline(__always)

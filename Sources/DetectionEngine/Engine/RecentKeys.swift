@@ -51,7 +51,10 @@ final class RecentKeys {
     private static func normalized(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
 
     @inline(__always)
-    private func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask }
+    private func home(_ key: UInt64) -> Int { Self.home(key, mask) }
+
+    @inline(__always)
+    private static func home(_ key: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: key &* 0x9E37_79B9_7F4A_7C15 >> 20) & mask }
 
     /// Asks the processor to fetch `key`'s cell now; a later lookup of it finds it in cache.
     @inline(__always)
@@ -167,18 +170,30 @@ final class RecentKeys {
         ringHead = 0
         ringMask = newRing - 1
 
-        let oldCells = cells
-        let oldSlots = mask + 1
-        cells = .allocate(capacity: newRing * 2)
-        cells.initialize(repeating: Cell(key: 0, payload: 0), count: newRing * 2)
-        mask = newRing * 2 - 1
-        for j in 0..<oldSlots where oldCells[j].key != 0 {
-            var i = home(oldCells[j].key)
-            while cells[i].key != 0 { i = (i + 1) & mask }
-            cells[i] = oldCells[j]
-        }
-        oldCells.deallocate()
+        (cells, mask) = doubledTable(
+            cells, mask: mask, empty: Cell(key: 0, payload: 0), isOccupied: { $0.key != 0 }, home: { Self.home($0.key, $1) })
     }
+}
+
+/// Moves the occupied cells of an open-addressing table (linear probing, power-of-two size)
+/// into a new table twice as large, frees the old one, and returns the new one with its mask.
+/// `home` is where a cell's probe starts in a table of the given mask. Every growing table
+/// of the engine (duplicates, memo, interner, event classes) doubles this way.
+@inline(__always)
+func doubledTable<Cell>(
+    _ old: UnsafeMutablePointer<Cell>, mask: Int, empty: Cell, isOccupied: (Cell) -> Bool, home: (Cell, Int) -> Int
+) -> (cells: UnsafeMutablePointer<Cell>, mask: Int) {
+    let capacity = (mask + 1) * 2
+    let cells = UnsafeMutablePointer<Cell>.allocate(capacity: capacity)
+    cells.initialize(repeating: empty, count: capacity)
+    let newMask = capacity - 1
+    for j in 0...mask where isOccupied(old[j]) {
+        var i = home(old[j], newMask)
+        while isOccupied(cells[i]) { i = (i + 1) & newMask }
+        cells[i] = old[j]
+    }
+    old.deallocate()
+    return (cells, newMask)
 }
 
 /// A 64-bit hash of byte strings and numbers (`fastHash`, then a multiply-xorshift mix): for

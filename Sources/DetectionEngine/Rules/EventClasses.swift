@@ -173,16 +173,8 @@ struct EventClasses {
     }
 
     private mutating func grow() {
-        let old = cells
-        let oldCapacity = mask + 1
-        cells = .allocate(capacity: oldCapacity * 2)
-        cells.initialize(repeating: Cell(hash: 0, record: 0), count: oldCapacity * 2)
-        mask = oldCapacity * 2 - 1
-        for j in 0..<oldCapacity where old[j].record != 0 {
-            var i = Int(truncatingIfNeeded: old[j].hash) & mask
-            while cells[i].record != 0 { i = (i + 1) & mask }
-            cells[i] = old[j]
-        }
-        old.deallocate()
+        (cells, mask) = doubledTable(
+            cells, mask: mask, empty: Cell(hash: 0, record: 0), isOccupied: { $0.record != 0 },
+            home: { Int(truncatingIfNeeded: $0.hash) & $1 })
     }
 }

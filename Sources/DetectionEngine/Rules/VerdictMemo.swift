@@ -418,18 +418,9 @@ struct MemoTable {
     private static func slot(_ a: UInt64, _ b: UInt64) -> Int { Int(truncatingIfNeeded: ByteHasher.mix(a ^ (b &* 0x9E37_79B9_7F4A_7C15))) }
 
     private mutating func grow() {
-        let old = cells
-        let oldCapacity = mask + 1
-        let capacity = oldCapacity * 2
-        cells = .allocate(capacity: capacity)
-        cells.initialize(repeating: Cell(key: 0, key2: 0, state: 0), count: capacity)
-        mask = capacity - 1
-        for j in 0..<oldCapacity where old[j].key != 0 {
-            var i = Self.slot(old[j].key, old[j].key2) & mask
-            while cells[i].key != 0 { i = (i + 1) & mask }
-            cells[i] = old[j]
-        }
-        old.deallocate()
+        (cells, mask) = doubledTable(
+            cells, mask: mask, empty: Cell(key: 0, key2: 0, state: 0), isOccupied: { $0.key != 0 },
+            home: { Self.slot($0.key, $0.key2) & $1 })
     }
 }
 
@@ -571,17 +562,8 @@ struct ValueInterner {
     }
 
     private mutating func grow() {
-        let old = table
-        let oldCapacity = mask + 1
-        table = .allocate(capacity: oldCapacity * 2)
-        table.initialize(repeating: (0, 0), count: oldCapacity * 2)
-        mask = oldCapacity * 2 - 1
-        for j in 0..<oldCapacity where old[j].id != 0 {
-            var i = Int(truncatingIfNeeded: old[j].hash) & mask
-            while table[i].id != 0 { i = (i + 1) & mask }
-            table[i] = old[j]
-        }
-        old.deallocate()
+        (table, mask) = doubledTable(
+            table, mask: mask, empty: (0, 0), isOccupied: { $0.id != 0 }, home: { Int(truncatingIfNeeded: $0.hash) & $1 })
     }
 
     private func equals(_ n: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
