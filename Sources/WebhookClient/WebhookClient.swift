@@ -60,6 +60,12 @@ public final class WebhookConnection: Sendable {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: h)
         let channel = self.channel
         channel.eventLoop.execute {
+            // Closed already (a refused TLS handshake closes it before any request): the
+            // collector's channelInactive has run, so a promise added now would never complete.
+            guard channel.isActive else {
+                promise.fail(ChannelError.ioOnClosedChannel)
+                return
+            }
             do {
                 try channel.pipeline.syncOperations.handler(type: ResponseCollector.self).pending.append(promise)
             } catch {

@@ -9,7 +9,8 @@ import WebhookSink
 
 /// The real server over TLS on loopback (ephemeral port), with certificates made by openssl
 /// at test time: who gets in, and an end-to-end batch with a client certificate and a token.
-@Suite(.serialized) struct TLSServerTests {
+// A client waiting for an answer that never comes fails the test instead of hanging CI.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct TLSServerTests {
     struct Running {
         let harness: Harness
         let server: WebhookServer
