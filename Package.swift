@@ -151,7 +151,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "AnalyzerKitTests",
-            dependencies: ["AnalyzerKit", "DetectionEngine", "AuditModel", "AuditJSON", "AuditTestSupport"],
+            dependencies: [
+                "AnalyzerKit", "DetectionEngine", "AuditModel", "AuditJSON", "AuditInputs", "AuditSynth", "RuleLoader",
+                "AuditTestSupport",
+            ],
             swiftSettings: strict),
     ]
 )

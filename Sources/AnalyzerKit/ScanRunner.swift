@@ -9,6 +9,12 @@ public struct ScanRunner {
     public struct Options: Sendable {
         public var limits = ReaderLimits()
         public var opener = InputOpener.Options()
+        /// Threads that parse and judge, the calling one included (`summarize` only): above 1,
+        /// inputs of lines are split into blocks read on that many threads, with the result
+        /// of a one-thread read (see `ParallelReplay`).
+        public var jobs = 1
+        /// Size of the blocks of lines handed to those threads (small ones only in tests).
+        public var blockSize = 1 << 20
         public init() {}
     }
 
@@ -32,6 +38,48 @@ public struct ScanRunner {
     public func scan<H: AuditRecordHandler>(_ path: String, mayBeEmpty: Bool = false, into handler: inout H)
         -> (bytes: Int64, error: InputError?)
     {
+        read(path, mayBeEmpty: mayBeEmpty) { opened, source in
+            // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
+            let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
+            var metered = MeteredSource(inner: source, meter: progress, reader: reader)
+            do throws(InputError) {
+                try reader.read(from: &metered, name: path, unterminatedLine: unterminated, into: &handler)
+                return (reader.stats.bytes, reader.stats.records, nil)
+            } catch {
+                return (reader.stats.bytes, reader.stats.records, error)
+            }
+        }
+    }
+
+    /// As `scan`, with the blocks of an input of lines parsed and judged on `parallel`'s
+    /// threads (a pipe is read on this thread: its writer may stop mid-line).
+    func scan(_ path: String, mayBeEmpty: Bool, parallel: ParallelReplay, into handler: inout DetectingHandler)
+        -> (bytes: Int64, error: InputError?)
+    {
+        read(path, mayBeEmpty: mayBeEmpty) { opened, source in
+            if opened.isPipe {
+                var metered = MeteredSource(inner: source, meter: progress, reader: reader)
+                do throws(InputError) {
+                    try reader.read(from: &metered, name: path, unterminatedLine: .report, into: &handler)
+                    return (reader.stats.bytes, reader.stats.records, nil)
+                } catch {
+                    return (reader.stats.bytes, reader.stats.records, error)
+                }
+            }
+            var sequencer = ParallelReplay.Sequencer(handler: handler)
+            defer { handler = sequencer.handler }
+            return parallel.read(&source, name: path, progress: progress, into: &sequencer)
+        }
+    }
+
+    /// Opens an input (by magic bytes; archives decompressed on a thread of their own, beside
+    /// parsing and detection) and reads it with `body`, which returns the bytes and records it
+    /// read and the failure it ended with. An input that holds no bytes is an error unless
+    /// `mayBeEmpty`.
+    private func read(
+        _ path: String, mayBeEmpty: Bool,
+        _ body: (InputOpener.Opened, inout any ByteSource) -> (bytes: Int64, records: Int, error: InputError?)
+    ) -> (bytes: Int64, error: InputError?) {
         var opened: InputOpener.Opened
         do {
             opened = try InputOpener.open(path, options: options.opener)
@@ -39,23 +87,17 @@ public struct ScanRunner {
             return (0, error)
         }
         defer { opened.close() }
-        do {
-            // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
-            let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
-            // Archives are decompressed on a thread of their own, beside parsing and detection.
-            let readAhead = opened.format == .plain ? nil : ReadAheadSource(opened.source)
-            defer { readAhead?.stop() }  // before the file is closed
-            var source = MeteredSource(inner: readAhead ?? opened.source, meter: progress, reader: reader)
-            defer { progress?.finishInput(bytes: source.consumedBytes, events: reader.stats.records) }
-            try reader.read(from: &source, name: path, unterminatedLine: unterminated, into: &handler)
-            if reader.stats.bytes == 0 && !mayBeEmpty {
-                let what = opened.format == .plain ? "is empty" : "is a \(opened.format.rawValue) archive of nothing"
-                return (0, InputError(.empty, "\(path) \(what)"))
-            }
-            return (reader.stats.bytes, nil)
-        } catch {
-            return (reader.stats.bytes, error)
+        let readAhead = opened.format == .plain ? nil : ReadAheadSource(opened.source)
+        defer { readAhead?.stop() }  // before the file is closed
+        var source: any ByteSource = readAhead ?? opened.source
+        let (bytes, records, error) = body(opened, &source)
+        progress?.finishInput(bytes: source.consumedBytes, events: records)
+        if let error { return (bytes, error) }
+        if bytes == 0 && !mayBeEmpty {
+            let what = opened.format == .plain ? "is empty" : "is a \(opened.format.rawValue) archive of nothing"
+            return (0, InputError(.empty, "\(path) \(what)"))
         }
+        return (bytes, nil)
     }
 
     /// Scans every input in order into a summary.
@@ -76,8 +118,15 @@ public struct ScanRunner {
         handler.summary.inputErrors += expansion.errors
         progress?.start(inputs: expansion.inputs.map(\.path))
         defer { progress?.finish() }
+        let parallel = options.jobs > 1 ? ParallelReplay(jobs: options.jobs, limits: options.limits, detector: detector, blockSize: options.blockSize) : nil
+        defer { parallel?.stop() }
         for input in expansion.inputs {
-            let (bytes, error) = scan(input.path, mayBeEmpty: input.mayBeEmpty, into: &handler)
+            let (bytes, error) =
+                if let parallel, parallel.isParallel {
+                    scan(input.path, mayBeEmpty: input.mayBeEmpty, parallel: parallel, into: &handler)
+                } else {
+                    scan(input.path, mayBeEmpty: input.mayBeEmpty, into: &handler)
+                }
             handler.summary.bytes += bytes
             handler.summary.inputs += 1
             if let error {

@@ -30,6 +30,31 @@ public struct ScanSummary: AuditRecordHandler {
 
     public init(onIssue: ((ReadIssue) -> Void)? = nil) { self.onIssue = onIssue }
 
+    /// A summary of part of an input (a block read on another thread), to be merged into the
+    /// input's summary in order: its counters keep every key (a block holds few events), so
+    /// the merged counters keep exactly the keys a one-thread read would have kept.
+    static func partial() -> ScanSummary {
+        var s = ScanSummary()
+        s.verbs = BoundedByteCounter(maxKeys: .max)
+        s.resources = BoundedByteCounter(maxKeys: .max)
+        s.users = BoundedByteCounter(maxKeys: .max)
+        s.stages = BoundedByteCounter(maxKeys: .max)
+        return s
+    }
+
+    /// Adds the events of a `partial()` summary of the records that follow the ones seen so
+    /// far (its problems are handled one by one, not merged).
+    mutating func merge(_ part: ScanSummary) {
+        events += part.events
+        duplicateKeyEvents += part.duplicateKeyEvents
+        verbs.merge(part.verbs)
+        resources.merge(part.resources)
+        users.merge(part.users)
+        stages.merge(part.stages)
+        if let t = part.firstEventMicros, firstEventMicros.map({ t < $0 }) ?? true { firstEventMicros = t }
+        if let t = part.lastEventMicros, lastEventMicros.map({ t > $0 }) ?? true { lastEventMicros = t }
+    }
+
     public var issueCount: Int { issuesByKind.values.reduce(0, +) }
 
     /// Whether an input failed in a way that makes the scan's exit status non-zero:

@@ -111,7 +111,7 @@ public final class AuditStreamReader {
     var name = "-"
 
     /// Extra readable bytes past `capacity`, so SIMD loads never leave the allocation.
-    static let padding = 64
+    public static let padding = 64
 
     public init(limits: ReaderLimits = ReaderLimits()) {
         self.limits = limits
@@ -187,16 +187,55 @@ public final class AuditStreamReader {
     /// Reads events from bytes already in memory (a webhook body, a mapped file, a test
     /// fixture), in place: nothing is copied.
     public func read<H: AuditRecordHandler>(bytes: UnsafeRawBufferPointer, name: String, into handler: inout H) {
+        inPlace(bytes, name: name) { process(isFinal: true, &handler) }
+    }
+
+    /// Reads one block of a stream of lines split at newlines (so that blocks can be read on
+    /// several threads): the layout is lines, not detected; `offset` is where the block
+    /// starts in its stream (reported offsets are stream offsets); line numbers count from 1
+    /// at the block's start (`linesPassed` says how many it held). In place.
+    public func readLines<H: AuditRecordHandler>(
+        bytes: UnsafeRawBufferPointer, name: String, offset: Int64, into handler: inout H
+    ) {
+        inPlace(bytes, name: name) {
+            bufferOffset = offset
+            mode = .ndjson
+            stats.layout = .ndjson
+            process(isFinal: true, &handler)
+        }
+    }
+
+    /// What a `lineTooLong` problem says.
+    public static func lineTooLongDetail(_ limit: Int) -> String {
+        "line longer than the \(limit)-byte limit (--max-line-bytes); skipped"
+    }
+
+    /// Newlines passed in the current stream (line-per-event layout).
+    public var linesPassed: Int { line - 1 }
+
+    /// How a stream starting with `bytes` is read: its layout, and where its first record
+    /// may start (past a byte-order mark). Nil when these bytes do not decide it (the first
+    /// line goes on past them, or they are blank).
+    public func layout(ofStreamStart bytes: UnsafeRawBufferPointer, isFinal: Bool) -> (layout: Layout, start: Int)? {
+        var result: (Layout, Int)?
+        inPlace(bytes, name: name) {
+            if detectLayout(isFinal: isFinal) { result = (stats.layout, start) }
+        }
+        return result
+    }
+
+    /// Runs `body` with the reader's buffer set to `bytes` (read, never written: only
+    /// makeRoom() writes, and a final pass never calls it), then gives the reader its own back.
+    private func inPlace(_ bytes: UnsafeRawBufferPointer, name: String, _ body: () -> Void) {
         reset(name: name)
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         let own = buffer
         let ownCapacity = capacity
-        // The reader only writes to its buffer in makeRoom(), which a final pass never calls.
         buffer = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self))
         capacity = bytes.count
         end = bytes.count
         stats.bytes = Int64(bytes.count)
-        process(isFinal: true, &handler)
+        body()
         buffer = own
         capacity = ownCapacity
         start = 0
@@ -364,7 +403,7 @@ public final class AuditStreamReader {
                 // it; one that arrived whole (large reads, in-place reads) was decoded like any
                 // other. The limit now holds whatever the read sizes.
                 report(.lineTooLong, at: start, line: line,
-                    "line longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+                    Self.lineTooLongDetail(limits.maxRecordBytes), &handler)
                 stats.discardedBytes += Int64(nl + 1 - start)
             } else {
                 handleDocument(start, nl, line: line, &handler)
@@ -379,7 +418,7 @@ public final class AuditStreamReader {
         }
         if end - start > limits.maxRecordBytes {
             report(.lineTooLong, at: start, line: line,
-                "line longer than the \(limits.maxRecordBytes)-byte limit (--max-line-bytes); skipped", &handler)
+                Self.lineTooLongDetail(limits.maxRecordBytes), &handler)
             discarding = true
             stats.discardedBytes += Int64(end - start)
             start = end

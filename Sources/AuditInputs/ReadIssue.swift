@@ -30,11 +30,19 @@ public struct ReadIssue: Sendable, CustomStringConvertible {
     /// The input's name (a path, or `-` for stdin).
     public let source: String
     /// 1-based line where the record starts.
-    public let line: Int
+    public var line: Int
     /// Byte offset in the (decompressed) stream where the problem is.
     public let byteOffset: Int64
     /// A short explanation for people.
     public let detail: String
+
+    public init(kind: Kind, source: String, line: Int, byteOffset: Int64, detail: String) {
+        self.kind = kind
+        self.source = source
+        self.line = line
+        self.byteOffset = byteOffset
+        self.detail = detail
+    }
 
     public var description: String { "\(source):\(line): byte \(byteOffset): \(detail)" }
 }

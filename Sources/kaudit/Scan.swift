@@ -16,12 +16,20 @@ struct InputOptions: ParsableArguments {
     @Flag(name: .long, help: "Exit 0 after a truncated or corrupt archive (everything before the damage is read and the damage reported).")
     var allowPartial = false
 
+    @Option(name: .long, help: ArgumentHelp("Threads that parse and judge files of one event per line (the default is the number of cores; 1 reads on one thread). The output is the same whatever the number.", valueName: "n"))
+    var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
     var runner: ScanRunner { runner(progress: nil) }
 
     func runner(progress: ProgressMeter?) -> ScanRunner {
         var options = ScanRunner.Options()
         options.limits = reading.limits
         options.opener = reading.opener
+        options.jobs = jobs
         return ScanRunner(options: options, progress: progress)
     }
 

@@ -67,3 +67,24 @@ public enum SharedCorpora {
         return !value.isEmpty && value != "0" && value.lowercased() != "false"
     }
 }
+
+/// A temporary directory, removed with everything in it when the value goes away.
+public final class TempDir {
+    public let url: URL
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("kaudit-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// Writes a file in the directory; returns its URL.
+    public func file(_ name: String, _ contents: Data) throws -> URL {
+        let u = url.appendingPathComponent(name)
+        try contents.write(to: u)
+        return u
+    }
+
+    public func file(_ name: String, _ text: String) throws -> URL { try file(name, Data(text.utf8)) }
+}

@@ -129,26 +129,6 @@ enum CLI {
     }
 }
 
-/// A temporary directory, removed when the value is deinitialized.
-final class TempDir {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kaudit-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func file(_ name: String, _ contents: Data) throws -> URL {
-        let u = url.appendingPathComponent(name)
-        try contents.write(to: u)
-        return u
-    }
-
-    func file(_ name: String, _ text: String) throws -> URL { try file(name, Data(text.utf8)) }
-}
-
 extension Dictionary where Key == String, Value == Any {
     func int(_ key: String) -> Int? { (self[key] as? NSNumber)?.intValue }
 

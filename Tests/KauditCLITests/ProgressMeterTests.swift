@@ -1,4 +1,5 @@
 import AnalyzerKit
+import AuditTestSupport
 import Foundation
 import Testing
 

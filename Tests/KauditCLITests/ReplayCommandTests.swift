@@ -1,3 +1,4 @@
+import AuditTestSupport
 import Foundation
 import Testing
 
@@ -96,5 +97,42 @@ struct ReplayCommandTests {
         #expect(r.output.contains("-:\(Sample.events + 1): byte "), "\(r.output)")
         #expect(r.output.contains("input ended inside a line"), "\(r.output)")
         #expect(r.output.contains(#""partial_line""#), "\(r.output)")
+    }
+
+    @Test("--jobs: the same alerts, summary and problems on one thread and several, for files, directories and a damaged archive",
+        .enabled(if: CLI.hasTool("zstd"), "zstd not installed"))
+    func jobsGiveTheSameOutput() throws {
+        let dir = try TempDir()
+        // The sample with record problems mixed in, written into a directory with a copy of
+        // itself (duplicates) and a truncated zstd archive of it.
+        var text = try String(contentsOf: Sample.url, encoding: .utf8)
+        text += "not json\n{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"verb\":\n" + text
+        let logs = dir.url.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: logs.appendingPathComponent("audit-2025-03-14T09-01-00.000.log"))
+        try Data(text.utf8).write(to: logs.appendingPathComponent("audit.log"))
+        let zst = dir.url.appendingPathComponent("whole.zst")
+        _ = try CLI.shell("cat '\(logs.path)'/* | zstd -q -c > '\(zst.path)'")
+        let data = try Data(contentsOf: zst)
+        let cut = try dir.file("cut.zst", data.prefix(data.count * 3 / 4))
+        var inputs = [[logs.path], [cut.path]]
+        if let falco = SharedCorpora.directory("falco-k8s-audit") {
+            inputs.append([falco.appendingPathComponent("trace_files/k8s_audit").path])
+        }
+        for input in inputs {
+            let one = try CLI.run(["scan", "--summary", "json", "--format", "ndjson", "--jobs", "1"] + input)
+            #expect(!one.stdout.isEmpty, "\(input): alerts expected")
+            for jobs in ["2", "3"] {
+                let many = try CLI.run(["scan", "--summary", "json", "--format", "ndjson", "--jobs", jobs] + input)
+                #expect(many.status == one.status, "\(input) --jobs \(jobs)")
+                #expect(many.stdout == one.stdout, "\(input) --jobs \(jobs): alerts differ")
+                // The same problems (file, line, offset, reason) and the same summary, but for
+                // the time taken.
+                func withoutTimes(_ s: String) -> String {
+                    s.replacingOccurrences(of: #""elapsed_seconds":[0-9.e+-]+"#, with: "", options: .regularExpression)
+                }
+                #expect(withoutTimes(many.stderr) == withoutTimes(one.stderr), "\(input) --jobs \(jobs): summary or problems differ")
+            }
+        }
     }
 }

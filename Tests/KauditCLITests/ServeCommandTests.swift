@@ -1,6 +1,7 @@
 import AuditInputs
 import AuditJSON
 import AuditModel
+import AuditTestSupport
 import Foundation
 import NIOCore
 import NIOPosix

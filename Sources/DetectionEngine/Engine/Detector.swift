@@ -125,15 +125,13 @@ public final class Detector {
             "Two different events carry the same audit ID and stage. Clients can set the Audit-ID header, so a request can hide behind another's ID; review both requests.")
 
     private let sink: (Alert) -> Void
-    private let context: EventContext
+    /// The rules, shared with every judge made by `makeJudge()`.
+    private let rules: JudgeRules
+    /// The judge `process` uses; its context holds the event being applied.
+    private let judge: EventJudge
+    private var context: EventContext { judge.context }
     /// A second context, for judging held events read back from their bytes.
     private let replayContext: EventContext
-    private let gated: RuleIndex
-    private let gatedRules: [Int]
-    private let staged: RuleIndex
-    private let stagedRules: [Int]
-    private let gatedMemo: VerdictMemo?
-    private let stagedMemo: VerdictMemo?
     private let states: [CorrelationState]
 
     private let duplicates: RecentKeys
@@ -151,10 +149,10 @@ public final class Detector {
     private var deadlinesChanged = false
     /// The rules matched by the event being judged, when it is held.
     private var heldMatches: [Int] = []
-    /// The event's matches (positions in `gated.rules` and `staged.rules`), collected before
-    /// they are applied.
-    private var gatedMatches: [Int32] = []
-    private var stagedMatches: [Int32] = []
+    /// The event's matches (see `EventVerdict.gatedCount`), collected before they are applied.
+    private var matchBuffer: [Int32] = []
+    /// Memo figures of judges that ran on other threads (`absorbCounters(of:)`).
+    private var judgedElsewhere = DetectorCounters()
 
     private struct Held {
         let time: Int64
@@ -166,23 +164,13 @@ public final class Detector {
         self.plan = plan
         self.options = options
         self.sink = sink
-        let empty = AuditEvent()
-        context = EventContext(empty)
-        replayContext = EventContext(empty)
-        var gatedRules: [Int] = []
-        var stagedRules: [Int] = []
-        for (i, r) in plan.rules.enumerated() {
-            if r.compiled.namesStage { stagedRules.append(i) } else { gatedRules.append(i) }
-        }
-        self.gatedRules = gatedRules
-        self.stagedRules = stagedRules
-        gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
-        staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
-        gatedMemo = options.memoizeVerdicts ? VerdictMemo(rules: gated.rules, candidateLists: gated.candidates, classCapacity: options.eventClassCapacity) : nil
-        stagedMemo = options.memoizeVerdicts ? VerdictMemo(rules: staged.rules, candidateLists: staged.candidates, classCapacity: options.eventClassCapacity) : nil
+        rules = JudgeRules(plan: plan)
+        judge = EventJudge(rules: rules, options: options)
+        replayContext = EventContext(AuditEvent())
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
+        judge.prefetchTable = duplicates
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
     }
@@ -192,49 +180,48 @@ public final class Detector {
     /// Judges one event. Alerts go to the sink, now (single-event rules) or when a later
     /// event moves time on (correlations, held RequestReceived matches).
     public func process(_ event: AuditEvent) {
+        let verdict = judge.judge(event, into: &matchBuffer)
+        matchBuffer.withUnsafeBufferPointer { apply(verdict, matches: $0, reload: nil) }
+        matchBuffer.removeAll(keepingCapacity: true)
+    }
+
+    /// A judge for another thread: it shares this detector's compiled rules and has its own
+    /// context and memos. Its verdicts are applied here, in input order, with `apply`.
+    public func makeJudge() -> EventJudge { EventJudge(rules: rules, options: options) }
+
+    /// Adds the memo figures of a judge made by `makeJudge()` to `counters` (once, when it is done).
+    public func absorbCounters(of other: EventJudge) { other.addMemoCounters(to: &judgedElsewhere) }
+
+    /// Applies one event's verdict, in input order: the duplicate check, the stage gate,
+    /// held matches, alerts and correlation inputs. `matches` are the verdict's matches;
+    /// `reload` gives the judged event again when a match or finding needs it (nil when it
+    /// is the event `process` just judged).
+    public func apply(_ verdict: EventVerdict, matches: UnsafeBufferPointer<Int32>, reload: (() -> AuditEvent)?) {
         tally.events += 1
-        let time = event.stageMicros ?? event.requestReceivedMicros ?? (newestTime == .min ? 0 : newestTime)
+        let time = verdict.time ?? (newestTime == .min ? 0 : newestTime)
         if time > newestTime { newestTime = time }
-        context.reset(event)
-
-        let stage = Stage(event[.stage])
-        var requestKey: UInt64 = 0
-        var duplicateKey: UInt64 = 0
-        if let id = event.auditID?.jsonString {
-            var h = ByteHasher()
-            h.combine(id.rawBytes)
-            requestKey = h.state
-            duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
-            // The duplicate table is larger than the caches: its cell arrives while the
-            // rules run (judging has no effect until the matches are applied below).
-            duplicates.prefetch(duplicateKey)
-        }
-
-        gated.forEachMatch(context, memo: gatedMemo) { gatedMatches.append(Int32($0)) }
-        staged.forEachMatch(context, memo: stagedMemo) { stagedMatches.append(Int32($0)) }
-        defer {
-            gatedMatches.removeAll(keepingCapacity: true)
-            stagedMatches.removeAll(keepingCapacity: true)
-        }
+        var loaded = reload == nil
+        let requestKey = verdict.requestKey
 
         if requestKey != 0 {
-            let fingerprint = Self.fingerprint(event)
-            if let seen = duplicates.payloadOrInsert(duplicateKey, payload: fingerprint, time: time) {
+            let fingerprint = verdict.fingerprint
+            if let seen = duplicates.payloadOrInsert(verdict.duplicateKey, payload: fingerprint, time: time) {
                 if seen == fingerprint {
                     tally.duplicates += 1
                     housekeeping()
                     return
                 }
                 tally.auditIDReuses += 1
-                reportReuse(event, time: time)
-                duplicates.insert(duplicateKey, payload: fingerprint, time: time)
+                if !loaded { context.reset(reload!()); loaded = true }  // Safe: loaded is false only with a reload.
+                reportReuse(context.event, time: time)
+                duplicates.insert(verdict.duplicateKey, payload: fingerprint, time: time)
             }
         }
 
         var judgeOnce = true
         var hold = false
         if requestKey != 0 {
-            switch stage {
+            switch verdict.stage {
             case .requestReceived:
                 hold = true
             case .responseStarted:
@@ -242,7 +229,7 @@ public final class Detector {
                 supersede(requestKey)
             case .responseComplete:
                 supersede(requestKey)
-                if startedRequests.count > 0, Self.mayBeLongRunning(event), startedRequests.payload(requestKey) != nil {
+                if startedRequests.count > 0, verdict.mayBeLongRunning, startedRequests.payload(requestKey) != nil {
                     tally.laterStagesSkipped += 1
                     judgeOnce = false
                 }
@@ -253,11 +240,19 @@ public final class Detector {
             }
         }
 
+        let gated = UnsafeBufferPointer(rebasing: matches[0..<Int(verdict.gatedCount)])
+        let staged = UnsafeBufferPointer(rebasing: matches[Int(verdict.gatedCount)..<verdict.matchCount])
+        if !loaded && (judgeOnce && gated.contains { $0 & 1 != 0 } || staged.contains { $0 & 1 != 0 }) {
+            context.reset(reload!())  // Safe: loaded is false only with a reload.
+        }
         var evidence: Evidence?
         if judgeOnce {
-            for i in gatedMatches {
-                let r = gatedRules[Int(i)]
-                guard passesFilters(r, context) else { continue }
+            for m in gated {
+                guard m & 1 != 0 else {
+                    tally.filtered += 1
+                    continue
+                }
+                let r = rules.gatedRules[Int(m >> 1)]
                 if hold {
                     heldMatches.append(r)
                 } else {
@@ -265,13 +260,15 @@ public final class Detector {
                 }
             }
         }
-        for i in stagedMatches {
-            let r = stagedRules[Int(i)]
-            guard passesFilters(r, context) else { continue }
-            matched(r, context, time: time, evidence: &evidence)
+        for m in staged {
+            guard m & 1 != 0 else {
+                tally.filtered += 1
+                continue
+            }
+            matched(rules.stagedRules[Int(m >> 1)], context, time: time, evidence: &evidence)
         }
         if !heldMatches.isEmpty {
-            self.hold(requestKey, time: time, evidence: evidence ?? Evidence(event, time: time), rules: heldMatches)
+            self.hold(requestKey, time: time, evidence: evidence ?? Evidence(context.event, time: time), rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
         housekeeping()
@@ -298,14 +295,6 @@ public final class Detector {
     public var correlationCounters: [CorrelationCounters] { states.map(\.counters) }
 
     // MARK: - Matches
-
-    private func passesFilters(_ rule: Int, _ context: EventContext) -> Bool {
-        for f in plan.rules[rule].filters where f.matches(context) {
-            tally.filtered += 1
-            return false
-        }
-        return true
-    }
 
     private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout Evidence?) {
         tally.ruleMatches += 1
@@ -489,17 +478,15 @@ public final class Detector {
     /// Everything counted so far, with the tables' and correlations' own figures folded in.
     public var counters: DetectorCounters {
         var c = tally
+        judge.addMemoCounters(to: &c)
+        c.verdictMemoHits += judgedElsewhere.verdictMemoHits
+        c.verdictMemoMisses += judgedElsewhere.verdictMemoMisses
+        c.verdictMemoResets += judgedElsewhere.verdictMemoResets
+        c.eventClassHits += judgedElsewhere.eventClassHits
+        c.eventClassMisses += judgedElsewhere.eventClassMisses
         c.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
         c.duplicateTableEvictions = duplicates.evicted
         c.longRunningTableEvictions = startedRequests.evicted
-        for memo in [gatedMemo, stagedMemo] {
-            guard let memo else { continue }
-            c.verdictMemoHits += memo.hits
-            c.verdictMemoMisses += memo.misses
-            c.verdictMemoResets += memo.resets
-            c.eventClassHits += memo.classHits
-            c.eventClassMisses += memo.classMisses
-        }
         return c
     }
 

@@ -1,0 +1,142 @@
+import AuditJSON
+import AuditModel
+
+/// What judging one event found, before any detector state (duplicates, the stage gate,
+/// held matches, correlations) is touched: everything `Detector.apply` needs that depends on
+/// the event alone.
+///
+/// Judging is the costly, stateless half of detection, so a replay judges events on several
+/// threads (one `EventJudge` each) and applies the verdicts on one thread in input order:
+/// the alerts come out as a one-thread run gives them.
+public struct EventVerdict: Sendable {
+    /// stageTimestamp, else requestReceivedTimestamp (microseconds); nil when neither parses.
+    var time: Int64?
+    var stage: Detector.Stage
+    /// Hashes of the audit ID, and of the audit ID with the stage; 0 when there is no audit ID.
+    var requestKey: UInt64
+    var duplicateKey: UInt64
+    /// `Detector.fingerprint` of the event (0 without an audit ID).
+    var fingerprint: UInt64
+    /// A ResponseComplete event of a request that may have been judged at ResponseStarted.
+    var mayBeLongRunning: Bool
+    /// How many of the event's matches (in the buffer given to `judge`) are of rules that do
+    /// not name `stage` (they come first), and of rules that do. Each match is its position
+    /// in `JudgeRules.gated`/`.staged` shifted left by one, with bit 0 set when no filter
+    /// dropped it.
+    public internal(set) var gatedCount: Int32
+    public internal(set) var stagedCount: Int32
+
+    /// Matches this verdict wrote into the buffer.
+    public var matchCount: Int { Int(gatedCount + stagedCount) }
+}
+
+/// The compiled rules, split for the stage gate and indexed: read-only, shared by every
+/// judge of a detector (on any thread).
+final class JudgeRules: Sendable {
+    let plan: DetectionPlan
+    /// Rules that do not name `stage` (judged once per request), by position in the index,
+    /// and the plan's rule number of each position.
+    let gated: RuleIndex
+    let gatedRules: [Int]
+    /// Rules that name `stage` (they see every event they ask for).
+    let staged: RuleIndex
+    let stagedRules: [Int]
+    /// Whether any rule has a filter (else no match needs checking against one).
+    let hasFilters: Bool
+
+    init(plan: DetectionPlan) {
+        self.plan = plan
+        var gatedRules: [Int] = []
+        var stagedRules: [Int] = []
+        for (i, r) in plan.rules.enumerated() {
+            if r.compiled.namesStage { stagedRules.append(i) } else { gatedRules.append(i) }
+        }
+        self.gatedRules = gatedRules
+        self.stagedRules = stagedRules
+        gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
+        staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
+        hasFilters = plan.rules.contains { !$0.filters.isEmpty }
+    }
+}
+
+/// Judges events against a detector's rules: the indexed rules, their filters and the
+/// event's identity. Holds per-thread state only (the event context and verdict memos); make
+/// one per thread with `Detector.makeJudge()`.
+public final class EventJudge {
+    let rules: JudgeRules
+    /// The indexes, held here too: reached through `rules`, each use copied the index (a
+    /// retain and release of each of its arrays per event).
+    private let gated: RuleIndex
+    private let staged: RuleIndex
+    let context: EventContext
+    let gatedMemo: VerdictMemo?
+    let stagedMemo: VerdictMemo?
+    /// The detector's duplicate table, for the judge the detector runs itself: its cell is
+    /// fetched while the rules run (nil for judges on other threads).
+    var prefetchTable: RecentKeys?
+
+    init(rules: JudgeRules, options: DetectorOptions) {
+        self.rules = rules
+        gated = rules.gated
+        staged = rules.staged
+        context = EventContext(AuditEvent())
+        if options.memoizeVerdicts {
+            gatedMemo = VerdictMemo(
+                rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity)
+            stagedMemo = VerdictMemo(
+                rules: rules.staged.rules, candidateLists: rules.staged.candidates, classCapacity: options.eventClassCapacity)
+        } else {
+            gatedMemo = nil
+            stagedMemo = nil
+        }
+    }
+
+    /// Judges `event`: appends its matches to `matches` (see `EventVerdict.gatedCount`) and
+    /// returns what else the detector needs. Leaves the event in `context`.
+    public func judge(_ event: AuditEvent, into matches: inout [Int32]) -> EventVerdict {
+        context.reset(event)
+        let stage = Detector.Stage(event[.stage])
+        var requestKey: UInt64 = 0
+        var duplicateKey: UInt64 = 0
+        if let id = event.auditID?.jsonString {
+            var h = ByteHasher()
+            h.combine(id.rawBytes)
+            requestKey = h.state
+            duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
+            // The duplicate table is larger than the caches: its cell arrives while the rules run.
+            prefetchTable?.prefetch(duplicateKey)
+        }
+        let first = matches.count
+        let unfiltered: Int32 = rules.hasFilters ? 0 : 1
+        gated.forEachMatch(context, memo: gatedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        let gatedEnd = matches.count
+        staged.forEachMatch(context, memo: stagedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        if rules.hasFilters { applyFilters(matches: &matches, first: first, gatedEnd: gatedEnd) }
+        return EventVerdict(
+            time: event.stageMicros ?? event.requestReceivedMicros, stage: stage, requestKey: requestKey,
+            duplicateKey: duplicateKey, fingerprint: requestKey == 0 ? 0 : Detector.fingerprint(event),
+            mayBeLongRunning: requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(event),
+            gatedCount: Int32(gatedEnd - first), stagedCount: Int32(matches.count - gatedEnd))
+    }
+
+    /// Sets bit 0 of each match no filter of its rule drops.
+    private func applyFilters(matches: inout [Int32], first: Int, gatedEnd: Int) {
+        for k in first..<matches.count {
+            let position = Int(matches[k] >> 1)
+            let rule = k < gatedEnd ? rules.gatedRules[position] : rules.stagedRules[position]
+            if !rules.plan.rules[rule].filters.contains(where: { $0.matches(context) }) { matches[k] |= 1 }
+        }
+    }
+
+    /// The verdict memos' figures, for the detector's counters.
+    func addMemoCounters(to c: inout DetectorCounters) {
+        for memo in [gatedMemo, stagedMemo] {
+            guard let memo else { continue }
+            c.verdictMemoHits += memo.hits
+            c.verdictMemoMisses += memo.misses
+            c.verdictMemoResets += memo.resets
+            c.eventClassHits += memo.classHits
+            c.eventClassMisses += memo.classMisses
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import AnalyzerKit
+import AuditInputs
+import AuditSynth
+import AuditTestSupport
+import DetectionEngine
+import Foundation
+import RuleLoader
+import Testing
+
+/// Reading on several threads gives what one thread gives: the same alerts in the same order,
+/// the same problems with the same line numbers, the same summary and detector counters,
+/// whatever the number of threads and wherever the blocks end.
+@Suite("parallel replay")
+struct ParallelReplayTests {
+    static let pack = RulePack.load(paths: [PackagePaths.detections.path])
+
+    /// Everything a scan produces that must not depend on threads.
+    struct Outcome: Equatable {
+        var alerts: [String] = []
+        var issues: [String] = []
+        var summary: [String] = []
+        var counters = DetectorCounters()
+    }
+
+    static func scan(_ paths: [String], jobs: Int, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 16) -> Outcome {
+        var outcome = Outcome()
+        let detector = Detector(plan: pack.plan) { outcome.alerts.append(AlertFormat.json($0)) }
+        var options = ScanRunner.Options()
+        options.jobs = jobs
+        options.blockSize = blockSize
+        options.limits = ReaderLimits(maxRecordBytes: maxRecordBytes)
+        let summary = ScanRunner(options: options).summarize(paths, detector: detector) { outcome.issues.append($0.description) }
+        func top(_ c: BoundedByteCounter) -> String {
+            c.top(1_000).map { "\(String(decoding: $0.key, as: UTF8.self))=\($0.count)" }.joined(separator: ",")
+                + " overflow=\(c.overflowCount)"
+        }
+        outcome.summary = [
+            "events \(summary.events) bytes \(summary.bytes) inputs \(summary.inputs)",
+            "issues \(summary.issuesByKind.sorted { $0.key.rawValue < $1.key.rawValue })",
+            "errors \(summary.inputErrors) damaged \(summary.damagedArchives)",
+            "times \(summary.firstEventMicros ?? -1) \(summary.lastEventMicros ?? -1) dupkeys \(summary.duplicateKeyEvents)",
+            top(summary.verbs), top(summary.resources), top(summary.users), top(summary.stages),
+        ]
+        var counters = detector.counters
+        // How often the memos were asked depends on how events were shared out; nothing else may.
+        counters.verdictMemoHits = 0
+        counters.verdictMemoMisses = 0
+        counters.verdictMemoResets = 0
+        counters.eventClassHits = 0
+        counters.eventClassMisses = 0
+        outcome.counters = counters
+        return outcome
+    }
+
+    /// Synthetic traffic with attacks every 150 events, and what real logs also hold: blank
+    /// lines, garbage, a cut line, a line over the cap, EventList lines, events delivered
+    /// twice, and no newline at the end.
+    static func hostileLog(bytes: Int, byteOrderMark: Bool) -> [UInt8] {
+        var generator = SyntheticAuditLog(.init(seed: 7, attackInterval: 150))
+        let events = generator.makeEvents(bytes / 1_400)
+        let lines = events.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map { Array($0) }
+        var out: [UInt8] = byteOrderMark ? [0xEF, 0xBB, 0xBF] : []
+        var rng = SplitMix64(seed: 11)
+        var k = 0
+        while k < lines.count {
+            switch rng.next() % 40 {
+            case 0: out += Array("\n   \n".utf8)
+            case 1: out += Array("this is not json\n".utf8)
+            case 2: out += lines[k].prefix(lines[k].count / 2) + [UInt8(ascii: "\n")]
+            case 3: out += Array("{\"kind\":\"Event\",\"x\":\"".utf8) + Array(repeating: UInt8(ascii: "a"), count: 70_000) + Array("\"}\n".utf8)
+            case 4 where k + 1 < lines.count:
+                out += Array("{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[".utf8) + lines[k] + [UInt8(ascii: ",")]
+                    + lines[k + 1] + Array("]}\n".utf8)
+                k += 2
+                continue
+            case 5: out += lines[k] + [UInt8(ascii: "\n")]  // delivered twice
+            default: break
+            }
+            out += lines[k] + [UInt8(ascii: "\n")]
+            k += 1
+        }
+        out.removeLast()
+        return out
+    }
+
+    @Test("the same alerts, problems, summary and counters with 1, 2 and 3 threads, at any block size")
+    func sameAsOneThread() throws {
+        let dir = try TempDir()
+        let log = dir.url.appendingPathComponent("audit.log")
+        try Data(Self.hostileLog(bytes: 1_500_000, byteOrderMark: true)).write(to: log)
+        let one = Self.scan([log.path], jobs: 1)
+        #expect(one.alerts.count > 20, "the log raises alerts")
+        #expect(one.issues.count > 20, "the log has problems to report")
+        #expect(one.counters.duplicates > 10 && one.counters.events > 900)
+        for (jobs, blockSize) in [(2, 1 << 20), (2, 4096), (3, 4096), (3, 50_000)] {
+            let many = Self.scan([log.path], jobs: jobs, blockSize: blockSize)
+            #expect(many.alerts == one.alerts, "alerts with \(jobs) threads, \(blockSize)-byte blocks")
+            #expect(many.issues == one.issues, "problems with \(jobs) threads, \(blockSize)-byte blocks")
+            #expect(many.summary == one.summary, "summary with \(jobs) threads, \(blockSize)-byte blocks")
+            #expect(many.counters == one.counters, "counters with \(jobs) threads, \(blockSize)-byte blocks")
+        }
+    }
+
+    @Test("several files, a line over the cap at the end of a file, and a layout that is not lines")
+    func severalFilesAndOtherLayouts() throws {
+        let dir = try TempDir()
+        var paths: [String] = []
+        for i in 0..<3 {
+            let url = dir.url.appendingPathComponent("part\(i).log")
+            var bytes = Self.hostileLog(bytes: 200_000 + 100_000 * i, byteOrderMark: i == 1)
+            if i == 2 { bytes += Array("\n{\"kind\":\"Event\",\"x\":\"".utf8) + Array(repeating: UInt8(ascii: "b"), count: 80_000) }
+            try Data(bytes).write(to: url)
+            paths.append(url.path)
+        }
+        // A JSON array of events: read on the calling thread, with the same result.
+        var generator = SyntheticAuditLog(.init(seed: 9, attackInterval: 50))
+        let lines = generator.makeEvents(200).split(separator: UInt8(ascii: "\n")).map { Array($0) }
+        let array = dir.url.appendingPathComponent("array.json")
+        try Data(Array("[".utf8) + Array(lines.joined(separator: Array(",\n".utf8))) + Array("]\n".utf8)).write(to: array)
+        paths.append(array.path)
+        let one = Self.scan(paths, jobs: 1)
+        #expect(one.summary[0].contains("inputs 4"))
+        let two = Self.scan(paths, jobs: 2, blockSize: 8192)
+        #expect(two == one)
+    }
+}
+
