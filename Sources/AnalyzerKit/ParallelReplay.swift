@@ -231,18 +231,12 @@ final class ParallelReplay {
                 issue += 1
             }
             if let detector, k < block.verdicts.count {
+                if k + Self.prefetchDistance < block.verdicts.count { detector.prefetch(block.verdicts[k + Self.prefetchDistance]) }
                 let verdict = block.verdicts[k]
                 let record = block.records[k]
                 block.matches.withUnsafeBufferPointer { all in
                     let mine = UnsafeBufferPointer(rebasing: all[match..<match + verdict.matchCount])
-                    detector.apply(verdict, matches: mine) {
-                        var event = AuditEvent(reusing: self.reloadStorage)
-                        _ = event.load(
-                            object: JSONValue(base: base, start: record.start, end: record.end),
-                            listAPIVersion: record.listStart < 0
-                                ? nil : JSONValue(base: base, start: record.listStart, end: record.listEnd))
-                        return event
-                    }
+                    detector.apply(verdict, matches: mine) { self.reload(record, from: block, base: base) }
                 }
                 match += verdict.matchCount
             }
@@ -260,6 +254,27 @@ final class ParallelReplay {
         }
     }
 
+    /// How many verdicts ahead of the one applied the duplicate table is prefetched.
+    static let prefetchDistance = 4
+
+    /// The judged event again, for a match or finding that needs it: from the index its
+    /// worker saved when it matched, else read anew from its bytes.
+    private func reload(_ record: Record, from block: Block, base: UnsafePointer<UInt8>) -> AuditEvent {
+        var event = AuditEvent(reusing: reloadStorage)
+        let object = JSONValue(base: base, start: record.start, end: record.end)
+        let list = record.listStart < 0 ? nil : JSONValue(base: base, start: record.listStart, end: record.listEnd)
+        if record.savedIndex >= 0 {
+            block.savedIndexes.withUnsafeBufferPointer { saved in
+                event.load(
+                    object: object, savedIndex: saved.baseAddress! + record.savedIndex, listAPIVersion: list,  // Safe: saved by the worker.
+                    hasDuplicateKeys: record.hasDuplicateKeys)
+            }
+        } else {
+            _ = event.load(object: object, listAPIVersion: list)
+        }
+        return event
+    }
+
     private func deliver(_ issue: ReadIssue, _ sequencer: inout Sequencer) {
         var issue = issue
         issue.line += sequencer.lineBase
@@ -275,6 +290,9 @@ final class ParallelReplay {
         /// The apiVersion of the EventList the event is an item of (-1: none).
         var listStart: Int
         var listEnd: Int
+        /// Where in `Block.savedIndexes` the event's index is (-1: not saved, no match).
+        var savedIndex: Int
+        var hasDuplicateKeys: Bool
     }
 
     /// A block of whole lines and, once parsed, what the worker found in it.
@@ -295,6 +313,9 @@ final class ParallelReplay {
         var verdicts: [EventVerdict] = []
         var records: [Record] = []
         var matches: [Int32] = []
+        /// Indexes of the events that matched (`AuditEvent.saveIndex`), so that applying them
+        /// needs no second parse.
+        var savedIndexes: [FieldSlot] = []
         /// Problems, each with the number of events before it in the block.
         var issues: [(before: Int, issue: ReadIssue)] = []
         var linesPassed = 0
@@ -317,6 +338,7 @@ final class ParallelReplay {
             verdicts.removeAll(keepingCapacity: true)
             records.removeAll(keepingCapacity: true)
             matches.removeAll(keepingCapacity: true)
+            savedIndexes.removeAll(keepingCapacity: true)
             issues.removeAll(keepingCapacity: true)
             linesPassed = 0
         }
@@ -394,10 +416,19 @@ final class ParallelReplay {
             block.summary.handle(event: event, at: location)
             block.events += 1
             guard let judge else { return }
-            block.verdicts.append(judge.judge(event, into: &block.matches))
+            let verdict = judge.judge(event, into: &block.matches)
+            block.verdicts.append(verdict)
+            var saved = -1
+            if verdict.matchCount > 0 {
+                saved = block.savedIndexes.count
+                block.savedIndexes.append(contentsOf: repeatElement(FieldSlot(), count: AuditEvent.savedIndexCount))
+                block.savedIndexes.withUnsafeMutableBufferPointer { event.saveIndex(to: $0.baseAddress! + saved) }  // Safe: just appended.
+            }
             let list = event.listAPIVersion
             block.records.append(
-                Record(start: event.object.start, end: event.object.end, listStart: list?.start ?? -1, listEnd: list?.end ?? -1))
+                Record(
+                    start: event.object.start, end: event.object.end, listStart: list?.start ?? -1, listEnd: list?.end ?? -1,
+                    savedIndex: saved, hasDuplicateKeys: event.hasDuplicateKeys))
         }
 
         mutating func handle(issue: ReadIssue) { block.issues.append((block.events, issue)) }
@@ -491,3 +522,4 @@ private struct FailedSource: ByteSource {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int { throw failure }
 }
+

@@ -180,6 +180,26 @@ public struct AuditEvent {
         return load(object: JSONValue(base: base, start: s, end: e), origin: start, listAPIVersion: listAPIVersion)
     }
 
+    /// How many slots `saveIndex(to:)` writes.
+    public static var savedIndexCount: Int { EnvelopeSlots.count }
+
+    /// Copies the event's index out (offsets into its bytes, no pointers), so that it can be
+    /// loaded again from the same bytes, on another thread, without reading them again.
+    public func saveIndex(to destination: UnsafeMutablePointer<FieldSlot>) {
+        destination.update(from: slots.base, count: EnvelopeSlots.count)
+    }
+
+    /// Loads the event `saveIndex(to:)` was called on, from the same bytes (`object` and
+    /// `listAPIVersion` as that event had them).
+    public mutating func load(
+        object: JSONValue, savedIndex: UnsafePointer<FieldSlot>, listAPIVersion: JSONValue?, hasDuplicateKeys: Bool
+    ) {
+        self.object = object
+        self.listAPIVersion = listAPIVersion
+        self.hasDuplicateKeys = hasDuplicateKeys
+        slots.base.update(from: savedIndex, count: EnvelopeSlots.count)
+    }
+
     @inline(__always)
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 

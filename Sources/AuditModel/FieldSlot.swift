@@ -10,7 +10,7 @@ public struct FieldSlot: Sendable {
     @usableFromInline var start: Int32 = 0
     @usableFromInline var end: Int32 = 0
 
-    @inlinable init() {}
+    @inlinable public init() {}
 
     @inlinable var isPresent: Bool { end > 0 }
 

@@ -192,6 +192,14 @@ public final class Detector {
     /// Adds the memo figures of a judge made by `makeJudge()` to `counters` (once, when it is done).
     public func absorbCounters(of other: EventJudge) { other.addMemoCounters(to: &judgedElsewhere) }
 
+    /// Starts fetching the duplicate-table cell a verdict applied soon will read: the table is
+    /// larger than the caches, and a caller applying a block of verdicts can hide the wait
+    /// behind the verdicts before it.
+    @inline(__always)
+    public func prefetch(_ verdict: EventVerdict) {
+        if verdict.requestKey != 0 { duplicates.prefetch(verdict.duplicateKey) }
+    }
+
     /// Applies one event's verdict, in input order: the duplicate check, the stage gate,
     /// held matches, alerts and correlation inputs. `matches` are the verdict's matches;
     /// `reload` gives the judged event again when a match or finding needs it (nil when it
