@@ -14,7 +14,7 @@ public struct ScanRunner {
         /// of a one-thread read (see `ParallelReplay`).
         public var jobs = 1
         /// Size of the blocks of lines handed to those threads (small ones only in tests).
-        public var blockSize = 1 << 20
+        public var blockSize = 512 << 10
         public init() {}
     }
 
