@@ -69,12 +69,16 @@ final class ParallelReplay {
 
     /// Stops the workers and adds their judges' figures to the detector's counters.
     func stop() {
+        guard !stopped else { return }
+        stopped = true
         shared.stop()
         for t in threads { pthread_join(t, nil) }
         threads = []
         for w in workers + [callerWorker] { if let judge = w.judge { detector?.absorbCounters(of: judge) } }
         workers = []
     }
+
+    private var stopped = false
 
     deinit { stop() }
 

@@ -20,6 +20,8 @@ struct ParallelReplayTests {
         var issues: [String] = []
         var summary: [String] = []
         var counters = DetectorCounters()
+        /// Event-class lookups (hits and misses): one per event and rule index, whoever judged it.
+        var classLookups = 0
     }
 
     static func scan(_ paths: [String], jobs: Int, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 16) -> Outcome {
@@ -42,6 +44,7 @@ struct ParallelReplayTests {
             top(summary.verbs), top(summary.resources), top(summary.users), top(summary.stages),
         ]
         var counters = detector.counters
+        outcome.classLookups = counters.eventClassHits + counters.eventClassMisses
         // How often the memos were asked depends on how events were shared out; nothing else may.
         counters.verdictMemoHits = 0
         counters.verdictMemoMisses = 0
