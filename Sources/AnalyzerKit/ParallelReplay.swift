@@ -337,7 +337,7 @@ final class ParallelReplay {
             length = 0
             start = 0
             parsed = false
-            summary = ScanSummary.partial()
+            summary.resetPartial()
             events = 0
             verdicts.removeAll(keepingCapacity: true)
             records.removeAll(keepingCapacity: true)

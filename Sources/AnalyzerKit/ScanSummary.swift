@@ -42,6 +42,18 @@ public struct ScanSummary: AuditRecordHandler {
         return s
     }
 
+    /// Empties a `partial()` summary for the next block, keeping its counters' memory.
+    mutating func resetPartial() {
+        events = 0
+        duplicateKeyEvents = 0
+        verbs.removeAll()
+        resources.removeAll()
+        users.removeAll()
+        stages.removeAll()
+        firstEventMicros = nil
+        lastEventMicros = nil
+    }
+
     /// Adds the events of a `partial()` summary of the records that follow the ones seen so
     /// far (its problems are handled one by one, not merged).
     mutating func merge(_ part: ScanSummary) {

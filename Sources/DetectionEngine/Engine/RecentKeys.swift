@@ -220,8 +220,8 @@ struct ByteHasher {
 /// A 64-bit hash of bytes, 16 at a time through a 128-bit multiply (short dependency
 /// chains). Not a cryptographic hash: the verdict memo confirms equal hashes by comparing
 /// bytes, and `ByteHasher`'s users accept collisions as described there.
-@inline(__always)
-func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+@inlinable @inline(__always)
+public func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
     @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let r = a.multipliedFullWidth(by: b)
         return r.high ^ r.low
