@@ -193,12 +193,14 @@ public final class Detector {
     /// Adds the memo figures of a judge made by `makeJudge()` to `counters` (once, when it is done).
     public func absorbCounters(of other: EventJudge) { other.addMemoCounters(to: &judgedElsewhere) }
 
-    /// Starts fetching the duplicate-table cell a verdict applied soon will read: the table is
-    /// larger than the caches, and a caller applying a block of verdicts can hide the wait
-    /// behind the verdicts before it.
+    /// Starts fetching the duplicate-table cells a verdict applied `ahead` verdicts from now
+    /// will read (its own, and the oldest one it may push out): the table is larger than the
+    /// caches, and a caller applying a block of verdicts can hide the wait behind the
+    /// verdicts before it.
     @inline(__always)
-    public func prefetch(_ verdict: EventVerdict) {
+    public func prefetch(_ verdict: EventVerdict, ahead: Int) {
         if verdict.requestKey != 0 { duplicates.prefetch(verdict.duplicateKey) }
+        duplicates.prefetchOldest(ahead: ahead)
     }
 
     /// Applies one event's verdict, in input order: the duplicate check, the stage gate,

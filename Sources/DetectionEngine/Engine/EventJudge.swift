@@ -105,6 +105,7 @@ public final class EventJudge {
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
             prefetchTable?.prefetch(duplicateKey)
+            prefetchTable?.prefetchOldest(ahead: 0)
         }
         let first = matches.count
         let unfiltered: Int32 = rules.hasFilters ? 0 : 1

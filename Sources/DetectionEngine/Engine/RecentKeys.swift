@@ -62,6 +62,15 @@ final class RecentKeys {
         kaudit_prefetch(UnsafeRawPointer(cells + home(Self.normalized(key))))
     }
 
+    /// Asks the processor to fetch the cell of the key `ahead` places after the oldest: in a
+    /// full table (or one forgetting by time) each insert forgets about one key, so this is
+    /// the cell an insert `ahead` inserts from now deletes.
+    @inline(__always)
+    func prefetchOldest(ahead: Int) {
+        guard count > ahead else { return }
+        kaudit_prefetch(UnsafeRawPointer(cells + home(ring[(ringHead + ahead) & ringMask].key)))
+    }
+
     /// The slot holding `key` (normalized), or the empty slot where it would go.
     @inline(__always)
     private func probe(_ key: UInt64) -> (slot: Int, found: Bool) {
