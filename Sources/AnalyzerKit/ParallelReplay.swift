@@ -127,11 +127,13 @@ final class ParallelReplay {
             // Not lines (or a first line longer than a block): the whole input on this thread.
             let prefix = Array(UnsafeBufferPointer(start: block.memory, count: block.length))
             free.append(block)
-            return if let failure {
-                readWhole(PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes)), name, &sequencer)
-            } else {
-                readWhole(PrefixedSource(prefix: prefix, inner: source), name, &sequencer)
-            }
+            let rest: any ByteSource =
+                if let failure {
+                    PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes))
+                } else {
+                    PrefixedSource(prefix: prefix, inner: source)
+                }
+            return readWhole(MeteredSource(inner: rest, meter: progress, reader: reader), name, &sequencer)
         }
         block.start = start
         while true {
