@@ -10,6 +10,8 @@
 // - every rule a filter lists is loaded (a warning: a filter for a rule that is not in the set
 //   simply has nothing to filter).
 
+import Dispatch
+
 /// Rule files loaded together.
 public struct RuleSet: Sendable {
     /// The files, in load order (sorted paths for directories).
@@ -28,31 +30,56 @@ public struct RuleSet: Sendable {
     /// (what was created or deleted, not attacks): they are skipped unless `activity` is set.
     /// An `activity` folder given as a path itself is always loaded.
     public static func load(paths: [String], activity: Bool = false) -> RuleSet {
-        var files: [RuleFile] = []
+        var files: [Slot] = []
         var seen: Set<FileSystem.Identity> = []
         for path in paths {
             switch FileSystem.inspect(path) {
             case .failure(let failure):
-                files.append(ioError(path, failure.message))
+                files.append(.read(ioError(path, failure.message)))
             case .success((.file, let identity)):
-                if seen.insert(identity).inserted { files.append(RuleFile.read(path: path)) }
+                if seen.insert(identity).inserted { files.append(.pending(path)) }
             case .success((.directory, let identity)):
                 var found: [String] = []
                 var problems: [RuleFile] = []
                 var visited: Set<FileSystem.Identity> = [identity]
                 walk(path, activity: activity, into: &found, problems: &problems, visited: &visited)
-                files += problems
+                files += problems.map { .read($0) }
                 for file in found.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
                     guard case .success((_, let id)) = FileSystem.inspect(file), seen.insert(id).inserted else {
                         continue
                     }
-                    files.append(RuleFile.read(path: file))
+                    files.append(.pending(file))
                 }
             case .success((.other, _)):
-                files.append(ioError(path, "\(path) is neither a file nor a directory"))
+                files.append(.read(ioError(path, "\(path) is neither a file nor a directory")))
             }
         }
-        return RuleSet(files: files)
+        return RuleSet(files: readAll(files))
+    }
+
+    /// A file to read, or one already read (a failure found while walking).
+    private enum Slot {
+        case pending(String)
+        case read(RuleFile)
+    }
+
+    /// Reads and parses the pending files on every core (each file is independent; parsing
+    /// YAML is most of the time `kaudit` takes to start), keeping their order.
+    private static func readAll(_ slots: [Slot]) -> [RuleFile] {
+        let results = UnsafeMutableBufferPointer<RuleFile?>.allocate(capacity: slots.count)
+        results.initialize(repeating: nil)
+        defer {
+            _ = results.deinitialize()
+            results.deallocate()
+        }
+        nonisolated(unsafe) let shared = results  // each iteration writes its own element
+        DispatchQueue.concurrentPerform(iterations: slots.count) { i in
+            switch slots[i] {
+            case .pending(let path): shared[i] = RuleFile.read(path: path)
+            case .read(let file): shared[i] = file
+            }
+        }
+        return results.map { $0! }  // Safe: every element was written above.
     }
 
     private static func ioError(_ path: String, _ message: String) -> RuleFile {
