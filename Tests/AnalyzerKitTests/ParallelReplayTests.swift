@@ -126,5 +126,42 @@ struct ParallelReplayTests {
         let two = Self.scan(paths, jobs: 2, blockSize: 8192)
         #expect(two == one)
     }
-}
 
+    /// Random logs of real event lines, garbage, blank and CRLF lines, lines just under and
+    /// over a small record cap and longer than a block, repeats and EventLists, with or
+    /// without a final newline: one thread and several give the same, at random block sizes.
+    @Test("random logs at random block sizes and record caps")
+    func randomLogs() throws {
+        let dir = try TempDir()
+        var generator = SyntheticAuditLog(.init(seed: 3, attackInterval: 40))
+        let lines = generator.makeEvents(600).split(separator: UInt8(ascii: "\n")).map { Array($0) }
+        for seed in 0..<12 {
+            var rng = SplitMix64(seed: UInt64(seed))
+            let cap = [1_024, 3_000, 20_000][seed % 3]
+            // A first line that is an event, so the layout is lines (a broken first line
+            // followed by garbage reads as one pretty-printed document, on any thread count).
+            var out: [UInt8] = Array("{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"stage\":\"ResponseComplete\"}\n".utf8)
+            for _ in 0..<(200 + Int(rng.next() % 300)) {
+                let line = lines[Int(rng.next() % UInt64(lines.count))]
+                switch rng.next() % 12 {
+                case 0: out += Array("\r\n \n".utf8)
+                case 1: out += Array("{\"kind\":\"Event\",\"broken\":".utf8) + [UInt8(ascii: "\n")]
+                case 2: out += Array(repeating: UInt8(ascii: "x"), count: cap + Int(rng.next() % 9_000)) + [UInt8(ascii: "\n")]
+                case 3: out += Array(repeating: UInt8(ascii: " "), count: cap - 1) + [UInt8(ascii: "\n")]
+                case 4: out += line + Array("\r\n".utf8)
+                case 5: out += Array("{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[".utf8) + line + Array("]}\n".utf8)
+                default: out += line + [UInt8(ascii: "\n")]
+                }
+            }
+            if rng.next() % 2 == 0 { out += lines[0] }  // no final newline
+            let url = try dir.file("random\(seed).log", Data(out))
+            let one = Self.scan([url.path], jobs: 1, maxRecordBytes: cap)
+            #expect(!one.issues.isEmpty, "seed \(seed): problems expected")
+            // Under the 1,024-byte cap every event line is too long.
+            #expect(cap == 1_024 || one.counters.events > 0, "seed \(seed): events expected")
+            let blockSize = 4_096 + Int(rng.next() % 40_000)
+            let many = Self.scan([url.path], jobs: 2 + seed % 2, blockSize: blockSize, maxRecordBytes: cap)
+            #expect(many == one, "seed \(seed), \(blockSize)-byte blocks, \(cap)-byte cap")
+        }
+    }
+}
