@@ -17,10 +17,10 @@ struct InputOptions: ParsableArguments {
     var allowPartial = false
 
     @Option(name: .long, help: ArgumentHelp("Threads that parse and judge files of one event per line (the default is the number of cores; 1 reads on one thread). The output is the same whatever the number.", valueName: "n"))
-    var jobs: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    var jobs: Int = min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 64)
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes 1 to 64 (each thread keeps its own verdict memo, up to 4 MiB)") }
     }
 
     var runner: ScanRunner { runner(progress: nil) }
