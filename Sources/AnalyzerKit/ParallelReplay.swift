@@ -82,25 +82,21 @@ final class ParallelReplay {
 
     deinit { stop() }
 
-    /// What the calling thread keeps while applying blocks.
-    struct Sequencer {
-        var handler: DetectingHandler
-        /// Lines of the current input before the block being applied.
-        var lineBase = 0
-        /// Events applied from the current input.
-        var events = 0
-    }
+    /// Lines of the current input before the block being applied.
+    private var lineBase = 0
+    /// Events applied from the current input.
+    private var events = 0
 
     /// Reads one input to its end through the workers (or on this thread when its layout is
     /// not lines), as `ScanRunner.scan` does on one thread: every complete record before a
     /// failure is handled, and the failure returned.
     func read(
-        _ source: inout some ByteSource, name: String, progress: ProgressMeter?, into sequencer: inout Sequencer
+        _ source: inout some ByteSource, name: String, progress: ProgressMeter?, into handler: inout DetectingHandler
     ) -> (bytes: Int64, records: Int, error: InputError?) {
-        sequencer.lineBase = 0
-        sequencer.events = 0
+        lineBase = 0
+        events = 0
         var bytes: Int64 = 0
-        var block = takeFree(into: &sequencer)
+        var block = takeFree(into: &handler)
         block.reset(name: name, offset: 0)
         var eof = false
         var failure: InputError?
@@ -115,7 +111,7 @@ final class ParallelReplay {
                 } catch {
                     failure = error
                 }
-                progress?.update(inputBytes: source.consumedBytes, inputEvents: sequencer.events)
+                progress?.update(inputBytes: source.consumedBytes, inputEvents: events)
             }
         }
         fill(block)
@@ -133,7 +129,7 @@ final class ParallelReplay {
                 } else {
                     PrefixedSource(prefix: prefix, inner: source)
                 }
-            return readWhole(MeteredSource(inner: rest, meter: progress, reader: reader), name, &sequencer)
+            return readWhole(MeteredSource(inner: rest, meter: progress, reader: reader), name, &handler)
         }
         block.start = start
         while true {
@@ -144,7 +140,7 @@ final class ParallelReplay {
                 break
             }
             if let nl = block.lastNewline() {
-                let next = takeFree(into: &sequencer)
+                let next = takeFree(into: &handler)
                 next.reset(name: name, offset: block.offset + Int64(nl + 1))
                 next.append(block.memory + nl + 1, count: block.length - nl - 1)
                 block.length = nl + 1
@@ -159,15 +155,15 @@ final class ParallelReplay {
             }
             fill(block)
         }
-        while inFlightHead < inFlight.count { applyOldest(into: &sequencer) }
-        return (bytes, sequencer.events, failure)
+        while inFlightHead < inFlight.count { applyOldest(into: &handler) }
+        return (bytes, events, failure)
     }
 
     /// Reads a whole input on this thread.
-    private func readWhole(_ source: some ByteSource, _ name: String, _ sequencer: inout Sequencer) -> (bytes: Int64, records: Int, error: InputError?) {
+    private func readWhole(_ source: some ByteSource, _ name: String, _ handler: inout DetectingHandler) -> (bytes: Int64, records: Int, error: InputError?) {
         var source = source
         do throws(InputError) {
-            try reader.read(from: &source, name: name, into: &sequencer.handler)
+            try reader.read(from: &source, name: name, into: &handler)
             return (reader.stats.bytes, reader.stats.records, nil)
         } catch {
             return (reader.stats.bytes, reader.stats.records, error)
@@ -213,13 +209,13 @@ final class ParallelReplay {
     }
 
     /// A block to fill: a free one, or the oldest in flight once it is parsed and applied.
-    private func takeFree(into sequencer: inout Sequencer) -> Block {
-        while free.isEmpty { applyOldest(into: &sequencer) }
+    private func takeFree(into handler: inout DetectingHandler) -> Block {
+        while free.isEmpty { applyOldest(into: &handler) }
         return free.removeLast()
     }
 
     /// Waits for the oldest block in flight and applies it: summary, problems, verdicts.
-    private func applyOldest(into sequencer: inout Sequencer) {
+    private func applyOldest(into handler: inout DetectingHandler) {
         let block = inFlight[inFlightHead]
         inFlightHead += 1
         if inFlightHead == inFlight.count {
@@ -227,13 +223,13 @@ final class ParallelReplay {
             inFlightHead = 0
         }
         shared.waitParsed(block, helping: callerWorker)
-        sequencer.handler.summary.merge(block.summary)
+        handler.summary.merge(block.summary)
         var issue = 0
         var match = 0
         let base = UnsafePointer(block.memory + block.start)
         for k in 0..<block.events {
             while issue < block.issues.count && block.issues[issue].before == k {
-                deliver(block.issues[issue].issue, &sequencer)
+                deliver(block.issues[issue].issue, &handler)
                 issue += 1
             }
             if let detector, k < block.verdicts.count {
@@ -246,14 +242,14 @@ final class ParallelReplay {
                 }
                 match += verdict.matchCount
             }
-            sequencer.events += 1
-            sequencer.handler.afterEvent?()
+            events += 1
+            handler.afterEvent?()
         }
         while issue < block.issues.count {
-            deliver(block.issues[issue].issue, &sequencer)
+            deliver(block.issues[issue].issue, &handler)
             issue += 1
         }
-        sequencer.lineBase += block.linesPassed
+        lineBase += block.linesPassed
         if block.capacity > 0 {
             block.shrink(to: blockSize)
             free.append(block)
@@ -281,10 +277,10 @@ final class ParallelReplay {
         return event
     }
 
-    private func deliver(_ issue: ReadIssue, _ sequencer: inout Sequencer) {
+    private func deliver(_ issue: ReadIssue, _ handler: inout DetectingHandler) {
         var issue = issue
-        issue.line += sequencer.lineBase
-        sequencer.handler.handle(issue: issue)
+        issue.line += lineBase
+        handler.handle(issue: issue)
     }
 
     // MARK: - Blocks and workers

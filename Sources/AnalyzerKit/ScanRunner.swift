@@ -66,9 +66,7 @@ public struct ScanRunner {
                     return (reader.stats.bytes, reader.stats.records, error)
                 }
             }
-            var sequencer = ParallelReplay.Sequencer(handler: handler)
-            defer { handler = sequencer.handler }
-            return parallel.read(&source, name: path, progress: progress, into: &sequencer)
+            return parallel.read(&source, name: path, progress: progress, into: &handler)
         }
     }
 
