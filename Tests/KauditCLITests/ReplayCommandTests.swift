@@ -132,6 +132,11 @@ struct ReplayCommandTests {
                     s.replacingOccurrences(of: #""elapsed_seconds":[0-9.e+-]+"#, with: "", options: .regularExpression)
                 }
                 #expect(withoutTimes(many.stderr) == withoutTimes(one.stderr), "\(input) --jobs \(jobs): summary or problems differ")
+                // `stats` (no rules) reads the same way.
+                let statsOne = try CLI.run(["stats", "--format", "json", "--jobs", "1"] + input)
+                let statsMany = try CLI.run(["stats", "--format", "json", "--jobs", jobs] + input)
+                #expect(statsMany.status == statsOne.status)
+                #expect(withoutTimes(statsMany.stdout + statsMany.stderr) == withoutTimes(statsOne.stdout + statsOne.stderr), "\(input) stats --jobs \(jobs)")
             }
         }
     }
