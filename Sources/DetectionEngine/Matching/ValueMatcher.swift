@@ -124,6 +124,8 @@ public final class ValueMatcher: Sendable {
             cidrs = []
             containsBigrams = nil
             containsKeys = []
+            containsShifts = []
+            containsWindow = 0
             return
         }
         let (groups, exact) = try Self.compileGroups(values, plan)
@@ -175,6 +177,9 @@ public final class ValueMatcher: Sendable {
         self.cidrs = cidrs
         containsBigrams = Self.bigramFilter(tests, groupEnds, literalBytes)
         containsKeys = containsBigrams == nil ? [] : Self.bigramKeys(tests, literalBytes)
+        let shifts = containsBigrams == nil ? ([], 0) : Self.shiftTable(tests, literalBytes)
+        containsShifts = shifts.0
+        containsWindow = shifts.1
     }
 
     /// For an OR of several `contains` literals (a list of suspicious substrings): a bit per
@@ -208,6 +213,64 @@ public final class ValueMatcher: Sendable {
         }
     }
 
+    /// For `containsBigrams`' matchers whose literals are all at least `minShiftWindow` bytes
+    /// long (keyword lists searched through whole events): how far the end of a window of
+    /// `containsWindow` bytes (the shortest literal's length) may jump, per hashed pair of
+    /// bytes ending it (Wu-Manber), so a long value is skipped several bytes at a time
+    /// instead of examined at every byte. Empty when it does not apply.
+    let containsShifts: [UInt8]
+    let containsWindow: Int
+    static let minShiftWindow = 4
+    static let shiftTableSize = 4096
+
+    /// The hashed pair of bytes (ASCII letters lowered) that indexes `containsShifts`.
+    @inline(__always)
+    static func shiftSlot(_ a: UInt8, _ b: UInt8) -> Int {
+        (Int(ASCIIFold.lower(a)) << 4 ^ Int(ASCIIFold.lower(b))) & (shiftTableSize - 1)
+    }
+
+    /// A pair ending at position `j` of a literal's first `window` bytes lets the window's
+    /// end move `window - 1 - j` bytes; pairs in no literal move it `window - 1`.
+    static func shiftTable(_ tests: [ValueTest], _ literals: [UInt8]) -> ([UInt8], Int) {
+        var window = Int.max
+        for t in tests {
+            guard case .literal(_, _, _, let count, _) = t else { return ([], 0) }
+            window = min(window, count)
+        }
+        guard window >= minShiftWindow, window < 256 else { return ([], 0) }
+        var shifts = [UInt8](repeating: UInt8(window - 1), count: shiftTableSize)
+        for t in tests {
+            guard case .literal(_, _, let start, _, _) = t else { continue }
+            for j in 1..<window {
+                let slot = shiftSlot(literals[start + j - 1], literals[start + j])
+                shifts[slot] = min(shifts[slot], UInt8(window - 1 - j))
+            }
+        }
+        return (shifts, window)
+    }
+
+    /// `anyLiteral` with the window jumps of `containsShifts`: the same answer, since a
+    /// window is skipped only when no literal can start in the bytes jumped over.
+    @inline(__always)
+    private static func anyLiteralSkipping(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ shifts: UnsafeBufferPointer<UInt8>, _ window: Int,
+        _ keys: UnsafeBufferPointer<UInt16>, _ tests: UnsafeBufferPointer<ValueTest>, _ literals: UnsafePointer<UInt8>
+    ) -> Bool {
+        let n = bytes.count
+        guard n >= window, let v = bytes.baseAddress else { return false }
+        var end = window - 1
+        while end < n {
+            let shift = Int(shifts[shiftSlot(v[end - 1], v[end])])
+            if shift > 0 {
+                end += shift
+                continue
+            }
+            if literalStarts(at: end - (window - 1), v, n, keys, tests, literals) { return true }
+            end += 1
+        }
+        return false
+    }
+
     /// Whether any of the `contains` literals occurs in `bytes`, in one pass: at each
     /// position whose pair of bytes begins some literal (the bigram bits), only the
     /// literals beginning with that pair are compared there. The same answer as searching
@@ -222,14 +285,23 @@ public final class ValueMatcher: Sendable {
         var i = 0
         while i < n - 1 {
             let k = Int(v[i]) << 8 | Int(v[i + 1])
-            if bits[k >> 6] & (1 << UInt64(k & 63)) != 0 {
-                let key = UInt16(ASCIIFold.lower(v[i])) << 8 | UInt16(ASCIIFold.lower(v[i + 1]))
-                for j in 0..<keys.count where keys[j] == key {
-                    guard case .literal(_, let fold, let start, let count, _) = tests[j] else { continue }
-                    if i + count <= n && bytesMatch(v + i, literals + start, count, fold: fold) { return true }
-                }
-            }
+            if bits[k >> 6] & (1 << UInt64(k & 63)) != 0 && literalStarts(at: i, v, n, keys, tests, literals) { return true }
             i += 1
+        }
+        return false
+    }
+
+    /// Whether one of the literals whose first two bytes (`keys`) are those at `i` starts
+    /// there (the value is `v[0..<n]`, at least two bytes from `i` on).
+    @inline(__always)
+    private static func literalStarts(
+        at i: Int, _ v: UnsafePointer<UInt8>, _ n: Int, _ keys: UnsafeBufferPointer<UInt16>,
+        _ tests: UnsafeBufferPointer<ValueTest>, _ literals: UnsafePointer<UInt8>
+    ) -> Bool {
+        let key = UInt16(ASCIIFold.lower(v[i])) << 8 | UInt16(ASCIIFold.lower(v[i + 1]))
+        for j in 0..<keys.count where keys[j] == key {
+            guard case .literal(_, let fold, let start, let count, _) = tests[j] else { continue }
+            if i + count <= n && bytesMatch(v + i, literals + start, count, fold: fold) { return true }
         }
         return false
     }
@@ -384,6 +456,13 @@ public final class ValueMatcher: Sendable {
             literalBytes.withUnsafeBufferPointer { l in
                 let literals = l.baseAddress!
                 if groupEnds.isEmpty {
+                    if containsWindow > 0, kind == .string || kind == .number {
+                        return containsShifts.withUnsafeBufferPointer { shifts in
+                            containsKeys.withUnsafeBufferPointer { keys in
+                                Self.anyLiteralSkipping(bytes, shifts, containsWindow, keys, t, literals)
+                            }
+                        }
+                    }
                     if let containsBigrams, kind == .string || kind == .number {
                         return containsBigrams.withUnsafeBufferPointer { bits in
                             containsKeys.withUnsafeBufferPointer { keys in
