@@ -7,6 +7,8 @@
 //   AuditModel  the lazy audit-event view and its derived views (exec, pod spec)
 //   DetectionEngine  Sigma rules and correlations over event views: matchers, index, Detector
 //   CZstd/CZlib system libraries, imported by AuditInputs only
+//   CLibYAML    libyaml (system library), imported by RuleLoader only
+//   RuleLoader  Sigma YAML files -> the engine's rules, correlations and filters, with diagnostics
 //   AuditInputs byte sources (files, stdin, gzip, zstd) and the document stream
 //   AnalyzerKit glue: runs inputs through the reader and aggregates results; alert formats
 //               (NDJSON, text, Falco), suppression, reports (text, JSON, HTML)
@@ -61,7 +63,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
@@ -69,12 +70,13 @@ let package = Package(
         .target(name: "CAuditSIMD"),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .target(name: "AuditJSON", dependencies: ["CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(name: "AuditModel", dependencies: ["AuditJSON"], swiftSettings: strict + hotPath),
         .target(name: "AuditInputs", dependencies: ["AuditJSON", "AuditModel", "CZstd", "CZlib"], swiftSettings: strict),
         .target(name: "DetectionEngine", dependencies: ["AuditModel", "AuditJSON", "CAuditSIMD"], swiftSettings: strict + hotPath),
         .target(
-            name: "RuleLoader", dependencies: ["DetectionEngine", .product(name: "Yams", package: "Yams")],
+            name: "RuleLoader", dependencies: ["DetectionEngine", "CLibYAML"],
             swiftSettings: strict),
         .target(
             name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"], swiftSettings: strict),
@@ -116,7 +118,6 @@ let package = Package(
             name: "CorpusTests",
             dependencies: [
                 "AuditInputs", "AuditModel", "AnalyzerKit", "DetectionEngine", "RuleLoader", "AuditTestSupport",
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
         .testTarget(

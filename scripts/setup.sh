@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: libzstd-dev and zlib1g-dev (linked through SwiftPM systemLibrary
-# targets, found with pkg-config), the zstd/gzip tools the tests use to make archives,
+# System packages: libzstd-dev, zlib1g-dev and libyaml-dev (linked through SwiftPM
+# systemLibrary targets, found with pkg-config), the zstd/gzip tools the tests use to make archives,
 # openssl (the HTTPS delivery test makes its own CA with it, the webhook sink's tests make
 # their certificates with it) and chromium (the test of `scan --report` renders the HTML
 # report headless and looks at it).
-packages=(libzstd-dev zlib1g-dev pkg-config zstd gzip openssl chromium)
+packages=(libzstd-dev zlib1g-dev libyaml-dev pkg-config zstd gzip openssl chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

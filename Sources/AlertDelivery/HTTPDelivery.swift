@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -69,7 +69,7 @@ public final class HTTPDelivery: @unchecked Sendable {
     public let options: DeliveryOptions
 
     private let poster: HTTPPoster
-    private let condition = NSCondition()
+    private let condition = MonotonicCondition()
     // Guarded by `condition`.
     private var queue: [[UInt8]] = []
     private var queueHead = 0
@@ -116,9 +116,9 @@ public final class HTTPDelivery: @unchecked Sendable {
         poster = HTTPPoster(
             target: target, group: loop.group, tls: context, bearerToken: options.bearerToken,
             connectTimeout: options.connectTimeout)
-        let thread = Thread { [self] in run() }
-        thread.name = "kaudit-delivery"
-        thread.start()
+        guard startThread(named: "kaudit-delivery", { [self] in run() }) else {
+            throw SetupError(description: "cannot start the alert delivery thread for \(target)")
+        }
     }
 
     /// Queues one document; false (and counted as dropped) when the queue is full or
@@ -244,7 +244,7 @@ public final class HTTPDelivery: @unchecked Sendable {
             let now = Self.now()
             if now >= deadline { return false }
             if now >= wake { return true }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: min(wake, deadline) - now))
+            condition.wait(seconds: min(wake, deadline) - now)
         }
     }
 

@@ -1,5 +1,5 @@
 /// A place in a rule file: 1-based line and column, columns counted in Unicode scalars (as
-/// libyaml and Yams count them). Line 0 means "the file as a whole" (it could not be opened,
+/// libyaml counts them). Line 0 means "the file as a whole" (it could not be opened,
 /// or the problem has no better place).
 public struct SourcePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let line: Int

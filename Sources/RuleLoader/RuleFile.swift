@@ -4,14 +4,15 @@
 // - RuleFile.swift        a file (or a string) into documents and diagnostics
 // - RuleSet.swift         many files, directories walked; duplicate ids/names and the
 //                         references of correlations and filters checked across them
-// - YAMLReader.swift      splitting into `---` documents, Yams parsing, positions
+// - YAMLReader.swift      splitting into `---` documents, parsing each, positions
+// - YAMLComposer.swift    libyaml's events into nodes, under limits (aliases, depth, keys)
 // - ScalarTyping.swift    which unquoted scalars are null, booleans, numbers
 // - DocumentDecoder.swift the Sigma rules, correlation and filter specifications (v2.1) as checks
 // - Model.swift           the typed model the engine consumes
 // - RuleDiagnostic.swift  diagnostics and their codes
 // - FileSystem.swift      POSIX file reading and directory listing
 //
-// The YAML parser (Yams) uses Foundation internally; the loader's own files do not import it.
+// No Foundation anywhere in the loader: libyaml (C) parses, POSIX calls read the files.
 //
 // Decisions where the specifications (v2.1) are silent or contradict themselves
 // - Kind: `correlation:` makes a correlation, `filter:` a filter, otherwise a rule; a document

@@ -3,9 +3,8 @@ import AuditModel
 import AuditTestSupport
 import DetectionEngine
 import Foundation
-import RuleLoader
+@testable import RuleLoader
 import Testing
-import Yams
 
 /// One case of Falco's falco_k8s_audit_tests.yaml, as the file states it.
 struct FalcoCase: CustomStringConvertible {
@@ -25,18 +24,20 @@ struct FalcoCase: CustomStringConvertible {
     /// Reads every case of the suite file.
     static func load(_ url: URL) throws -> [FalcoCase] {
         let text = try String(contentsOf: url, encoding: .utf8)
-        let root = try #require(try Yams.compose(yaml: text))
-        let cases = try #require(root["trace_files"]?.mapping, "trace_files is not a mapping")
-        return try cases.map { key, node in
+        let documents = YAMLReader.documents(in: text, file: url.lastPathComponent)
+        let root = try #require(documents.first?.root, "\(url.lastPathComponent) does not parse: \(documents.first?.diagnostics.diagnostics ?? [])")
+        let cases = try #require(root["trace_files"]?.pairs, "trace_files is not a mapping")
+        return try cases.map { pair in
+            let (key, node) = (pair.key, pair.value)
             let name = try #require(key.string)
             let options = try #require(node["addl_cmdline_opts"]?.string, "\(name): no trace file")
             let trace = try #require(options.split(separator: "/").last.map(String.init), "\(name): no trace file")
-            let files = node["rules_file"]?.sequence?.compactMap(\.string) ?? []
+            let files = node["rules_file"]?.items?.compactMap(\.string) ?? []
             let prefix = "./rules/k8s_audit/"
-            let counts = try (node["detect_counts"]?.sequence ?? []).flatMap { item -> [(rule: String, count: Int)] in
-                let pairs = try #require(item.mapping, "\(name): a count is not a mapping")
-                return try pairs.map { rule, count in
-                    (try #require(rule.string), try #require(count.int, "\(name): count is not a number"))
+            let counts = try (node["detect_counts"]?.items ?? []).flatMap { item -> [(rule: String, count: Int)] in
+                let pairs = try #require(item.pairs, "\(name): a count is not a mapping")
+                return try pairs.map { pair in
+                    (try #require(pair.key.string), try #require(pair.value.int, "\(name): count is not a number"))
                 }
             }
             return FalcoCase(
@@ -45,6 +46,20 @@ struct FalcoCase: CustomStringConvertible {
                 loadsFalcoRules: files.contains { $0.hasSuffix("/falco_rules.yaml") || $0.hasSuffix("/k8s_audit_rules.yaml") },
                 stderrContains: node["stderr_contains"]?.string)
         }
+    }
+}
+
+/// Reading the suite file with the rule loader's own YAML reader.
+extension YNode {
+    subscript(key: String) -> YNode? { pairs?.first { $0.key.string == key }?.value }
+    var string: String? { scalar?.text }
+    var int: Int? {
+        guard let s = scalar, case .int(let v) = ScalarTyping.value(of: s).value else { return nil }
+        return Int(v)
+    }
+    var bool: Bool? {
+        guard let s = scalar, case .bool(let v) = ScalarTyping.value(of: s).value else { return nil }
+        return v
     }
 }
 
