@@ -32,3 +32,13 @@ public func loadFile(_ path: String) -> UnsafeRawBufferPointer {
     close(fd)
     return UnsafeRawBufferPointer(rebasing: buf[0..<size])
 }
+
+/// `x` with `digits` decimals (printf's `%.Nf`), right-aligned to `width` characters.
+public func fixed(_ x: Double, _ digits: Int, width: Int = 0) -> String {
+    var buffer = [CChar](repeating: 0, count: 64)
+    let n = buffer.withUnsafeMutableBufferPointer { b in
+        withVaList([x]) { vsnprintf(b.baseAddress, b.count, "%.\(digits)f", $0) }
+    }
+    let s = String(decoding: buffer.prefix(Int(max(0, min(n, 63)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(repeating: " ", count: max(0, width - s.count)) + s
+}

@@ -182,21 +182,21 @@ func profileRules(_ plan: DetectionPlan, _ data: UnsafeRawBufferPointer, name: S
     let top = order.prefix(15).map { i in
         "{\"rule\":\(quoted(rules[i].title)),\"evaluations\":\(h.evaluations[i]),\"matches\":\(h.matches[i]),"
             + "\"ns_per_evaluation\":\(Int(h.nanoseconds[i] / Double(max(h.evaluations[i], 1)))),"
-            + "\"share\":\(String(format: "%.3f", h.nanoseconds[i] / max(total, 1)))}"
+            + "\"share\":\(fixed(h.nanoseconds[i] / max(total, 1), 3))}"
     }
     let perEvent = Double(h.evaluations.reduce(0, +)) / Double(max(h.events, 1))
     print(
         "{\"bench\":\"engine_rule_costs\",\"events\":\(h.events),\"rules\":\(rules.count),"
-            + "\"indexed_rules\":\(h.index.indexedRuleCount),\"candidates_per_event\":\(String(format: "%.1f", perEvent)),"
+            + "\"indexed_rules\":\(h.index.indexedRuleCount),\"candidates_per_event\":\(fixed(perEvent, 1)),"
             + "\"rule_ns_per_event\":\(Int(total / Double(max(h.events, 1)))),\"top\":[\(top.joined(separator: ","))]}")
     fflush(stdout)
     fputs(
         "rule costs: \(h.index.indexedRuleCount) of \(rules.count) rules pinned by the index, "
-            + "\(String(format: "%.1f", perEvent)) tried per event, \(Int(total / Double(max(h.events, 1)))) ns of rule "
+            + "\(fixed(perEvent, 1)) tried per event, \(Int(total / Double(max(h.events, 1)))) ns of rule "
             + "evaluation per event; most costly:\n", stderr)
     for i in order.prefix(40) where h.evaluations[i] > 0 {
         fputs(
-            "  \(String(format: "%5.1f%%", 100 * h.nanoseconds[i] / max(total, 1)))  "
+            "  \(fixed(100 * h.nanoseconds[i] / max(total, 1), 1, width: 5) + "%")  "
                 + "\(Int(h.nanoseconds[i] / Double(max(h.evaluations[i], 1)))) ns x \(h.evaluations[i])  \(rules[i].title)\n",
             stderr)
     }
@@ -255,7 +255,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
     let parseGBps = bytes / median(parseTimes) / 1e9
     let detectGBps = bytes / median(detectTimes) / 1e9
     let ratio = detectGBps / parseGBps
-    func seconds(_ xs: [Double]) -> String { "[" + xs.map { String(format: "%.4f", $0) }.joined(separator: ",") + "]" }
+    func seconds(_ xs: [Double]) -> String { "[" + xs.map { fixed($0, 4) }.joined(separator: ",") + "]" }
 
     for (name, times) in [("engine_parse", parseTimes), ("engine_detect", detectTimes)] {
         let t = median(times)
@@ -276,8 +276,8 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
     print(
         "{\"bench\":\"engine\",\"cores\":1,\"bytes\":\(data.count),\"events\":\(events),\"issues\":\(issues),"
             + "\"rules\":\(plan.rules.count),\"correlations\":\(plan.correlations.count),\"rule_errors\":\(pack.errors.count),"
-            + "\"parse_GBps\":\(String(format: "%.3f", parseGBps)),\"detect_GBps\":\(String(format: "%.3f", detectGBps)),"
-            + "\"ratio\":\(String(format: "%.3f", ratio)),\"runs\":\(reps),\"alerts\":\(alerts),"
+            + "\"parse_GBps\":\(fixed(parseGBps, 3)),\"detect_GBps\":\(fixed(detectGBps, 3)),"
+            + "\"ratio\":\(fixed(ratio, 3)),\"runs\":\(reps),\"alerts\":\(alerts),"
             + "\"counters\":\(json(counters)),\"correlation_counters\":\(json(correlation)),"
             + "\"correlation_groups\":\(detector.correlationGroups),\"correlation_bytes\":\(detector.correlationBytes),"
             + "\"top_rules\":[\(topJSON.joined(separator: ","))],"
@@ -287,8 +287,8 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
     if detectEvents != events { fputs("warning: parse saw \(events) events, detect \(detectEvents)\n", stderr) }
     fputs(
         "engine: \(plan.rules.count) rules, \(plan.correlations.count) correlations (\(pack.errors.count) rule errors); "
-            + "\(events) events, parse \(String(format: "%.2f", parseGBps)) GB/s, parse+detect "
-            + "\(String(format: "%.2f", detectGBps)) GB/s, ratio \(String(format: "%.2f", ratio)), \(alerts) alerts, "
+            + "\(events) events, parse \(fixed(parseGBps, 2)) GB/s, parse+detect "
+            + "\(fixed(detectGBps, 2)) GB/s, ratio \(fixed(ratio, 2)), \(alerts) alerts, "
             + "\(counters.ruleMatches) rule matches, correlation state \(detector.correlationGroups) groups / "
             + "\(detector.correlationBytes) bytes (medians of \(reps))\n", stderr)
     if profile { profileRules(plan, data, name: corpus) }
@@ -396,7 +396,7 @@ func stateAtCap(events: Int, eventBytes: Int, limits: CorrelationLimits, control
     let correlation = sum(detector.correlationCounters)
     print(
         "{\"bench\":\"engine_state_at_cap\",\"control\":\(control),\"events\":\(h.events),\"bytes\":\(bytes),"
-            + "\"issues\":\(h.issues),\"seconds\":\(String(format: "%.3f", seconds)),"
+            + "\"issues\":\(h.issues),\"seconds\":\(fixed(seconds, 3)),"
             + "\"limits\":{\"max_groups\":\(limits.maxGroups),\"max_bytes\":\(limits.maxBytes),"
             + "\"max_entries_per_group\":\(limits.maxEntriesPerGroup),\"max_evidence\":\(limits.maxEvidence)},"
             + "\"correlation_groups\":\(groupsFed),\"correlation_bytes\":\(bytesFed),"
@@ -411,7 +411,7 @@ func stateAtCap(events: Int, eventBytes: Int, limits: CorrelationLimits, control
         "state at cap\(control ? " (control: rule only)" : ""): \(h.events) events of ~\(eventBytes) B, \(h.events) users; "
             + "limits \(limits.maxGroups) groups / \(limits.maxBytes) bytes; kept \(groupsFed) groups / \(bytesFed) bytes, "
             + "\(correlation.groupsEvicted) groups evicted; RSS \(before.rss / 1024) -> \(fed.rss / 1024) MiB "
-            + "(peak \(after.hwm / 1024) MiB) in \(String(format: "%.2f", seconds)) s\n", stderr)
+            + "(peak \(after.hwm / 1024) MiB) in \(fixed(seconds, 2)) s\n", stderr)
 }
 
 // MARK: Run
