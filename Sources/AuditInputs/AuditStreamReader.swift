@@ -379,6 +379,14 @@ public final class AuditStreamReader {
                 }
                 while next > j && JSONScanner.skipWhitespace(buffer, next - 1, next) == next { next -= 1 }
                 oneLine = j < next && buffer[j] == UInt8(ascii: "{") && JSONScanner.skipContainer(buffer, j, next) == next
+                // Fix: a cut first line followed by a line that is no whole object (garbage,
+                // another cut line) still made the file one document that never closed. A
+                // pretty printer breaks the first line of a document after `{`, `[` or `,`,
+                // outside any string; a first line whose object stays open and that ends
+                // otherwise is a damaged line of NDJSON.
+                if !oneLine && JSONScanner.skipContainer(buffer, i, e) < 0 && !Self.breaksLikePrettyJSON(buffer, i, e) {
+                    oneLine = true
+                }
             }
             mode = oneLine || nl == end ? .ndjson : .concatenated
             stats.layout = mode == .ndjson ? .ndjson : .concatenated
@@ -387,6 +395,33 @@ public final class AuditStreamReader {
             mode = .ndjson
             stats.layout = .ndjson
             return true
+        }
+    }
+
+    /// Whether the line `from..<to` (trimmed) ends where a pretty printer breaks lines inside
+    /// a document: after `{`, `[`, `,` or `:`, and not inside a string (a raw line break in a
+    /// JSON string is invalid, so a line ending in one was cut).
+    static func breaksLikePrettyJSON(_ buffer: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
+        guard to > from else { return false }
+        var inString = false
+        var k = from
+        while k < to {
+            let c = buffer[k]
+            if inString {
+                if c == UInt8(ascii: "\\") {
+                    k += 1
+                } else if c == UInt8(ascii: "\"") {
+                    inString = false
+                }
+            } else if c == UInt8(ascii: "\"") {
+                inString = true
+            }
+            k += 1
+        }
+        guard !inString else { return false }
+        switch buffer[to - 1] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","), UInt8(ascii: ":"): return true
+        default: return false
         }
     }
 

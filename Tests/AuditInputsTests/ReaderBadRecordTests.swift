@@ -49,6 +49,43 @@ struct ReaderBadRecordTests {
         #expect(readInPlace(b.bytes).entries == b.expected)
     }
 
+    @Test(
+        "a truncated first line followed by garbage or by another cut line is NDJSON, whatever the read sizes",
+        arguments: [
+            #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"cut","user":{"username":"ad"#,  // in a string
+            #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"cut","code":20"#,  // after a number
+            #"{"kind":"Event","note":"a \\"quoted\\" {word,"#,  // escaped quotes: still in the string
+        ])
+    func truncatedFirstLineThenGarbage(first: String) {
+        var b = StreamBuilder()
+        b.issue(.notAnObject, first + "\n")
+        b.issue(.notAnObject, "this is not JSON at all\n")
+        b.issue(.notAnObject, #"{"kind":"Event","auditID":"cut-again","stage":"Resp"# + "\n")
+        b.event("n1", Events.compact("n1"))
+        b.raw("\n")
+        let reader = AuditStreamReader()
+        for k in [1, 2, 7, 64, 100, 101, 500, b.bytes.count] {
+            let found = readStream(b.bytes, chunk: k, reader: reader)
+            #expect(found.entries == b.expected, "pieces of \(k)")
+            #expect(reader.stats.layout == .ndjson)
+        }
+        #expect(readInPlace(b.bytes).entries == b.expected)
+    }
+
+    @Test("a pretty document whose first line holds members and ends with a comma is still one document")
+    func prettyFirstLineWithMembers() {
+        var b = StreamBuilder()
+        b.event("pp", "{\"kind\": \"Event\", \"apiVersion\": \"audit.k8s.io/v1\",\n  \"auditID\": \"pp\",\n  \"stage\": \"ResponseComplete\"\n}")
+        b.raw("\n")
+        b.event("p2", Events.pretty("p2"))
+        b.raw("\n")
+        let reader = AuditStreamReader()
+        for k in [1, 3, 50, b.bytes.count] {
+            #expect(readStream(b.bytes, chunk: k, reader: reader).entries == b.expected, "pieces of \(k)")
+            #expect(reader.stats.layout == .concatenated)
+        }
+    }
+
     @Test("bad EventList items are reported one by one; the good ones are read")
     func badListItems() {
         var b = StreamBuilder()
