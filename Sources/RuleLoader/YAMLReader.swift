@@ -118,7 +118,7 @@ struct SourceText {
                 let from = scalars.index(
                     scalars.startIndex, offsetBy: start.column - 1 + quote, limitedBy: scalars.endIndex)
             else { return start }
-            guard Substring.UnicodeScalarView(scalars[from...]).starts(with: text.unicodeScalars) else { return start }
+            guard scalars[from...].starts(with: text.unicodeScalars) else { return start }
             return SourcePosition(line: start.line, column: start.column + quote + prefixScalars)
         case .literal:
             // Content starts on the line after the `|` header; each content line is a source
