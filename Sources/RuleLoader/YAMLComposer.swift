@@ -164,7 +164,7 @@ struct YAMLComposer {
         while true {
             let event = try events.next()
             switch event.type {
-            case YAML_STREAM_START_EVENT, YAML_DOCUMENT_END_EVENT:
+            case YAML_STREAM_START_EVENT:
                 continue
             case YAML_STREAM_END_EVENT, YAML_NO_EVENT:
                 return
@@ -173,6 +173,14 @@ struct YAMLComposer {
                 nodesLeft = nodeBudget
                 let first = try events.next()
                 let root = try node(from: first, depth: 1)
+                // The document counts only once it has ended: a syntax error right after
+                // the root (a plain scalar followed by `key:`) fails the whole document.
+                let end = try events.next()
+                guard end.type == YAML_DOCUMENT_END_EVENT else {
+                    throw YAMLFailure(
+                        code: .yamlSyntax, message: "expected the end of the document",
+                        position: SourcePosition(line: end.line, column: end.column))
+                }
                 if nodesLeft < 0 {
                     onLimit(SourcePosition(line: first.line, column: first.column))
                 } else {

@@ -96,6 +96,11 @@ struct YAMLComposerTests {
             read("a: [1, 2\nb: c\n").problems == [
                 "yaml-syntax 2:2 did not find expected ',' or ']' (while parsing a flow sequence at line 1, column 4)"
             ])
+        // A root scalar followed by a syntax error: no document, one error (libyaml gives the
+        // scalar's event before it finds the `:`).
+        let cut = read("title x\nid: y\n")
+        #expect(cut.roots.isEmpty)
+        #expect(cut.problems == ["yaml-syntax 2:3 mapping values are not allowed in this context"])
         // A control character: the reader's error names it and where it is.
         #expect(read("a: b\nc: d\u{7}\n").problems == ["yaml-syntax 2:5 control characters are not allowed (character U+7)"])
     }
