@@ -172,6 +172,7 @@ public final class Detector {
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
         judge.prefetchTable = duplicates
+        judge.prefetchStarted = startedRequests
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
     }
@@ -194,12 +195,17 @@ public final class Detector {
     public func absorbCounters(of other: EventJudge) { other.addMemoCounters(to: &judgedElsewhere) }
 
     /// Starts fetching the duplicate-table cells a verdict applied `ahead` verdicts from now
-    /// will read (its own, and the oldest one it may push out): the table is larger than the
-    /// caches, and a caller applying a block of verdicts can hide the wait behind the
-    /// verdicts before it.
+    /// will read (its own, and the oldest one it may push out), and its cell in the table of
+    /// long-running requests when it will touch that: the tables are larger than the caches,
+    /// and a caller applying a block of verdicts can hide the wait behind the verdicts before it.
     @inline(__always)
     public func prefetch(_ verdict: EventVerdict, ahead: Int) {
-        if verdict.requestKey != 0 { duplicates.prefetch(verdict.duplicateKey) }
+        if verdict.requestKey != 0 {
+            duplicates.prefetch(verdict.duplicateKey)
+            if verdict.stage == .responseStarted || (verdict.mayBeLongRunning && startedRequests.count > 0) {
+                startedRequests.prefetch(verdict.requestKey)
+            }
+        }
         duplicates.prefetchOldest(ahead: ahead)
     }
 

@@ -74,6 +74,9 @@ public final class EventJudge {
     /// The detector's duplicate table, for the judge the detector runs itself: its cell is
     /// fetched while the rules run (nil for judges on other threads).
     var prefetchTable: RecentKeys?
+    /// The detector's table of requests seen at ResponseStarted, likewise: long-running
+    /// requests insert into it and their completions look it up.
+    var prefetchStarted: RecentKeys?
 
     init(rules: JudgeRules, options: DetectorOptions) {
         self.rules = rules
@@ -106,6 +109,9 @@ public final class EventJudge {
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
             prefetchTable?.prefetch(duplicateKey)
             prefetchTable?.prefetchOldest(ahead: 0)
+            if let started = prefetchStarted, stage == .responseStarted || (stage == .responseComplete && started.count > 0) {
+                started.prefetch(requestKey)
+            }
         }
         let first = matches.count
         let unfiltered: Int32 = rules.hasFilters ? 0 : 1
