@@ -45,8 +45,9 @@ public enum PlanCompiler {
 
         // Rules.
         var compiled: [(rule: SigmaRule, compiled: CompiledRule)] = []
+        let shared = FieldTestCache()
         for rule in set.rules {
-            let (c, d) = RuleCompiler.compile(rule, catalogue: catalogue, lists: lists)
+            let (c, d) = RuleCompiler.compile(rule, catalogue: catalogue, lists: lists, shared: shared)
             diagnostics += d
             if let c { compiled.append((rule, c)) }
             checkThreatMatrix(rule.metadata, &diagnostics)
@@ -60,7 +61,7 @@ public enum PlanCompiler {
         // Filters.
         var filters: [[CompiledRule]] = Array(repeating: [], count: compiled.count)
         for filter in set.filters {
-            let (c, d) = RuleCompiler.compile(filter, catalogue: catalogue, lists: lists)
+            let (c, d) = RuleCompiler.compile(filter, catalogue: catalogue, lists: lists, shared: shared)
             diagnostics += d
             guard let c else { continue }
             for (reference, position) in zip(filter.rules, filter.rulePositions) {

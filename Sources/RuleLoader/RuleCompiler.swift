@@ -8,25 +8,29 @@ import DetectionEngine
 /// Problems are diagnostics, like the loader's: an unknown field or list is an error (a rule
 /// naming one would silently never match).
 public enum RuleCompiler {
-    /// Compiles `rule`; the result is nil when any diagnostic is an error.
+    /// Compiles `rule`; the result is nil when any diagnostic is an error. Rules compiled
+    /// with the same `shared` cache share their identical field tests.
     public static func compile(
-        _ rule: SigmaRule, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty
+        _ rule: SigmaRule, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty,
+        shared: FieldTestCache? = nil
     ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
         compile(rule.detection, info: rule.metadata.ruleInfo(kind: .single), file: rule.metadata.origin.file,
-            catalogue: catalogue, lists: lists)
+            catalogue: catalogue, lists: lists, shared: shared)
     }
 
     /// Compiles a filter's selections and condition (matches of the rules it names are
     /// dropped when this matches).
     public static func compile(
-        _ filter: SigmaFilter, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty
+        _ filter: SigmaFilter, catalogue: FieldCatalogue = .standard, lists: ValueLists = .empty,
+        shared: FieldTestCache? = nil
     ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
         compile(filter.detection, info: filter.metadata.ruleInfo(kind: .single), file: filter.metadata.origin.file,
-            catalogue: catalogue, lists: lists)
+            catalogue: catalogue, lists: lists, shared: shared)
     }
 
     static func compile(
-        _ detection: Detection, info: RuleInfo, file: String, catalogue: FieldCatalogue, lists: ValueLists
+        _ detection: Detection, info: RuleInfo, file: String, catalogue: FieldCatalogue, lists: ValueLists,
+        shared: FieldTestCache?
     ) -> (rule: CompiledRule?, diagnostics: [RuleDiagnostic]) {
         var diagnostics: [RuleDiagnostic] = []
         func error(_ code: RuleDiagnostic.Code, _ message: String, _ at: SourcePosition) {
@@ -46,8 +50,10 @@ public enum RuleCompiler {
             guard let field = resolve(c.field, c.position) else { return nil }
             if c.usesFieldref { return reference(c, field) }
             var matcher = c.matcher
+            var modifiers = c.modifiers
+            var values = c.values
             if c.usesExpand {
-                var values: [SigmaValue] = []
+                values = []
                 for (i, v) in c.values.enumerated() {
                     guard case .string(let text) = v else {
                         values.append(v)
@@ -72,8 +78,9 @@ public enum RuleCompiler {
                     }
                     return nil
                 }
+                modifiers = c.modifiers.filter { $0 != "expand" }
                 do {
-                    matcher = try ValueMatcher(values: values, modifiers: c.modifiers.filter { $0 != "expand" })
+                    matcher = try ValueMatcher(values: values, modifiers: modifiers)
                 } catch {
                     diagnostics.append(RuleDiagnostic(.error, .badValue, error.message, file: file, at: c.position))
                     return nil
@@ -92,7 +99,10 @@ public enum RuleCompiler {
                             file: file, at: i < c.valuePositions.count ? c.valuePositions[i] : c.position))
                 }
             }
-            return FieldTest(field: field, matcher: matcher)
+            guard let shared else { return FieldTest(field: field, matcher: matcher) }
+            return shared.test(FieldTestCache.Key(field: field.name, modifiers: modifiers, values: values)) {
+                FieldTest(field: field, matcher: matcher)
+            }
         }
         func reference(_ c: FieldCondition, _ field: FieldDefinition) -> FieldTest? {
             guard c.values.count == 1, case .string(let name) = c.values[0] else {
@@ -165,5 +175,34 @@ extension RuleMetadata {
             threatMatrix: customAttribute("threat_matrix")?.scalarTexts ?? [],
             attack: tags.filter { $0.hasPrefix("attack.") }.map { String($0.dropFirst("attack.".count)) }, kind: kind,
             name: name, description: description)
+    }
+}
+
+/// One `FieldTest` per distinct `field|modifiers: values` line across the rules of a pack:
+/// the same line in many rules (`user.username|startswith: 'system:serviceaccount:'`) is
+/// compiled once, and the verdict memo, which evaluates every distinct test of a slot when
+/// it first sees a value there, evaluates it once rather than once per rule.
+public final class FieldTestCache {
+    public struct Key: Hashable {
+        let field: String
+        let modifiers: [String]
+        let values: [SigmaValue]
+    }
+
+    private var tests: [Key: FieldTest] = [:]
+    /// Tests handed out again instead of compiled anew.
+    public private(set) var reused = 0
+
+    public init() {}
+
+    /// The test compiled for `key`, made by `make` the first time.
+    func test(_ key: Key, make: () -> FieldTest) -> FieldTest {
+        if let t = tests[key] {
+            reused += 1
+            return t
+        }
+        let t = make()
+        tests[key] = t
+        return t
     }
 }

@@ -5,6 +5,31 @@ import Testing
 
 @Suite("Rule compiler")
 struct RuleCompilerTests {
+    @Test("identical field lines in different rules share one compiled test; different ones do not")
+    func sharedFieldTests() throws {
+        func tests(of rule: CompiledRule) -> [FieldTest] {
+            rule.selections.flatMap { selection -> [FieldTest] in
+                switch selection {
+                case .all(let tests): return tests
+                case .any(let maps): return maps.flatMap { $0 }
+                case .keywords: return []
+                }
+            }
+        }
+        let a = ruleYAML(detection: "sel: {verb: create, user.username|startswith: 'system:serviceaccount:'}\ncondition: sel")
+        let b = ruleYAML(detection: "sel: {verb: [create], user.username|startswith: 'system:serviceaccount:'}\ncondition: sel")
+        let c = ruleYAML(detection: "sel: {verb: create, user.username|startswith|cased: 'system:serviceaccount:'}\ncondition: sel")
+        let p = pack([a, b, c])
+        let compiled = p.plan.rules.map { tests(of: $0.compiled) }
+        try #require(compiled.count == 3 && compiled.allSatisfy { $0.count == 2 })
+        // `verb: create` and `verb: [create]` are the same line; so is the username test.
+        #expect(compiled[0][0] === compiled[1][0])
+        #expect(compiled[0][1] === compiled[1][1])
+        // `cased` makes another test.
+        #expect(compiled[0][0] === compiled[2][0])
+        #expect(compiled[0][1] !== compiled[2][1])
+    }
+
     @Test("a rule compiles into an engine rule with its selections and condition")
     func compiles() throws {
         let rule = try loadRule(
