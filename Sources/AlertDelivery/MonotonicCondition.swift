@@ -60,7 +60,7 @@ func startThread(named name: String, _ body: @escaping @Sendable () -> Void) -> 
         Unmanaged<Box>.fromOpaque(context).release()
         return false
     }
-    _ = setThreadName(handle, String(name.utf8.prefix(15))!)
+    _ = setThreadName(handle, String(decoding: name.utf8.prefix(15), as: UTF8.self))
     pthread_detach(handle)
     return true
 }
