@@ -1,5 +1,7 @@
 // The YAML layer below the rule decoder: libyaml's events composed into nodes, with the
 // limits hostile files need (alias copies, depth, duplicate keys, undefined aliases).
+import AuditTestSupport
+import Foundation
 @testable import RuleLoader
 import Testing
 
@@ -88,6 +90,34 @@ struct YAMLComposerTests {
         #expect(problems == ["yaml-limit 1:1 the document expands to more than 200000 YAML nodes (anchors and aliases)"])
         #expect(roots.count == 1)
         #expect(value(roots.first, "ok")?.scalar?.text == "1")
+    }
+
+    @Test("the bundled rules, randomly damaged, never crash the loader; every problem has a place in the file")
+    func mutatedRules() throws {
+        let files = try FileManager.default.subpathsOfDirectory(atPath: PackagePaths.detections.path)
+            .filter { $0.hasSuffix(".yml") }.sorted()
+        try #require(files.count > 100)
+        let tokens = ["\t", "{", "}", "[", "]", ":", "\"", "'", "&a ", "*a", "- ", "\n  ", "\n", "!!int ", "!x ", "---\n",
+            "...\n", "%YAML 1.1\n", "? ", "#", ",", "\\", "\u{7}", "é", "|", ">", "<<: *a\n"].map { Array($0.utf8) }
+        var rng = SplitMix64(seed: 0x5EED_6)
+        for round in 0..<300 {
+            let name = files[Int.random(in: 0..<files.count, using: &rng)]
+            var bytes = Array(try Data(contentsOf: PackagePaths.detections.appendingPathComponent(name)))
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let at = Int.random(in: 0..<bytes.count, using: &rng)
+                switch Int.random(in: 0..<3, using: &rng) {
+                case 0: bytes.insert(contentsOf: tokens.randomElement(using: &rng)!, at: at)
+                case 1: bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...5, using: &rng)))
+                default: bytes.replaceSubrange(at..<at + 1, with: tokens.randomElement(using: &rng)!)
+                }
+                if bytes.isEmpty { bytes = [0x0A] }
+            }
+            let lines = bytes.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            let file = RuleFile.parse(bytes: bytes, file: name)
+            for d in file.diagnostics {
+                #expect(d.line >= 0 && d.line <= lines && d.column >= 0, "round \(round), \(name): \(d)")
+            }
+        }
     }
 
     @Test("libyaml's errors keep its wording and place, with the context it gives")
