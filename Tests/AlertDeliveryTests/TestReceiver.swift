@@ -65,10 +65,17 @@ final class TestReceiver: @unchecked Sendable {
         var out: [[String: Any]] = []
         for r in requests {
             guard case .status(let s) = r.answered, (200..<300).contains(s) else { continue }
-            let object = try? JSONSerialization.jsonObject(with: Data(r.body))
-            if let array = object as? [[String: Any]] { out += array } else if let one = object as? [String: Any] { out.append(one) }
+            out += Self.documents(in: r.body)
         }
         return out
+    }
+
+    /// The JSON documents of one request body (an array is unpacked).
+    static func documents(in body: [UInt8]) -> [[String: Any]] {
+        let object = try? JSONSerialization.jsonObject(with: Data(body))
+        if let array = object as? [[String: Any]] { return array }
+        if let one = object as? [String: Any] { return [one] }
+        return []
     }
 
     func stop() {
