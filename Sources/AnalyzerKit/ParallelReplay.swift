@@ -35,7 +35,7 @@ final class ParallelReplay {
     private var inFlightHead = 0
     /// The index memory of events read back for `Detector.apply`.
     private let reloadStorage = AuditEventStorage()
-    /// The reader that recognises each input's layout (and reads inputs that are not lines).
+    /// The reader that recognises each input's layout.
     let reader: AuditStreamReader
 
     init(jobs: Int, limits: ReaderLimits, detector: Detector?, blockSize: Int = 1 << 20) {
@@ -87,12 +87,20 @@ final class ParallelReplay {
     /// Events applied from the current input.
     private var events = 0
 
-    /// Reads one input to its end through the workers (or on this thread when its layout is
-    /// not lines), as `ScanRunner.scan` does on one thread: every complete record before a
-    /// failure is handled, and the failure returned.
+    /// What `read` did with an input.
+    enum Outcome {
+        /// Read through the workers: the bytes and records read, and the failure it ended with.
+        case read(bytes: Int64, records: Int, error: InputError?)
+        /// Not lines (pretty-printed events, a JSON array, a first line longer than a block):
+        /// the input again from its first byte, for the caller to read on one thread.
+        case notLines(any ByteSource)
+    }
+
+    /// Reads one input to its end through the workers, as `ScanRunner.scan` does on one
+    /// thread: every complete record before a failure is handled, and the failure returned.
     func read(
         _ source: inout some ByteSource, name: String, progress: ProgressMeter?, into handler: inout DetectingHandler
-    ) -> (bytes: Int64, records: Int, error: InputError?) {
+    ) -> Outcome {
         lineBase = 0
         events = 0
         var bytes: Int64 = 0
@@ -120,16 +128,13 @@ final class ParallelReplay {
                 ofStreamStart: UnsafeRawBufferPointer(start: block.memory, count: block.length), isFinal: eof || failure != nil),
             layout == .ndjson
         else {
-            // Not lines (or a first line longer than a block): the whole input on this thread.
+            // Not lines (or a first line longer than a block): the whole input, for one thread.
             let prefix = Array(UnsafeBufferPointer(start: block.memory, count: block.length))
             free.append(block)
-            let rest: any ByteSource =
-                if let failure {
-                    PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes))
-                } else {
-                    PrefixedSource(prefix: prefix, inner: source)
-                }
-            return readWhole(MeteredSource(inner: rest, meter: progress, reader: reader), name, &handler)
+            if let failure {
+                return .notLines(PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes)))
+            }
+            return .notLines(PrefixedSource(prefix: prefix, inner: source))
         }
         block.start = start
         while true {
@@ -156,18 +161,7 @@ final class ParallelReplay {
             fill(block)
         }
         while inFlightHead < inFlight.count { applyOldest(into: &handler) }
-        return (bytes, events, failure)
-    }
-
-    /// Reads a whole input on this thread.
-    private func readWhole(_ source: some ByteSource, _ name: String, _ handler: inout DetectingHandler) -> (bytes: Int64, records: Int, error: InputError?) {
-        var source = source
-        do throws(InputError) {
-            try reader.read(from: &source, name: name, into: &handler)
-            return (reader.stats.bytes, reader.stats.records, nil)
-        } catch {
-            return (reader.stats.bytes, reader.stats.records, error)
-        }
+        return .read(bytes: bytes, records: events, error: failure)
     }
 
     /// Reports the line starting at `block.start` as too long and drops it up to its newline

@@ -39,34 +39,36 @@ public struct ScanRunner {
         -> (bytes: Int64, error: InputError?)
     {
         read(path, mayBeEmpty: mayBeEmpty) { opened, source in
-            // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
-            let unterminated: AuditStreamReader.UnterminatedLine = opened.isPipe ? .report : .process
-            var metered = MeteredSource(inner: source, meter: progress, reader: reader)
-            do throws(InputError) {
-                try reader.read(from: &metered, name: path, unterminatedLine: unterminated, into: &handler)
-                return (reader.stats.bytes, reader.stats.records, nil)
-            } catch {
-                return (reader.stats.bytes, reader.stats.records, error)
-            }
+            readHere(source, name: path, isPipe: opened.isPipe, into: &handler)
+        }
+    }
+
+    /// Reads `source` on this thread: the bytes and records read, and the failure it ended with.
+    private func readHere<H: AuditRecordHandler>(
+        _ source: any ByteSource, name: String, isPipe: Bool, into handler: inout H
+    ) -> (bytes: Int64, records: Int, error: InputError?) {
+        // A pipe whose writer stopped mid-line: the cut line is reported, not read as a record.
+        let unterminated: AuditStreamReader.UnterminatedLine = isPipe ? .report : .process
+        var metered = MeteredSource(inner: source, meter: progress, reader: reader)
+        do throws(InputError) {
+            try reader.read(from: &metered, name: name, unterminatedLine: unterminated, into: &handler)
+            return (reader.stats.bytes, reader.stats.records, nil)
+        } catch {
+            return (reader.stats.bytes, reader.stats.records, error)
         }
     }
 
     /// As `scan`, with the blocks of an input of lines parsed and judged on `parallel`'s
-    /// threads (a pipe is read on this thread: its writer may stop mid-line).
+    /// threads (a pipe, and an input that is not lines, are read on this thread).
     func scan(_ path: String, mayBeEmpty: Bool, parallel: ParallelReplay, into handler: inout DetectingHandler)
         -> (bytes: Int64, error: InputError?)
     {
         read(path, mayBeEmpty: mayBeEmpty) { opened, source in
-            if opened.isPipe {
-                var metered = MeteredSource(inner: source, meter: progress, reader: reader)
-                do throws(InputError) {
-                    try reader.read(from: &metered, name: path, unterminatedLine: .report, into: &handler)
-                    return (reader.stats.bytes, reader.stats.records, nil)
-                } catch {
-                    return (reader.stats.bytes, reader.stats.records, error)
-                }
+            if opened.isPipe { return readHere(source, name: path, isPipe: true, into: &handler) }
+            switch parallel.read(&source, name: path, progress: progress, into: &handler) {
+            case .read(let bytes, let records, let error): return (bytes, records, error)
+            case .notLines(let whole): return readHere(whole, name: path, isPipe: false, into: &handler)
             }
-            return parallel.read(&source, name: path, progress: progress, into: &handler)
         }
     }
 

@@ -403,22 +403,15 @@ public final class AuditStreamReader {
     /// JSON string is invalid, so a line ending in one was cut).
     static func breaksLikePrettyJSON(_ buffer: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
         guard to > from else { return false }
-        var inString = false
         var k = from
         while k < to {
-            let c = buffer[k]
-            if inString {
-                if c == UInt8(ascii: "\\") {
-                    k += 1
-                } else if c == UInt8(ascii: "\"") {
-                    inString = false
-                }
-            } else if c == UInt8(ascii: "\"") {
-                inString = true
+            if buffer[k] == UInt8(ascii: "\"") {
+                k = JSONScanner.skipString(buffer, k, to)
+                if k < 0 { return false }  // the line ends inside a string
+            } else {
+                k += 1
             }
-            k += 1
         }
-        guard !inString else { return false }
         switch buffer[to - 1] {
         case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","), UInt8(ascii: ":"): return true
         default: return false

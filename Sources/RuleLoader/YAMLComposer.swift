@@ -15,13 +15,19 @@ struct YAMLFailure: Error {
     var code: RuleDiagnostic.Code
     var message: String
     var position: SourcePosition
+
+    init(_ code: RuleDiagnostic.Code, _ message: String, at position: SourcePosition) {
+        self.code = code
+        self.message = message
+        self.position = position
+    }
 }
 
 /// One libyaml event, copied out of the C struct (which is freed at once).
 private struct YAMLEvent {
     var type: yaml_event_type_t
-    var line: Int
-    var column: Int
+    /// Where the event's node starts, in file coordinates.
+    var position: SourcePosition
     var anchor: String?
     /// Scalars only.
     var text = ""
@@ -66,7 +72,7 @@ private final class YAMLEventStream {
         guard yaml_parser_parse(parser, &raw) == 1 else { throw failure() }
         defer { yaml_event_delete(&raw) }
         var event = YAMLEvent(
-            type: raw.type, line: Int(raw.start_mark.line) + lineOffset + 1, column: Int(raw.start_mark.column) + 1)
+            type: raw.type, position: position(line: Int(raw.start_mark.line), column: Int(raw.start_mark.column)))
         switch raw.type {
         case YAML_SCALAR_EVENT:
             let s = raw.data.scalar
@@ -105,7 +111,7 @@ private final class YAMLEventStream {
         let problem = p.problem.map { String(cString: $0) } ?? "unknown YAML error"
         switch p.error {
         case YAML_MEMORY_ERROR:
-            return YAMLFailure(code: .yamlSyntax, message: "libyaml ran out of memory", position: position(line: 0, column: 0))
+            return YAMLFailure(.yamlSyntax, "libyaml ran out of memory", at: position(line: 0, column: 0))
         case YAML_READER_ERROR:
             // The offset counts bytes of the input.
             let offset = min(Int(p.problem_offset), input.count)
@@ -123,16 +129,14 @@ private final class YAMLEventStream {
                 i += 1
             }
             let detail = p.problem_value >= 0 ? " (character U+\(String(p.problem_value, radix: 16, uppercase: true)))" : ""
-            return YAMLFailure(code: .yamlSyntax, message: problem + detail, position: position(line: line, column: column))
+            return YAMLFailure(.yamlSyntax, problem + detail, at: position(line: line, column: column))
         default:
             var message = problem
             if let context = p.context.map({ String(cString: $0) }) {
                 let at = position(line: Int(p.context_mark.line), column: Int(p.context_mark.column))
                 message += " (\(context) at line \(at.line), column \(at.column))"
             }
-            return YAMLFailure(
-                code: .yamlSyntax, message: message,
-                position: position(line: Int(p.problem_mark.line), column: Int(p.problem_mark.column)))
+            return YAMLFailure(.yamlSyntax, message, at: position(line: Int(p.problem_mark.line), column: Int(p.problem_mark.column)))
         }
     }
 }
@@ -177,20 +181,16 @@ struct YAMLComposer {
                 // the root (a plain scalar followed by `key:`) fails the whole document.
                 let end = try events.next()
                 guard end.type == YAML_DOCUMENT_END_EVENT else {
-                    throw YAMLFailure(
-                        code: .yamlSyntax, message: "expected the end of the document",
-                        position: SourcePosition(line: end.line, column: end.column))
+                    throw YAMLFailure(.yamlSyntax, "expected the end of the document", at: end.position)
                 }
                 if nodesLeft < 0 {
-                    onLimit(SourcePosition(line: first.line, column: first.column))
+                    onLimit(first.position)
                 } else {
                     onDocument(root)
                 }
             default:
                 // libyaml produces nodes only inside documents.
-                throw YAMLFailure(
-                    code: .yamlSyntax, message: "unexpected YAML event",
-                    position: SourcePosition(line: event.line, column: event.column))
+                throw YAMLFailure(.yamlSyntax, "unexpected YAML event", at: event.position)
             }
         }
     }
@@ -198,11 +198,9 @@ struct YAMLComposer {
     /// Composes the node `event` starts. Once the budget is spent, nodes are still read (so
     /// the parser stays in step) but aliases are no longer copied.
     private mutating func node(from event: YAMLEvent, depth: Int) throws(YAMLFailure) -> YNode {
-        let position = SourcePosition(line: event.line, column: event.column)
+        let position = event.position
         guard depth <= Self.maximumDepth else {
-            throw YAMLFailure(
-                code: .yamlSyntax, message: "the document is nested too deeply (more than \(Self.maximumDepth) levels)",
-                at: position)
+            throw YAMLFailure(.yamlSyntax, "the document is nested too deeply (more than \(Self.maximumDepth) levels)", at: position)
         }
         let before = nodesLeft
         nodesLeft -= 1
@@ -212,7 +210,7 @@ struct YAMLComposer {
             built = YNode(kind: .scalar(YScalar(text: event.text, style: event.style, tag: event.tag)), position: position)
         case YAML_ALIAS_EVENT:
             guard let name = event.alias, let target = anchors[name] else {
-                throw YAMLFailure(code: .yamlSyntax, message: "found undefined alias", at: position)
+                throw YAMLFailure(.yamlSyntax, "found undefined alias", at: position)
             }
             nodesLeft -= target.size - 1
             return nodesLeft < 0 ? Self.placeholder(at: position) : target.node
@@ -237,7 +235,7 @@ struct YAMLComposer {
             if nodesLeft >= 0 { try Self.checkUniqueKeys(pairs) }
             built = YNode(kind: .mapping(pairs), position: position)
         default:
-            throw YAMLFailure(code: .yamlSyntax, message: "unexpected YAML event", at: position)
+            throw YAMLFailure(.yamlSyntax, "unexpected YAML event", at: position)
         }
         if let anchor = event.anchor {
             // Over budget, the anchor still exists (later aliases are not "undefined").
@@ -278,14 +276,6 @@ struct YAMLComposer {
         guard !duplicated.isEmpty else { return }
         let sorted = duplicated.values.sorted { $0.text < $1.text }
         let keys = sorted.map { "`\($0.text)`" }.joined(separator: ", ")
-        throw YAMLFailure(
-            code: .duplicateKey, message: "duplicate key \(keys) in one mapping (YAML keys must be unique)",
-            at: sorted[0].position)
-    }
-}
-
-extension YAMLFailure {
-    init(code: RuleDiagnostic.Code, message: String, at position: SourcePosition) {
-        self.init(code: code, message: message, position: position)
+        throw YAMLFailure(.duplicateKey, "duplicate key \(keys) in one mapping (YAML keys must be unique)", at: sorted[0].position)
     }
 }
