@@ -521,6 +521,12 @@ public struct EnvelopeIndex {
     /// The value of a nested envelope field (as `AuditEvent[nested:]`).
     @inlinable @inline(__always)
     public subscript(nested field: NestedField) -> JSONValue? { slots[field].value(base) }
+
+    /// The value at a slot position: an `EnvelopeField`'s or a `NestedField`'s raw value
+    /// (they share one numbering). For callers that map their own field keys to positions
+    /// with a table rather than a branch per key.
+    @inlinable @inline(__always)
+    public subscript(position position: Int) -> JSONValue? { slots.base[position].value(base) }
 }
 
 extension AuditEvent {

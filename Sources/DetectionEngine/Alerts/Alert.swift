@@ -144,8 +144,15 @@ extension Evidence {
     /// `event` kept as evidence (its bytes copied).
     public init(_ event: AuditEvent, time: Int64) {
         self.init(
-            auditID: event.auditID?.string ?? "", stage: event[.stage]?.string ?? "", time: time,
+            auditID: event.auditID?.string ?? "", stage: Self.stageName(event[.stage]), time: time,
             raw: Array(event.object.rawBytes))
+    }
+
+    /// The stage as text: one of the four stage names is the enum's literal (no allocation;
+    /// "ResponseComplete" is one byte too long for an inline string), anything else decoded.
+    static func stageName(_ value: JSONValue?) -> String {
+        guard let value else { return "" }
+        return AuditStage(value)?.rawValue ?? value.string ?? ""
     }
 
     /// Calls `body` with the evidence read back as an event view.

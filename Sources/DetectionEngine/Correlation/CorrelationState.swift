@@ -173,6 +173,9 @@ public final class CorrelationState {
         if let s = index[input.group] {
             g = slots[Int(s)]!
         } else {
+            // A later step of an ordered sequence with no group has no chain to extend: the
+            // group would be made only to be removed again.
+            if mode == .ordered && input.input > 0 { return }
             g = makeGroup(input.group)
         }
         let before = g.bytes

@@ -138,6 +138,10 @@ public final class Detector {
     private let duplicates: RecentKeys
     private let startedRequests: RecentKeys
     private var pending: [UInt64: Held] = [:]
+    /// How many held requests' keys fall in each of 4,096 buckets: while any request is held,
+    /// every later event asks whether it supersedes one, and the bucket answers "no" for
+    /// almost all of them without hashing the key for the dictionary.
+    private var pendingBuckets = [UInt32](repeating: 0, count: 4096)
     private var pendingOrder: [(key: UInt64, time: Int64)] = []
     private var pendingHead = 0
     private var queue = InputQueue()
@@ -316,19 +320,19 @@ public final class Detector {
     private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout Evidence?) {
         tally.ruleMatches += 1
         matchesByRule[r] += 1
-        let rule = plan.rules[r]
+        // Fields are read through the arrays, not copies of the rule and correlation structs
+        // (a copy retains and releases every reference they hold, per match).
         let event = context.event
         if evidence == nil { evidence = Evidence(event, time: time) }
-        if rule.emitsAlerts {
+        if plan.rules[r].emitsAlerts {
             emit(
                 Alert(
-                    rule: rule.compiled.info, time: time, firstTime: time, actor: AlertActor(event),
+                    rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(event),
                     object: AlertObject(event), evidence: [evidence!], evidenceTotal: 1))
         }
-        for feed in rule.feeds {
-            let spec = plan.correlations[feed.correlation]
+        for feed in plan.rules[r].feeds {
             for position in feed.positions {
-                let input = spec.inputs[position]
+                let input = plan.correlations[feed.correlation].inputs[position]
                 let group = GroupKey(input.groupValues.map { Self.read($0, context) })
                 let value = input.value.flatMap { Self.read($0, context) }
                 queue.push(
@@ -386,16 +390,22 @@ public final class Detector {
             tally.pendingOverflows += 1
             releaseOldestPending()
         }
-        pending[key] = Held(time: time, evidence: evidence, rules: rules)
+        if pending.updateValue(Held(time: time, evidence: evidence, rules: rules), forKey: key) == nil {
+            pendingBuckets[Self.bucket(key)] += 1
+        }
         pendingOrder.append((key, time))
     }
 
     /// The request reached a later stage: its RequestReceived matches are dropped (the later
     /// stage is judged instead).
     private func supersede(_ key: UInt64) {
-        guard !pending.isEmpty, pending.removeValue(forKey: key) != nil else { return }
+        guard !pending.isEmpty, pendingBuckets[Self.bucket(key)] != 0, pending.removeValue(forKey: key) != nil else { return }
+        pendingBuckets[Self.bucket(key)] -= 1
         tally.requestReceivedSuperseded += 1
     }
+
+    @inline(__always)
+    private static func bucket(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 52) }
 
     private func releaseOldestPending() {
         let (key, _) = pendingOrder[pendingHead]
@@ -405,6 +415,7 @@ public final class Detector {
             pendingHead = 0
         }
         guard let held = pending.removeValue(forKey: key) else { return }  // superseded
+        pendingBuckets[Self.bucket(key)] -= 1
         tally.requestReceivedJudged += 1
         held.evidence.withEvent { event in
             guard let event else { return }

@@ -26,35 +26,15 @@ extension FieldSource {
     @discardableResult
     public func forEachValue(in context: EventContext, _ body: (FieldValue) -> Bool) -> Int {
         let index = context.index
-        var count = 0
-        var going = true
-        func visit(_ v: JSONValue?) {
-            guard going, let v else { return }
-            if v.kind == .array {
-                for e in v.elements where going {
-                    count += 1
-                    going = body(.json(e))
-                }
-            } else {
-                count += 1
-                going = body(.json(v))
-            }
-        }
-        func visitText(_ bytes: UnsafeBufferPointer<UInt8>) {
-            guard going else { return }
-            count += 1
-            going = body(.text(bytes))
-        }
-        func visitFlag(_ on: Bool) {
-            let s: StaticString = on ? "true" : "false"
-            visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
-        }
-
+        // The walk's state lives in one struct passed inout: local functions capturing `var`s
+        // made the compiler box both on the heap at every call (two allocations per field
+        // read, and a dozen reference counts).
+        var walk = ValueWalk()
         switch self {
         case .envelope(let f):
-            visit(index[f])
+            walk.json(body, index[f])
         case .nested(let f):
-            visit(index[nested: f])
+            walk.json(body, index[nested: f])
         case .path(let p):
             // `annotations.<key>` and the like: the envelope member from the index, its
             // members listed once per event (`EventContext.member`), then the rest of the walk.
@@ -64,20 +44,16 @@ extension FieldSource {
             {
                 guard let child = context.member(of: top, p.segments[1]) else { break }
                 child.forEachValue(at: p, fromSegment: 2, flattenArrays: true) { v in
-                    count += 1
-                    going = body(.json(v))
-                    return going
+                    walk.one(body, v)
                 }
                 break
             }
             context.event.forEachValue(at: p, flattenArrays: true) { v in
-                count += 1
-                going = body(.json(v))
-                return going
+                walk.one(body, v)
             }
         case .body(let which, let p):
             guard p.segments.count >= 2 else {
-                visit(index[which == .request ? .requestObject : .responseObject])
+                walk.json(body, index[which == .request ? .requestObject : .responseObject])
                 break
             }
             switch context.bodyMember(which, p.segments[1]) {
@@ -92,23 +68,17 @@ extension FieldSource {
                     segment = 3
                 }
                 from.forEachValue(at: p, fromSegment: segment, flattenArrays: true) { v in
-                    count += 1
-                    going = body(.json(v))
-                    return going
+                    walk.one(body, v)
                 }
             case .notAnObject:
                 context.event.forEachValue(at: p, flattenArrays: true) { v in
-                    count += 1
-                    going = body(.json(v))
-                    return going
+                    walk.one(body, v)
                 }
             }
         case .element(let scope, let p):
             guard context.elementScope == scope, let element = context.element else { break }
             element.forEachValue(at: p, flattenArrays: true) { v in
-                count += 1
-                going = body(.json(v))
-                return going
+                walk.one(body, v)
             }
         case .containerKind:
             guard context.elementScope == .container, let kind = context.elementKind else { break }
@@ -118,11 +88,11 @@ extension FieldSource {
             case .initContainer: s = "initContainer"
             case .ephemeralContainer: s = "ephemeralContainer"
             }
-            visitText(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+            walk.text(body, UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
         case .derived(let d):
             switch d {
             case .sourceIP:
-                visit(index.lastSourceIP)
+                walk.json(body, index.lastSourceIP)
             case .serviceAccountNamespace, .serviceAccountName:
                 guard let user = index[nested: .userUsername]?.jsonString, !user.hasEscapes,
                     user.hasPrefix("system:serviceaccount:")
@@ -131,56 +101,56 @@ extension FieldSource {
                 let rest = UnsafeBufferPointer(rebasing: bytes[22...])
                 guard let colon = rest.firstIndex(of: 0x3A), colon > rest.startIndex, colon + 1 < rest.endIndex else { break }
                 if d == .serviceAccountNamespace {
-                    visitText(UnsafeBufferPointer(rebasing: rest[..<colon]))
+                    walk.text(body, UnsafeBufferPointer(rebasing: rest[..<colon]))
                 } else {
-                    visitText(UnsafeBufferPointer(rebasing: rest[(colon + 1)...]))
+                    walk.text(body, UnsafeBufferPointer(rebasing: rest[(colon + 1)...]))
                 }
             case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY:
                 guard let exec = context.event.execRequest else { break }
                 switch d {
                 case .execCommand:
-                    exec.forEachParameter("command") { visitText($0) }
+                    exec.forEachParameter("command") { walk.text(body, $0) }
                 case .execCommandLine:
                     var line: [UInt8] = []  // exec events are rare: building the line is fine
                     exec.forEachParameter("command") { arg in
                         if !line.isEmpty { line.append(0x20) }
                         line.append(contentsOf: arg)
                     }
-                    if !line.isEmpty { line.withUnsafeBufferPointer { visitText($0) } }
+                    if !line.isEmpty { line.withUnsafeBufferPointer { walk.text(body, $0) } }
                 case .execContainer:
                     var last: [UInt8]?
                     exec.forEachParameter("container") { last = Array($0) }
-                    last?.withUnsafeBufferPointer { visitText($0) }
-                case .execStdin: visitFlag(exec.stdin)
-                case .execTTY: visitFlag(exec.tty)
+                    last?.withUnsafeBufferPointer { walk.text(body, $0) }
+                case .execStdin: walk.flag(body, exec.stdin)
+                case .execTTY: walk.flag(body, exec.tty)
                 default: break
                 }
             default:
                 guard context.podSpec != nil else { break }
                 switch d {
-                case .podHostNetwork: visit(context.specMember("hostNetwork"))
-                case .podHostPID: visit(context.specMember("hostPID"))
-                case .podHostIPC: visit(context.specMember("hostIPC"))
-                case .podServiceAccountName: visit(context.specMember("serviceAccountName") ?? context.specMember("serviceAccount"))
+                case .podHostNetwork: walk.json(body, context.specMember("hostNetwork"))
+                case .podHostPID: walk.json(body, context.specMember("hostPID"))
+                case .podHostIPC: walk.json(body, context.specMember("hostIPC"))
+                case .podServiceAccountName: walk.json(body, context.specMember("serviceAccountName") ?? context.specMember("serviceAccount"))
                 case .podHostPath, .podHostPathType:
                     if let volumes = context.specMember("volumes") {
-                        for v in volumes.elements where going && v.kind == .object {
+                        for v in volumes.elements where walk.going && v.kind == .object {
                             let volume = VolumeView(object: v)
-                            visit(d == .podHostPath ? volume.hostPath : volume.hostPathType)
+                            walk.json(body, d == .podHostPath ? volume.hostPath : volume.hostPathType)
                         }
                     }
                 default:
-                    for c in context.containers where going {
+                    for c in context.containers where walk.going {
                         switch d {
-                        case .podContainerName: visit(c.name)
-                        case .podImage: visit(c.image)
-                        case .podPrivileged: visit(c.securityContext?["privileged"])
-                        case .podAllowPrivilegeEscalation: visit(c.securityContext?["allowPrivilegeEscalation"])
-                        case .podRunAsUser: visit(c.securityContext?["runAsUser"])
-                        case .podCapabilitiesAdd: visit(c.capabilitiesAdd)
+                        case .podContainerName: walk.json(body, c.name)
+                        case .podImage: walk.json(body, c.image)
+                        case .podPrivileged: walk.json(body, c.securityContext?["privileged"])
+                        case .podAllowPrivilegeEscalation: walk.json(body, c.securityContext?["allowPrivilegeEscalation"])
+                        case .podRunAsUser: walk.json(body, c.securityContext?["runAsUser"])
+                        case .podCapabilitiesAdd: walk.json(body, c.capabilitiesAdd)
                         case .podVolumeMountPath:
                             if let mounts = c.volumeMounts {
-                                for m in mounts.elements where going { visit(m["mountPath"]) }
+                                for m in mounts.elements where walk.going { walk.json(body, m["mountPath"]) }
                             }
                         default: break
                         }
@@ -188,7 +158,49 @@ extension FieldSource {
                 }
             }
         }
-        return count
+        return walk.count
+    }
+}
+
+/// What a field walk has done: values visited, and whether the visitor wants more.
+struct ValueWalk {
+    var count = 0
+    var going = true
+
+    /// Visits a JSON value, element by element when it is an array.
+    @inline(__always)
+    mutating func json(_ body: (FieldValue) -> Bool, _ v: JSONValue?) {
+        guard going, let v else { return }
+        if v.kind == .array {
+            for e in v.elements where going {
+                count += 1
+                going = body(.json(e))
+            }
+        } else {
+            count += 1
+            going = body(.json(v))
+        }
+    }
+
+    /// Visits one value as it is (the path walk has already flattened arrays); returns
+    /// whether to go on.
+    @inline(__always)
+    mutating func one(_ body: (FieldValue) -> Bool, _ v: JSONValue) -> Bool {
+        count += 1
+        going = body(.json(v))
+        return going
+    }
+
+    @inline(__always)
+    mutating func text(_ body: (FieldValue) -> Bool, _ bytes: UnsafeBufferPointer<UInt8>) {
+        guard going else { return }
+        count += 1
+        going = body(.text(bytes))
+    }
+
+    mutating func flag(_ body: (FieldValue) -> Bool, _ on: Bool) {
+        let s: StaticString = on ? "true" : "false"
+        text(body, UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 }
 

@@ -76,7 +76,7 @@ struct EventClasses {
         while set != 0 {
             let k = set.trailingZeroBitCount
             set &= set - 1
-            guard let value = MemoSlot(rawValue: k).unsafelyUnwrapped.value(index) else {
+            guard let value = MemoSlot.value(raw: k, index) else {
                 guard n + 2 <= Self.maxKeyBytes else { return false }
                 scratch[n] = 0xFF
                 scratch[n + 1] = 0xFF

@@ -350,7 +350,7 @@ final class VerdictMemo {
         if slotStamp[k] == stamp { return Int(slotID[k]) }
         slotStamp[k] = stamp
         var id = 0
-        if let v = MemoSlot(rawValue: k).unsafelyUnwrapped.value(index) {
+        if let v = MemoSlot.value(raw: k, index) {
             id = interners[k].id(v.rawBytes)
             if id == ValueInterner.full {
                 // Every number of this slot changes: forget what was keyed by them.
@@ -476,28 +476,40 @@ enum MemoSlot: Int, CaseIterable, Hashable {
 
     /// The slot's value in an event.
     @inline(__always)
-    func value(_ event: EnvelopeIndex) -> JSONValue? {
+    func value(_ event: EnvelopeIndex) -> JSONValue? { event[position: position] }
+
+    /// The value of the slot with raw value `raw` (a bit of a slot set).
+    @inline(__always)
+    static func value(raw: Int, _ event: EnvelopeIndex) -> JSONValue? {
+        event[position: MemoSlot(rawValue: raw).unsafelyUnwrapped.position]
+    }
+
+    /// The slot's position in the envelope index. A switch of constants compiles to a table
+    /// load; a switch of field reads was an indirect jump per slot, mispredicted as the
+    /// class key walks a different slot each time.
+    @inline(__always)
+    var position: Int {
         switch self {
-        case .verb: event[.verb]
-        case .stage: event[.stage]
-        case .level: event[.level]
-        case .apiVersion: event[.apiVersion]
-        case .kind: event[.kind]
-        case .userAgent: event[.userAgent]
-        case .sourceIPs: event[.sourceIPs]
-        case .impersonatedUser: event[.impersonatedUser]
-        case .username: event[nested: .userUsername]
-        case .groups: event[nested: .userGroups]
-        case .uid: event[nested: .userUID]
-        case .resource: event[nested: .refResource]
-        case .subresource: event[nested: .refSubresource]
-        case .namespace: event[nested: .refNamespace]
-        case .apiGroup: event[nested: .refAPIGroup]
-        case .refAPIVersion: event[nested: .refAPIVersion]
-        case .statusCode: event[nested: .statusCode]
-        case .statusStatus: event[nested: .statusStatus]
-        case .statusReason: event[nested: .statusReason]
-        case .decision: event[nested: .annotationDecision]
+        case .verb: EnvelopeField.verb.rawValue
+        case .stage: EnvelopeField.stage.rawValue
+        case .level: EnvelopeField.level.rawValue
+        case .apiVersion: EnvelopeField.apiVersion.rawValue
+        case .kind: EnvelopeField.kind.rawValue
+        case .userAgent: EnvelopeField.userAgent.rawValue
+        case .sourceIPs: EnvelopeField.sourceIPs.rawValue
+        case .impersonatedUser: EnvelopeField.impersonatedUser.rawValue
+        case .username: NestedField.userUsername.rawValue
+        case .groups: NestedField.userGroups.rawValue
+        case .uid: NestedField.userUID.rawValue
+        case .resource: NestedField.refResource.rawValue
+        case .subresource: NestedField.refSubresource.rawValue
+        case .namespace: NestedField.refNamespace.rawValue
+        case .apiGroup: NestedField.refAPIGroup.rawValue
+        case .refAPIVersion: NestedField.refAPIVersion.rawValue
+        case .statusCode: NestedField.statusCode.rawValue
+        case .statusStatus: NestedField.statusStatus.rawValue
+        case .statusReason: NestedField.statusReason.rawValue
+        case .decision: NestedField.annotationDecision.rawValue
         }
     }
 }
