@@ -42,3 +42,11 @@ public func fixed(_ x: Double, _ digits: Int, width: Int = 0) -> String {
     let s = String(decoding: buffer.prefix(Int(max(0, min(n, 63)))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     return String(repeating: " ", count: max(0, width - s.count)) + s
 }
+
+/// Heap allocations so far, when the process runs under `malloc-counter`'s LD_PRELOAD shim
+/// (nil otherwise).
+public func mallocCalls() -> UInt64? { mallocCounter?() }
+
+private typealias CounterFn = @convention(c) () -> UInt64
+nonisolated(unsafe) private let mallocCounter: CounterFn? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kaudit_malloc_calls")
+    .map { unsafeBitCast($0, to: CounterFn.self) }

@@ -224,6 +224,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
     var detectEvents: UInt64 = 0
     var issues: UInt64 = 0
     var alerts = 0
+    var allocations: UInt64?
     var last: Detector?
     for _ in 0..<reps {
         do {
@@ -241,10 +242,12 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
             let detector = Detector(plan: plan) { _ in count.n += 1 }
             var source = MemorySource(data)
             var h = Detect(detector: detector)
+            let m0 = mallocCalls()
             let t = now()
             try! reader.read(from: &source, name: corpus, into: &h)
             detector.finish()
             detectTimes.append(now() - t)
+            if allocations == nil, let m0, let m1 = mallocCalls() { allocations = m1 &- m0 }
             detectEvents = h.events
             alerts = count.n
             last = detector
@@ -278,6 +281,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
             + "\"rules\":\(plan.rules.count),\"correlations\":\(plan.correlations.count),\"rule_errors\":\(pack.errors.count),"
             + "\"parse_GBps\":\(fixed(parseGBps, 3)),\"detect_GBps\":\(fixed(detectGBps, 3)),"
             + "\"ratio\":\(fixed(ratio, 3)),\"runs\":\(reps),\"alerts\":\(alerts),"
+            + "\"detect_allocations\":\(allocations.map(String.init) ?? "null"),"
             + "\"counters\":\(json(counters)),\"correlation_counters\":\(json(correlation)),"
             + "\"correlation_groups\":\(detector.correlationGroups),\"correlation_bytes\":\(detector.correlationBytes),"
             + "\"top_rules\":[\(topJSON.joined(separator: ","))],"
@@ -290,7 +294,9 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
             + "\(events) events, parse \(fixed(parseGBps, 2)) GB/s, parse+detect "
             + "\(fixed(detectGBps, 2)) GB/s, ratio \(fixed(ratio, 2)), \(alerts) alerts, "
             + "\(counters.ruleMatches) rule matches, correlation state \(detector.correlationGroups) groups / "
-            + "\(detector.correlationBytes) bytes (medians of \(reps))\n", stderr)
+            + "\(detector.correlationBytes) bytes (medians of \(reps))"
+            + (allocations.map { "; \($0) heap allocations in the first detect pass (\(fixed(Double($0) / Double(max(events, 1)), 3)) per event)" } ?? "")
+            + "\n", stderr)
     if profile { profileRules(plan, data, name: corpus) }
 }
 

@@ -31,9 +31,6 @@ let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0
 
 
 
-typealias CounterFn = @convention(c) () -> UInt64
-let mallocCalls: CounterFn? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kaudit_malloc_calls")
-    .map { unsafeBitCast($0, to: CounterFn.self) }
 
 
 /// Splits at newlines into `parts` pieces.
@@ -197,16 +194,16 @@ do {
     var result = (events: UInt64(0), checksum: UInt64(0), issues: UInt64(0))
     var allocations: UInt64 = 0
     for r in 0..<reps {
-        let m0 = mallocCalls?() ?? 0
+        let m0 = mallocCalls() ?? 0
         let t0 = now()
         result = parse(data)
         times.append(now() - t0)
-        if r == 0 { allocations = (mallocCalls?() ?? 0) &- m0 }
+        if r == 0 { allocations = (mallocCalls() ?? 0) &- m0 }
     }
-    let perEvent = mallocCalls == nil ? "null" : String(Double(allocations) / Double(max(result.events, 1)))
+    let perEvent = mallocCalls() == nil ? "null" : String(Double(allocations) / Double(max(result.events, 1)))
     report(
         "parse_extract_all", cores: 1, bytes: data.count, events: result.events, times: times,
-        extra: ",\"checksum\":\(result.checksum),\"issues\":\(result.issues),\"allocations\":\(mallocCalls == nil ? "null" : String(allocations)),\"allocations_per_event\":\(perEvent)")
+        extra: ",\"checksum\":\(result.checksum),\"issues\":\(result.issues),\"allocations\":\(mallocCalls() == nil ? "null" : String(allocations)),\"allocations_per_event\":\(perEvent)")
     times = []
     var events: UInt64 = 0
     for _ in 0..<reps {
