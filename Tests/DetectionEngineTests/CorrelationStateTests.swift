@@ -566,6 +566,23 @@ struct TemporalOrderedTests {
         #expect(h.counters.inputs == 6)
     }
 
+    @Test("later steps with no started sequence keep no state and push no started sequence out")
+    func laterStepsWithoutStart() {
+        var limits = CorrelationLimits()
+        limits.maxGroups = 1
+        let h = Harness(.temporalOrdered, rules: 2, nil, limits: limits)
+        h.add(0, group: "started", rule: 0)
+        // A flood of second-step inputs in groups where nothing started (a building block
+        // that matches often, such as any allowed write) makes no group at all...
+        for i in 0..<100 { h.add(1, group: "other\(i)", rule: 1) }
+        #expect(h.state.groupCount == 1)
+        #expect(h.counters.groupsEvicted == 0)
+        // ...so the sequence that did start is still there to complete.
+        h.add(2, group: "started", rule: 1)
+        #expect(h.summary == ["started 0-2 #2"])
+        #expect(h.counters.inputs == 102)
+    }
+
     @Test("a lower-bound condition fires when the first rules have occurred in order")
     func condition() {
         let h = Harness(.temporalOrdered, rules: 3, [(.gte, 2)])
