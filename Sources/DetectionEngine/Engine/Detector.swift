@@ -138,10 +138,6 @@ public final class Detector {
     private let duplicates: RecentKeys
     private let startedRequests: RecentKeys
     private var pending: [UInt64: Held] = [:]
-    /// How many held requests' keys fall in each of 4,096 buckets: while any request is held,
-    /// every later event asks whether it supersedes one, and the bucket answers "no" for
-    /// almost all of them without hashing the key for the dictionary.
-    private var pendingBuckets = [UInt32](repeating: 0, count: 4096)
     private var pendingOrder: [(key: UInt64, time: Int64)] = []
     private var pendingHead = 0
     private var queue = InputQueue()
@@ -390,22 +386,16 @@ public final class Detector {
             tally.pendingOverflows += 1
             releaseOldestPending()
         }
-        if pending.updateValue(Held(time: time, evidence: evidence, rules: rules), forKey: key) == nil {
-            pendingBuckets[Self.bucket(key)] += 1
-        }
+        pending[key] = Held(time: time, evidence: evidence, rules: rules)
         pendingOrder.append((key, time))
     }
 
     /// The request reached a later stage: its RequestReceived matches are dropped (the later
     /// stage is judged instead).
     private func supersede(_ key: UInt64) {
-        guard !pending.isEmpty, pendingBuckets[Self.bucket(key)] != 0, pending.removeValue(forKey: key) != nil else { return }
-        pendingBuckets[Self.bucket(key)] -= 1
+        guard !pending.isEmpty, pending.removeValue(forKey: key) != nil else { return }
         tally.requestReceivedSuperseded += 1
     }
-
-    @inline(__always)
-    private static func bucket(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 52) }
 
     private func releaseOldestPending() {
         let (key, _) = pendingOrder[pendingHead]
@@ -415,7 +405,6 @@ public final class Detector {
             pendingHead = 0
         }
         guard let held = pending.removeValue(forKey: key) else { return }  // superseded
-        pendingBuckets[Self.bucket(key)] -= 1
         tally.requestReceivedJudged += 1
         held.evidence.withEvent { event in
             guard let event else { return }

@@ -88,7 +88,7 @@ extension FieldSource {
             case .initContainer: s = "initContainer"
             case .ephemeralContainer: s = "ephemeralContainer"
             }
-            walk.text(body, UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+            walk.text(body, s)
         case .derived(let d):
             switch d {
             case .sourceIP:
@@ -172,13 +172,9 @@ struct ValueWalk {
     mutating func json(_ body: (FieldValue) -> Bool, _ v: JSONValue?) {
         guard going, let v else { return }
         if v.kind == .array {
-            for e in v.elements where going {
-                count += 1
-                going = body(.json(e))
-            }
+            for e in v.elements { guard one(body, e) else { break } }
         } else {
-            count += 1
-            going = body(.json(v))
+            _ = one(body, v)
         }
     }
 
@@ -198,10 +194,11 @@ struct ValueWalk {
         going = body(.text(bytes))
     }
 
-    mutating func flag(_ body: (FieldValue) -> Bool, _ on: Bool) {
-        let s: StaticString = on ? "true" : "false"
+    mutating func text(_ body: (FieldValue) -> Bool, _ s: StaticString) {
         text(body, UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
+
+    mutating func flag(_ body: (FieldValue) -> Bool, _ on: Bool) { text(body, on ? "true" : "false") }
 }
 
 extension AuditEvent {

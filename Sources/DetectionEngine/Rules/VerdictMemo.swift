@@ -474,11 +474,7 @@ enum MemoSlot: Int, CaseIterable, Hashable {
         }
     }
 
-    /// The slot's value in an event.
-    @inline(__always)
-    func value(_ event: EnvelopeIndex) -> JSONValue? { event[position: position] }
-
-    /// The value of the slot with raw value `raw` (a bit of a slot set).
+    /// The value in an event of the slot with raw value `raw` (a bit of a slot set).
     @inline(__always)
     static func value(raw: Int, _ event: EnvelopeIndex) -> JSONValue? {
         event[position: MemoSlot(rawValue: raw).unsafelyUnwrapped.position]
