@@ -144,8 +144,9 @@ public final class Detector {
 
     /// The newest event time seen; `Int64.min` before the first timed event.
     private var newestTime = Int64.min
-    /// The earliest window deadline of any correlation, recomputed only after inputs were
-    /// applied or windows advanced, so an event that feeds no correlation checks one number.
+    /// The earliest window deadline of any correlation (never later than the truth), lowered
+    /// as inputs are applied and recomputed after windows advanced or a chained correlation
+    /// took an input, so an event that feeds no correlation checks one number.
     private var earliestDeadline = Int64.max
     private var deadlinesChanged = false
     /// The rules matched by the event being judged, when it is held.
@@ -182,9 +183,14 @@ public final class Detector {
     /// Judges one event. Alerts go to the sink, now (single-event rules) or when a later
     /// event moves time on (correlations, held RequestReceived matches).
     public func process(_ event: AuditEvent) {
-        let verdict = judge.judge(event, into: &matchBuffer)
-        matchBuffer.withUnsafeBufferPointer { apply(verdict, matches: $0, reload: nil) }
-        matchBuffer.removeAll(keepingCapacity: true)
+        // The buffer is moved out while in use: reading it through `self` around `apply`
+        // retained and released it per event.
+        var matches: [Int32] = []
+        swap(&matches, &matchBuffer)
+        let verdict = judge.judge(event, into: &matches)
+        matches.withUnsafeBufferPointer { apply(verdict, matches: $0, reload: nil) }
+        matches.removeAll(keepingCapacity: true)
+        swap(&matches, &matchBuffer)
     }
 
     /// A judge for another thread: it shares this detector's compiled rules and has its own
@@ -447,9 +453,14 @@ public final class Detector {
     }
 
     private func deliver(_ queued: QueuedInput) {
-        deadlinesChanged = true
         let c = queued.correlation  // the closure captures the number, not a copy of the input
-        states[c].ingest(queued.input) { firing in fired(c, firing) }
+        let state = states[c]
+        state.ingest(queued.input) { firing in fired(c, firing) }
+        // Only this state's deadlines moved. An input can move its earliest one earlier (a
+        // new group) or later (a group done); taking the minimum keeps the earliest deadline
+        // never later than the truth, and one too early only costs the check in
+        // `housekeeping`, which then recomputes it.
+        if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
     }
 
     private func fired(_ c: Int, _ firing: CorrelationFiring) {
@@ -488,6 +499,7 @@ public final class Detector {
                         input: position, time: firing.lastTime, group: group, value: value, evidence: firing.evidence,
                         evidenceTotal: firing.evidenceTotal)
                 ) { outerFiring in fired(feed.correlation, outerFiring) }
+                deadlinesChanged = true  // the outer correlation's deadlines moved too
             }
         }
     }

@@ -73,10 +73,14 @@ public final class EventJudge {
     let stagedMemo: VerdictMemo?
     /// The detector's duplicate table, for the judge the detector runs itself: its cell is
     /// fetched while the rules run (nil for judges on other threads).
-    var prefetchTable: RecentKeys?
+    var prefetchTable: RecentKeys? { didSet { unretainedTable = prefetchTable.map(Unmanaged.passUnretained) } }
     /// The detector's table of requests seen at ResponseStarted, likewise: long-running
     /// requests insert into it and their completions look it up.
-    var prefetchStarted: RecentKeys?
+    var prefetchStarted: RecentKeys? { didSet { unretainedStarted = prefetchStarted.map(Unmanaged.passUnretained) } }
+    /// Both again, unretained, for the per-event prefetch (a `var` reference is retained
+    /// and released around each use).
+    private var unretainedTable: Unmanaged<RecentKeys>?
+    private var unretainedStarted: Unmanaged<RecentKeys>?
 
     init(rules: JudgeRules, options: DetectorOptions) {
         self.rules = rules
@@ -107,23 +111,36 @@ public final class EventJudge {
             requestKey = h.state
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
-            prefetchTable?.prefetch(duplicateKey)
-            prefetchTable?.prefetchOldest(ahead: 0)
-            if let started = prefetchStarted, stage == .responseStarted || (stage == .responseComplete && started.count > 0) {
-                started.prefetch(requestKey)
+            unretainedTable?._withUnsafeGuaranteedRef { table in
+                table.prefetch(duplicateKey)
+                table.prefetchOldest(ahead: 0)
+            }
+            unretainedStarted?._withUnsafeGuaranteedRef { started in
+                if stage == .responseStarted || (stage == .responseComplete && started.count > 0) {
+                    started.prefetch(requestKey)
+                }
             }
         }
+        // The event classes' tables are larger than the first-level caches too: both class
+        // keys are made and their cells asked for first, the event's identity is worked out
+        // while they arrive, then the class records are asked for, and only then looked up.
+        let gatedList = gated.prepare(context, memo: gatedMemo)
+        let stagedList = staged.prepare(context, memo: stagedMemo)
+        let time = event.stageMicros ?? event.requestReceivedMicros
+        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(event)
+        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(event)
+        gatedMemo?.prefetchClassRecord()
+        stagedMemo?.prefetchClassRecord()
         let first = matches.count
         let unfiltered: Int32 = rules.hasFilters ? 0 : 1
-        gated.forEachMatch(context, memo: gatedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        gated.forEachMatch(context, list: gatedList, memo: gatedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
         let gatedEnd = matches.count
-        staged.forEachMatch(context, memo: stagedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        staged.forEachMatch(context, list: stagedList, memo: stagedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
         if rules.hasFilters { applyFilters(matches: &matches, first: first, gatedEnd: gatedEnd) }
         return EventVerdict(
-            time: event.stageMicros ?? event.requestReceivedMicros, stage: stage, requestKey: requestKey,
-            duplicateKey: duplicateKey, fingerprint: requestKey == 0 ? 0 : Detector.fingerprint(event),
-            mayBeLongRunning: requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(event),
-            gatedCount: Int32(gatedEnd - first), stagedCount: Int32(matches.count - gatedEnd))
+            time: time, stage: stage, requestKey: requestKey, duplicateKey: duplicateKey, fingerprint: fingerprint,
+            mayBeLongRunning: mayBeLongRunning, gatedCount: Int32(gatedEnd - first),
+            stagedCount: Int32(matches.count - gatedEnd))
     }
 
     /// Sets bit 0 of each match no filter of its rule drops.

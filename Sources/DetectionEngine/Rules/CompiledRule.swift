@@ -26,11 +26,16 @@ public final class FieldTest: Sendable {
     /// definition nor the enum payload.
     let source: FieldSource
     let valueMatcher: ValueMatcher?
+    /// The matcher again, unretained: `valueMatcher` keeps it alive, and reading it through
+    /// this costs no reference counting per evaluation (a retain and release of the matcher
+    /// around every field read showed as a few percent of judging).
+    private let unretainedMatcher: Unmanaged<ValueMatcher>?
 
     public init(field: FieldDefinition, matcher: ValueMatcher) {
         self.field = field
         source = field.source
         valueMatcher = matcher
+        unretainedMatcher = Unmanaged.passUnretained(matcher)
         check = .value(matcher)
         let null: StaticString = "null"
         absentMatches =
@@ -42,6 +47,7 @@ public final class FieldTest: Sendable {
         self.field = field
         source = field.source
         valueMatcher = nil
+        unretainedMatcher = nil
         check = .reference(reference)
         absentMatches = false
     }
@@ -54,29 +60,32 @@ public final class FieldTest: Sendable {
 
     /// Whether the context's event (and element) passes this test.
     public func evaluate(_ context: EventContext) -> Bool {
-        guard let matcher = valueMatcher else {
+        guard let unretainedMatcher else {
             if case .reference(let r) = check { return r.evaluate(source, context) }
             return false
         }
-        if let exists = matcher.existsCheck {
+        let (exists, negated, groups) = unretainedMatcher._withUnsafeGuaranteedRef {
+            ($0.existsCheck, $0.isNegated, $0.allGroupCount)
+        }
+        if let exists {
             return (source.forEachValue(in: context) { _ in false } > 0) == exists
         }
-        if matcher.isNegated {
+        // The closures capture the unretained reference (a plain word), not the matcher.
+        if negated {
             // `matches` already negates: every present value must pass.
             var every = true
             source.forEachValue(in: context) { v in
-                every = Self.matches(matcher, v)
+                every = unretainedMatcher._withUnsafeGuaranteedRef { Self.matches($0, v) }
                 return every
             }
             return every
         }
-        let groups = matcher.allGroupCount
         if groups > 1 && groups <= 64 {
-            return allAcrossValues(matcher, groups, context)
+            return unretainedMatcher._withUnsafeGuaranteedRef { allAcrossValues($0, groups, context) }
         }
         var hit = false
         let count = source.forEachValue(in: context) { v in
-            hit = Self.matches(matcher, v)
+            hit = unretainedMatcher._withUnsafeGuaranteedRef { Self.matches($0, v) }
             return !hit
         }
         return count == 0 ? absentMatches : hit
@@ -273,6 +282,12 @@ public final class CompiledRule: Sendable {
 
     /// Whether the event matches the rule.
     public func matches(_ event: AuditEvent) -> Bool { matches(EventContext(event)) }
+
+    /// The rule's condition with only the `known` tests evaluated (`RuleProgram.partial`);
+    /// read here, the program is not copied out of the rule.
+    func partial(_ context: EventContext, known: UnsafeBufferPointer<Bool>) -> Bool? {
+        program.partial(context, known: known)
+    }
 
     /// Whether the context's event matches the rule. Selections are evaluated lazily, left to
     /// right, as the condition needs them; a per-element rule is tried on each element until

@@ -1,5 +1,6 @@
 import AuditJSON
 import AuditModel
+import CAuditSIMD
 
 /// Remembers, per event class, which rules are left to judge, so that a request like one
 /// seen before costs one lookup instead of one per rule group.
@@ -104,6 +105,22 @@ struct EventClasses {
         if n > 0 { UnsafeMutableRawPointer(scratch).copyMemory(from: key.baseAddress!, byteCount: n) }
         scratchCount = n
         scratchHash = fastHash(UnsafeBufferPointer(start: scratch, count: n), seed: seed)
+    }
+
+    /// Asks the processor for the table cell where the prepared key's lookup starts: the
+    /// table and its records are larger than the first-level caches, and the judge has other
+    /// work to do while they arrive.
+    @inline(__always)
+    func prefetchCell() {
+        kaudit_prefetch(UnsafeRawPointer(cells + (Int(truncatingIfNeeded: scratchHash) & mask)))
+    }
+
+    /// Asks for the record of the first cell's class, when that cell holds the prepared key's
+    /// hash (after `prefetchCell`, a little later).
+    @inline(__always)
+    func prefetchRecord() {
+        let cell = cells[Int(truncatingIfNeeded: scratchHash) & mask]
+        if cell.record != 0 && cell.hash == scratchHash { kaudit_prefetch(UnsafeRawPointer(arena + Int(cell.record - 1))) }
     }
 
     /// The rule list of the prepared key's class, if it has been seen.

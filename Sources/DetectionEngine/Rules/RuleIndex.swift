@@ -22,6 +22,10 @@ public struct RuleIndex: Sendable {
     /// `r` and subresource `s`, where index `verbs.count` (`R`, `S`) stands for any other
     /// value or none.
     let candidates: [[Int]]
+    /// The keys and candidate lists again, in memory the index owns, for the per-event
+    /// lookup: reading the nested arrays retained and released each one it touched.
+    private let tables: Tables
+    private let tablesOwner: TablesOwner
 
     public init(_ rules: [CompiledRule]) {
         self.rules = rules
@@ -50,6 +54,10 @@ public struct RuleIndex: Sendable {
         resources = keys[1]
         subresources = keys[2]
         self.candidates = candidates
+        tables = Tables(
+            verbs: KeyList(keys[0]), resources: KeyList(keys[1]), subresources: KeyList(keys[2]),
+            lists: FlatLists(candidates))
+        tablesOwner = TablesOwner(tables)
     }
 
     @inline(__always)
@@ -79,44 +87,45 @@ public struct RuleIndex: Sendable {
 
     /// As `forEachMatch(_:_:)`, asking `memo` (built on these rules) first.
     func forEachMatch(_ context: EventContext, memo: VerdictMemo?, _ body: (Int) -> Void) {
-        guard !rules.isEmpty else { return }
-        let event = context.event
+        let list = prepare(context, memo: memo)
+        forEachMatch(context, list: list, memo: memo, body)
+    }
+
+    /// The first half of `forEachMatch(_:memo:_:)`: starts the memo's event and returns the
+    /// event's candidate list number, having the memo prepare (and prefetch) its class; nil
+    /// when a key has escapes (every rule is checked).
+    @inline(__always)
+    func prepare(_ context: EventContext, memo: VerdictMemo?) -> Int? {
+        guard !rules.isEmpty else { return nil }
         memo?.begin()
-        guard let v = Self.slot(event[.verb], in: verbs), let r = Self.slot(event[nested: .refResource], in: resources),
-            let s = Self.slot(event[nested: .refSubresource], in: subresources)
-        else {
+        let index = context.index
+        let t = tables
+        guard let v = t.verbs.slot(index[.verb]), let r = t.resources.slot(index[nested: .refResource]),
+            let s = t.subresources.slot(index[nested: .refSubresource])
+        else { return nil }
+        let number = (v * (t.resources.count + 1) + r) * (t.subresources.count + 1) + s
+        if memo != nil { memo!.prepareClass(list: number, context) }  // Safe: checked; `if let` retained it.
+        return number
+    }
+
+    /// The second half: `body` with every rule of candidate list `list` (from `prepare`) the
+    /// event matches.
+    @inline(__always)
+    func forEachMatch(_ context: EventContext, list number: Int?, memo: VerdictMemo?, _ body: (Int) -> Void) {
+        guard !rules.isEmpty else { return }
+        guard let number else {
             // Escaped text: check every rule.
             for i in rules.indices where memo?.matches(i, context) ?? rules[i].matches(context) { body(i) }
             return
         }
-        let number = slot(v, r, s)
-        candidates[number].withUnsafeBufferPointer { list in
-            if let memo {
-                memo.forEachMatch(list, list: number, context, body)
-            } else {
-                rules.withUnsafeBufferPointer { rules in
-                    for i in list where rules[i].matches(context) { body(i) }
-                }
+        let list = tables.lists[number]
+        if memo != nil {
+            memo!.forEachMatch(list, list: number, context, body)  // Safe: checked.
+        } else {
+            rules.withUnsafeBufferPointer { rules in
+                for i in list where rules[i].matches(context) { body(i) }
             }
         }
-    }
-
-    /// The position of a string value among `keys` (compared ASCII case-insensitively),
-    /// `keys.count` when it is absent or another value, nil when it has escapes (which the
-    /// caller resolves by checking every rule).
-    @inline(__always)
-    static func slot(_ value: JSONValue?, in keys: [[UInt8]]) -> Int? {
-        guard let value, let s = value.jsonString else { return keys.count }
-        if s.hasEscapes { return nil }
-        let bytes = s.rawBytes
-        for (i, key) in keys.enumerated() where key.count == bytes.count && equalFolded(key, bytes) { return i }
-        return keys.count
-    }
-
-    /// ASCII case-insensitive equality (matchers compare verbs case-insensitively too).
-    static func equalFolded(_ lower: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        for (x, y) in zip(lower, bytes) where x != (y >= 0x41 && y <= 0x5A ? y | 0x20 : y) { return false }
-        return true
     }
 
     /// The values of `field` under which the rule can fire, or nil when any value may do.
@@ -180,5 +189,88 @@ public struct RuleIndex: Sendable {
         case (.nested(let x), .nested(let y)): return x == y
         default: return false
         }
+    }
+}
+
+extension RuleIndex {
+    /// What the per-event lookup reads: plain pointers, read-only once built.
+    struct Tables: @unchecked Sendable {
+        let verbs: KeyList
+        let resources: KeyList
+        let subresources: KeyList
+        let lists: FlatLists<Int>
+    }
+
+    /// Lower-cased byte strings.
+    struct KeyList: @unchecked Sendable {
+        let keys: FlatLists<UInt8>
+        var count: Int { keys.count }
+
+        init(_ keys: [[UInt8]]) { self.keys = FlatLists(keys) }
+
+        func free() { keys.free() }
+
+        /// The position of a string value among the keys (compared ASCII case-insensitively),
+        /// `count` when it is absent or another value, nil when it has escapes (which the
+        /// caller resolves by checking every rule).
+        @inline(__always)
+        func slot(_ value: JSONValue?) -> Int? {
+            guard let value, let s = value.jsonString else { return count }
+            if s.hasEscapes { return nil }
+            let b = s.rawBytes
+            guard let p = b.baseAddress else { return count }
+            for i in 0..<count {
+                let key = keys[i]
+                if key.count == b.count && bytesMatch(p, key.baseAddress!, b.count, fold: true) { return i }
+            }
+            return count
+        }
+    }
+
+    /// Lists side by side in one allocation.
+    struct FlatLists<Element>: @unchecked Sendable {
+        let items: UnsafeMutablePointer<Element>
+        /// `ends[i]`: one past list `i`'s last item.
+        let ends: UnsafeMutablePointer<Int>
+        let count: Int
+
+        init(_ lists: [[Element]]) {
+            let all = lists.flatMap { $0 }
+            items = .allocate(capacity: max(all.count, 1))
+            items.initialize(from: all, count: all.count)
+            ends = .allocate(capacity: max(lists.count, 1))
+            var end = 0
+            for (i, l) in lists.enumerated() {
+                end += l.count
+                ends[i] = end
+            }
+            count = lists.count
+        }
+
+        func free() {
+            items.deinitialize(count: count == 0 ? 0 : ends[count - 1])
+            items.deallocate()
+            ends.deallocate()
+        }
+
+        @inline(__always)
+        subscript(i: Int) -> UnsafeBufferPointer<Element> {
+            let start = i == 0 ? 0 : ends[i - 1]
+            return UnsafeBufferPointer(start: items + start, count: ends[i] - start)
+        }
+    }
+}
+
+/// Frees an index's tables when the last copy of the index goes.
+private final class TablesOwner: Sendable {
+    private let tables: RuleIndex.Tables
+
+    init(_ tables: RuleIndex.Tables) { self.tables = tables }
+
+    deinit {
+        tables.verbs.free()
+        tables.resources.free()
+        tables.subresources.free()
+        tables.lists.free()
     }
 }

@@ -2,8 +2,13 @@ import AuditJSON
 import AuditModel
 
 /// A rule's condition and selections laid out flat for evaluation: plain integers in
-/// contiguous arrays, walked through unsafe buffers, so judging an event touches no
+/// contiguous memory, walked through unsafe buffers, so judging an event touches no
 /// reference counts and no enum payloads.
+///
+/// The arrays are what the program was built from (and what keeps its tests alive); judging
+/// reads `frame`, copies of them in memory the program owns, with the tests and keyword
+/// matchers held unretained. Reading the arrays themselves retained and released each of
+/// them per evaluation, and each test around its call.
 ///
 /// Built once from `ResolvedCondition` and `CompiledSelection`s; `CompiledRule.matches`
 /// runs it. Evaluation order and short-circuiting are the condition's (left to right).
@@ -33,8 +38,13 @@ struct RuleProgram: Sendable {
     /// For `any` selections: each map's range in `tests`.
     var maps: [(start: Int32, count: Int32)] = []
     var keywords: [ValueMatcher] = []
+    /// What evaluation reads (see the type's comment), and the object that frees it.
+    private var frame: Frame
+    private var frameOwner: FrameOwner
 
     init(condition: ResolvedCondition, selections compiled: [CompiledSelection]) {
+        frame = Frame()
+        frameOwner = FrameOwner()
         for s in compiled {
             switch s {
             case .all(let t):
@@ -53,6 +63,17 @@ struct RuleProgram: Sendable {
         }
         nodes.append(Node(kind: 0, a: 0, b: 0))
         nodes[0] = node(condition)
+        frame = Frame(
+            nodes: Self.copy(nodes), children: Self.copy(children), selections: Self.copy(selections),
+            tests: Self.copy(tests.map(Unmanaged.passUnretained)), maps: Self.copy(maps),
+            keywords: Self.copy(keywords.map(Unmanaged.passUnretained)))
+        frameOwner = FrameOwner(frame)
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeBufferPointer<T> {
+        let p = UnsafeMutablePointer<T>.allocate(capacity: max(array.count, 1))
+        p.initialize(from: array, count: array.count)
+        return UnsafeBufferPointer(start: p, count: array.count)
     }
 
     private mutating func node(_ c: ResolvedCondition) -> Node {
@@ -122,156 +143,161 @@ struct RuleProgram: Sendable {
 
     /// Runs the program on the context's event (and current element).
     @inline(__always)
-    func evaluate(_ context: EventContext) -> Bool {
-        nodes.withUnsafeBufferPointer { n in
-            children.withUnsafeBufferPointer { ch in
-                selections.withUnsafeBufferPointer { sel in
-                    tests.withUnsafeBufferPointer { t in
-                        let frame = Frame(nodes: n, children: ch, selections: sel, tests: t)
-                        return evaluate(frame, 0, context)
-                    }
-                }
-            }
-        }
-    }
+    func evaluate(_ context: EventContext) -> Bool { frame.evaluate(0, context) }
 
     /// Three-valued evaluation for `VerdictMemo`: the tests marked in `known` are evaluated,
     /// every other test is unknown. Returns true or false when the condition has that value
     /// whatever the unknown tests say (Kleene logic), nil otherwise.
     func partial(_ context: EventContext, known: UnsafeBufferPointer<Bool>) -> Bool? {
-        nodes.withUnsafeBufferPointer { n in
-            children.withUnsafeBufferPointer { ch in
-                selections.withUnsafeBufferPointer { sel in
-                    tests.withUnsafeBufferPointer { t in
-                        let frame = Frame(nodes: n, children: ch, selections: sel, tests: t)
-                        return partial(frame, 0, context, known)
+        frame.partial(0, context, known)
+    }
+}
+
+/// Frees a program's frame when the last copy of the program goes.
+private final class FrameOwner: Sendable {
+    private let frame: RuleProgram.Frame?
+
+    init(_ frame: RuleProgram.Frame? = nil) { self.frame = frame }
+
+    deinit {
+        guard let frame else { return }
+        frame.nodes.deallocate()
+        frame.children.deallocate()
+        frame.selections.deallocate()
+        frame.tests.deallocate()
+        frame.maps.deallocate()
+        frame.keywords.deallocate()
+    }
+}
+
+extension RuleProgram {
+    /// The program's memory, read-only once built.
+    struct Frame: @unchecked Sendable {
+        var nodes = UnsafeBufferPointer<Node>(start: nil, count: 0)
+        var children = UnsafeBufferPointer<Int32>(start: nil, count: 0)
+        var selections = UnsafeBufferPointer<Selection>(start: nil, count: 0)
+        var tests = UnsafeBufferPointer<Unmanaged<FieldTest>>(start: nil, count: 0)
+        var maps = UnsafeBufferPointer<(start: Int32, count: Int32)>(start: nil, count: 0)
+        var keywords = UnsafeBufferPointer<Unmanaged<ValueMatcher>>(start: nil, count: 0)
+
+        @inline(__always)
+        func test(_ i: Int, _ context: EventContext) -> Bool {
+            tests[i]._withUnsafeGuaranteedRef { $0.evaluate(context) }
+        }
+
+        func partial(_ index: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>) -> Bool? {
+            let node = nodes[index]
+            switch node.kind {
+            case 0:
+                let s = selections[Int(node.a)]
+                switch s.kind {
+                case 0:
+                    return partialAll(Int(s.start), Int(s.count), context, known)
+                case 1:
+                    var result: Bool? = false
+                    for m in Int(s.start)..<Int(s.start + s.count) {
+                        switch partialAll(Int(maps[m].start), Int(maps[m].count), context, known) {
+                        case .some(true): return true
+                        case .none: result = nil
+                        case .some(false): break
+                        }
+                    }
+                    return result
+                default:
+                    return nil  // keywords search the whole event
+                }
+            case 1:
+                return partial(Int(node.a), context, known).map { !$0 }
+            case 2:
+                var result: Bool? = true
+                for k in Int(node.a)..<Int(node.a + node.b) {
+                    switch partial(Int(children[k]), context, known) {
+                    case .some(false): return false
+                    case .none: result = nil
+                    case .some(true): break
                     }
                 }
-            }
-        }
-    }
-
-    private func partial(_ f: Frame, _ index: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>) -> Bool? {
-        let node = f.nodes[index]
-        switch node.kind {
-        case 0:
-            let s = f.selections[Int(node.a)]
-            switch s.kind {
-            case 0:
-                return partialAll(f, Int(s.start), Int(s.count), context, known)
-            case 1:
+                return result
+            default:
                 var result: Bool? = false
-                for m in Int(s.start)..<Int(s.start + s.count) {
-                    switch partialAll(f, Int(maps[m].start), Int(maps[m].count), context, known) {
+                for k in Int(node.a)..<Int(node.a + node.b) {
+                    switch partial(Int(children[k]), context, known) {
                     case .some(true): return true
                     case .none: result = nil
                     case .some(false): break
                     }
                 }
                 return result
-            default:
-                return nil  // keywords search the whole event
             }
-        case 1:
-            return partial(f, Int(node.a), context, known).map { !$0 }
-        case 2:
+        }
+
+        private func partialAll(_ start: Int, _ count: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>) -> Bool? {
             var result: Bool? = true
-            for k in Int(node.a)..<Int(node.a + node.b) {
-                switch partial(f, Int(f.children[k]), context, known) {
-                case .some(false): return false
-                case .none: result = nil
-                case .some(true): break
-                }
-            }
-            return result
-        default:
-            var result: Bool? = false
-            for k in Int(node.a)..<Int(node.a + node.b) {
-                switch partial(f, Int(f.children[k]), context, known) {
-                case .some(true): return true
-                case .none: result = nil
-                case .some(false): break
+            for i in start..<(start + count) {
+                if !known[i] {
+                    result = nil
+                } else if !test(i, context) {
+                    return false
                 }
             }
             return result
         }
-    }
 
-    private func partialAll(
-        _ f: Frame, _ start: Int, _ count: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>
-    ) -> Bool? {
-        var result: Bool? = true
-        for i in start..<(start + count) {
-            if !known[i] {
-                result = nil
-            } else if !f.tests[i].evaluate(context) {
+        func evaluate(_ index: Int, _ context: EventContext) -> Bool {
+            let node = nodes[index]
+            switch node.kind {
+            case 0:
+                return selection(Int(node.a), context)
+            case 1:
+                return !evaluate(Int(node.a), context)
+            case 2:
+                var k = Int(node.a)
+                let end = k + Int(node.b)
+                while k < end {
+                    if !evaluate(Int(children[k]), context) { return false }
+                    k += 1
+                }
+                return true
+            default:
+                var k = Int(node.a)
+                let end = k + Int(node.b)
+                while k < end {
+                    if evaluate(Int(children[k]), context) { return true }
+                    k += 1
+                }
                 return false
             }
         }
-        return result
-    }
 
-    private struct Frame {
-        let nodes: UnsafeBufferPointer<Node>
-        let children: UnsafeBufferPointer<Int32>
-        let selections: UnsafeBufferPointer<Selection>
-        let tests: UnsafeBufferPointer<FieldTest>
-    }
+        @inline(__always)
+        private func selection(_ index: Int, _ context: EventContext) -> Bool {
+            let s = selections[index]
+            switch s.kind {
+            case 0:
+                return all(Int(s.start), Int(s.count), context)
+            case 1:
+                var m = Int(s.start)
+                let end = m + Int(s.count)
+                while m < end {
+                    let range = maps[m]
+                    if all(Int(range.start), Int(range.count), context) { return true }
+                    m += 1
+                }
+                return false
+            default:
+                return keywords[Int(s.start)]._withUnsafeGuaranteedRef { $0.matches(utf8: context.event.object.rawBytes) }
+            }
+        }
 
-    private func evaluate(_ f: Frame, _ index: Int, _ context: EventContext) -> Bool {
-        let node = f.nodes[index]
-        switch node.kind {
-        case 0:
-            return selection(f, Int(node.a), context)
-        case 1:
-            return !evaluate(f, Int(node.a), context)
-        case 2:
-            var k = Int(node.a)
-            let end = k + Int(node.b)
-            while k < end {
-                if !evaluate(f, Int(f.children[k]), context) { return false }
-                k += 1
+        @inline(__always)
+        private func all(_ start: Int, _ count: Int, _ context: EventContext) -> Bool {
+            var i = start
+            let end = start + count
+            while i < end {
+                if !test(i, context) { return false }
+                i += 1
             }
             return true
-        default:
-            var k = Int(node.a)
-            let end = k + Int(node.b)
-            while k < end {
-                if evaluate(f, Int(f.children[k]), context) { return true }
-                k += 1
-            }
-            return false
         }
-    }
-
-    @inline(__always)
-    private func selection(_ f: Frame, _ index: Int, _ context: EventContext) -> Bool {
-        let s = f.selections[index]
-        switch s.kind {
-        case 0:
-            return all(f, Int(s.start), Int(s.count), context)
-        case 1:
-            var m = Int(s.start)
-            let end = m + Int(s.count)
-            while m < end {
-                let range = maps[m]
-                if all(f, Int(range.start), Int(range.count), context) { return true }
-                m += 1
-            }
-            return false
-        default:
-            return keywords[Int(s.start)].matches(utf8: context.event.object.rawBytes)
-        }
-    }
-
-    @inline(__always)
-    private func all(_ f: Frame, _ start: Int, _ count: Int, _ context: EventContext) -> Bool {
-        var i = start
-        let end = start + count
-        while i < end {
-            if !f.tests[i].evaluate(context) { return false }
-            i += 1
-        }
-        return true
     }
 }

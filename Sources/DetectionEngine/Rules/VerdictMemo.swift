@@ -36,6 +36,9 @@ final class VerdictMemo {
     static let maxSlotsPerKey = 10
 
     let rules: [CompiledRule]
+    /// The rules again, unretained (`rules` keeps them), for judging without a retain and
+    /// release of each rule around its evaluation.
+    private let unretainedRules: UnsafeMutablePointer<Unmanaged<CompiledRule>>
     /// Per rule, per program test: whether the test reads only the group's slots.
     private let known: [[Bool]]
     private let groupCount: Int
@@ -67,6 +70,26 @@ final class VerdictMemo {
     private var classes: EventClasses
     /// Per candidate list of the rule index: the slots its rules' groups read.
     private let listSlots: [UInt32]
+    /// The candidate list whose class key `prepareClass` made for the current event (-1:
+    /// none), and whether the key fitted.
+    private var preparedList = -1
+    private var classKeyed = false
+
+    /// The first half of `forEachMatch`: the current event's class key for candidate list
+    /// `list`, and a prefetch of where its lookup starts (see `EventJudge.judge`).
+    @inline(__always)
+    func prepareClass(list: Int, _ context: EventContext) {
+        preparedList = list
+        classKeyed = classes.prepare(context.index, list: list, slots: listSlots[list])
+        if classKeyed { classes.prefetchCell() }
+    }
+
+    /// A prefetch of the prepared class's record, once its cell has had time to arrive.
+    @inline(__always)
+    func prefetchClassRecord() {
+        if preparedList >= 0 && classKeyed { classes.prefetchRecord() }
+    }
+
     /// The second level, for events of a new class: classes keyed by what the rules can
     /// tell of each slot value (its signature), not by the bytes. Fifteen namespaces that
     /// no rule names are one signature; a new pod address in a known range is no new class.
@@ -140,6 +163,8 @@ final class VerdictMemo {
             list.reduce(UInt32(0)) { set, r in ruleGroup[r] >= 0 ? set | groups[Int(ruleGroup[r])] : set }
         }
 
+        unretainedRules = .allocate(capacity: max(rules.count, 1))
+        unretainedRules.initialize(from: rules.map(Unmanaged.passUnretained), count: rules.count)
         self.ruleGroup = .allocate(capacity: max(rules.count, 1))
         self.ruleGroup.initialize(from: ruleGroup, count: rules.count)
         self.ruleShift = .allocate(capacity: max(rules.count, 1))
@@ -162,6 +187,7 @@ final class VerdictMemo {
     }
 
     deinit {
+        unretainedRules.deallocate()
         ruleGroup.deallocate()
         ruleShift.deallocate()
         groupSlots.deallocate()
@@ -183,6 +209,7 @@ final class VerdictMemo {
     /// Starts a new event: every per-event cache becomes stale.
     @inline(__always)
     func begin() {
+        preparedList = -1
         stamp &+= 1
         if stamp == 0 {
             slotStamp.update(repeating: 0, count: MemoSlot.allCases.count)
@@ -196,7 +223,9 @@ final class VerdictMemo {
     /// class seen for the first time is worked out rule by rule and remembered.
     @inline(__always)
     func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, list: Int, _ context: EventContext, _ body: (Int) -> Void) {
-        guard classes.prepare(context.index, list: list, slots: listSlots[list]) else {
+        if preparedList != list { prepareClass(list: list, context) }
+        preparedList = -1
+        guard classKeyed else {
             for i in candidates where matches(i, context) { body(i) }
             return
         }
@@ -256,13 +285,11 @@ final class VerdictMemo {
 
     @inline(__always)
     private func judge(_ list: UnsafeBufferPointer<Int32>, _ context: EventContext, _ body: (Int) -> Void) {
-        rules.withUnsafeBufferPointer { rules in
-            for code in list {
-                if code < 0 {
-                    body(Int(~code))
-                } else if rules[Int(code)].matches(context) {
-                    body(Int(code))
-                }
+        for code in list {
+            if code < 0 {
+                body(Int(~code))
+            } else if unretainedRules[Int(code)]._withUnsafeGuaranteedRef({ $0.matches(context) }) {
+                body(Int(code))
             }
         }
     }
@@ -274,7 +301,7 @@ final class VerdictMemo {
         switch verdict(r, context) {
         case .no: return false
         case .yes: return true
-        default: return rules[r].matches(context)
+        default: return unretainedRules[r]._withUnsafeGuaranteedRef { $0.matches(context) }
         }
     }
 
@@ -298,7 +325,8 @@ final class VerdictMemo {
     private func judge(_ r: Int, group g: Int, entry: Int, shift: UInt64, _ context: EventContext) -> Verdict {
         misses += 1
         let computed: Verdict
-        switch known[r].withUnsafeBufferPointer({ rules[r].program.partial(context, known: $0) }) {
+        let rule = unretainedRules[r]
+        switch known[r].withUnsafeBufferPointer({ known in rule._withUnsafeGuaranteedRef { $0.partial(context, known: known) } }) {
         case .some(false): computed = .no
         case .some(true): computed = .yes
         case .none: computed = .unknown
