@@ -172,8 +172,8 @@ public final class Detector {
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         duplicates = RecentKeys(capacity: options.duplicateCapacity)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
-        judge.prefetchTable = duplicates
-        judge.prefetchStarted = startedRequests
+        judge.prefetchTable = Unmanaged.passUnretained(duplicates)
+        judge.prefetchStarted = Unmanaged.passUnretained(startedRequests)
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
     }

@@ -73,14 +73,12 @@ public final class EventJudge {
     let stagedMemo: VerdictMemo?
     /// The detector's duplicate table, for the judge the detector runs itself: its cell is
     /// fetched while the rules run (nil for judges on other threads).
-    var prefetchTable: RecentKeys? { didSet { unretainedTable = prefetchTable.map(Unmanaged.passUnretained) } }
+    /// Unretained (the detector owns the table and this judge): a `var` reference was
+    /// retained and released around each use.
+    var prefetchTable: Unmanaged<RecentKeys>?
     /// The detector's table of requests seen at ResponseStarted, likewise: long-running
     /// requests insert into it and their completions look it up.
-    var prefetchStarted: RecentKeys? { didSet { unretainedStarted = prefetchStarted.map(Unmanaged.passUnretained) } }
-    /// Both again, unretained, for the per-event prefetch (a `var` reference is retained
-    /// and released around each use).
-    private var unretainedTable: Unmanaged<RecentKeys>?
-    private var unretainedStarted: Unmanaged<RecentKeys>?
+    var prefetchStarted: Unmanaged<RecentKeys>?
 
     init(rules: JudgeRules, options: DetectorOptions) {
         self.rules = rules
@@ -111,11 +109,11 @@ public final class EventJudge {
             requestKey = h.state
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
-            unretainedTable?._withUnsafeGuaranteedRef { table in
+            prefetchTable?._withUnsafeGuaranteedRef { table in
                 table.prefetch(duplicateKey)
                 table.prefetchOldest(ahead: 0)
             }
-            unretainedStarted?._withUnsafeGuaranteedRef { started in
+            prefetchStarted?._withUnsafeGuaranteedRef { started in
                 if stage == .responseStarted || (stage == .responseComplete && started.count > 0) {
                     started.prefetch(requestKey)
                 }

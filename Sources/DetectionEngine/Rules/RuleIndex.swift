@@ -103,7 +103,7 @@ public struct RuleIndex: Sendable {
         guard let v = t.verbs.slot(index[.verb]), let r = t.resources.slot(index[nested: .refResource]),
             let s = t.subresources.slot(index[nested: .refSubresource])
         else { return nil }
-        let number = (v * (t.resources.count + 1) + r) * (t.subresources.count + 1) + s
+        let number = slot(v, r, s)
         if memo != nil { memo!.prepareClass(list: number, context) }  // Safe: checked; `if let` retained it.
         return number
     }

@@ -70,16 +70,14 @@ final class VerdictMemo {
     private var classes: EventClasses
     /// Per candidate list of the rule index: the slots its rules' groups read.
     private let listSlots: [UInt32]
-    /// The candidate list whose class key `prepareClass` made for the current event (-1:
-    /// none), and whether the key fitted.
-    private var preparedList = -1
+    /// Whether `prepareClass` made the current event's class key (false until it has, or
+    /// when the key does not fit).
     private var classKeyed = false
 
     /// The first half of `forEachMatch`: the current event's class key for candidate list
     /// `list`, and a prefetch of where its lookup starts (see `EventJudge.judge`).
     @inline(__always)
     func prepareClass(list: Int, _ context: EventContext) {
-        preparedList = list
         classKeyed = classes.prepare(context.index, list: list, slots: listSlots[list])
         if classKeyed { classes.prefetchCell() }
     }
@@ -87,7 +85,7 @@ final class VerdictMemo {
     /// A prefetch of the prepared class's record, once its cell has had time to arrive.
     @inline(__always)
     func prefetchClassRecord() {
-        if preparedList >= 0 && classKeyed { classes.prefetchRecord() }
+        if classKeyed { classes.prefetchRecord() }
     }
 
     /// The second level, for events of a new class: classes keyed by what the rules can
@@ -209,7 +207,7 @@ final class VerdictMemo {
     /// Starts a new event: every per-event cache becomes stale.
     @inline(__always)
     func begin() {
-        preparedList = -1
+        classKeyed = false
         stamp &+= 1
         if stamp == 0 {
             slotStamp.update(repeating: 0, count: MemoSlot.allCases.count)
@@ -220,11 +218,10 @@ final class VerdictMemo {
 
     /// Calls `body` with every rule of `candidates` (the index's list number `list`, in rule order) that the context's event
     /// matches: the event's class says which to skip, which match and which to judge; a
-    /// class seen for the first time is worked out rule by rule and remembered.
+    /// class seen for the first time is worked out rule by rule and remembered. The second
+    /// half: `prepareClass(list:_:)` made the event's class key first.
     @inline(__always)
     func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, list: Int, _ context: EventContext, _ body: (Int) -> Void) {
-        if preparedList != list { prepareClass(list: list, context) }
-        preparedList = -1
         guard classKeyed else {
             for i in candidates where matches(i, context) { body(i) }
             return
