@@ -73,7 +73,21 @@ extension JSONValue {
     public func forEachValue(
         at path: JSONPath, fromSegment: Int = 0, flattenArrays: Bool = true, _ body: (JSONValue) throws -> Bool
     ) rethrows -> Bool {
-        try visit(path, segment: fromSegment, arrayDepth: 0, flattenArrays: flattenArrays, body)
+        try visit(
+            path, segment: fromSegment, arrayDepth: 0, flattenArrays: flattenArrays,
+            member: { object, key in key.withUnsafeBufferPointer { object.member($0) } }, body)
+    }
+
+    /// As `forEachValue(at:fromSegment:flattenArrays:_:)`, finding each object's member
+    /// with `member` (the object, the key's UTF-8), which must answer as
+    /// `member(_:)` does: a caller judging many paths through one document can list each
+    /// object's members once instead of walking the object again for every path.
+    @discardableResult
+    public func forEachValue(
+        at path: JSONPath, fromSegment: Int = 0, flattenArrays: Bool = true,
+        member: (JSONValue, [UInt8]) -> JSONValue?, _ body: (JSONValue) throws -> Bool
+    ) rethrows -> Bool {
+        try visit(path, segment: fromSegment, arrayDepth: 0, flattenArrays: flattenArrays, member: member, body)
     }
 
     /// The first value the path reaches, if any.
@@ -88,7 +102,7 @@ extension JSONValue {
 
     private func visit(
         _ path: JSONPath, segment: Int, arrayDepth: Int, flattenArrays: Bool,
-        _ body: (JSONValue) throws -> Bool
+        member: (JSONValue, [UInt8]) -> JSONValue?, _ body: (JSONValue) throws -> Bool
     ) rethrows -> Bool {
         if segment == path.segments.count {
             if flattenArrays && kind == .array {
@@ -101,10 +115,9 @@ extension JSONValue {
         }
         switch kind {
         case .object:
-            let key = path.segments[segment]
-            let child: JSONValue? = key.withUnsafeBufferPointer { member($0) }
-            if let child {
-                return try child.visit(path, segment: segment + 1, arrayDepth: 0, flattenArrays: flattenArrays, body)
+            if let child = member(self, path.segments[segment]) {
+                return try child.visit(
+                    path, segment: segment + 1, arrayDepth: 0, flattenArrays: flattenArrays, member: member, body)
             }
             return true
         case .array:
@@ -113,7 +126,8 @@ extension JSONValue {
                 var n = 0
                 for e in elements {
                     if n == index {
-                        return try e.visit(path, segment: segment + 1, arrayDepth: 0, flattenArrays: flattenArrays, body)
+                        return try e.visit(
+                            path, segment: segment + 1, arrayDepth: 0, flattenArrays: flattenArrays, member: member, body)
                     }
                     n += 1
                 }
@@ -121,7 +135,9 @@ extension JSONValue {
             }
             guard arrayDepth < JSONPath.maxTransparentArrayDepth else { return true }
             for e in elements {
-                if try !e.visit(path, segment: segment, arrayDepth: arrayDepth + 1, flattenArrays: flattenArrays, body) {
+                if try !e.visit(
+                    path, segment: segment, arrayDepth: arrayDepth + 1, flattenArrays: flattenArrays, member: member, body)
+                {
                     return false
                 }
             }

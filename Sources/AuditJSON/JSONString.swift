@@ -213,10 +213,11 @@ extension JSONValue {
     public func stringEquals(_ s: StaticString) -> Bool {
         guard kind == .string else { return false }
         let n = end - start - 2
-        if n == s.utf8CodeUnitCount && bytesEqual(base + start + 1, n, s) {
-            return true
-        }
-        guard let js = jsonString, js.hasEscapes else { return false }
+        let count = s.utf8CodeUnitCount
+        if n == count { return bytesEqual(base + start + 1, n, s) }
+        // An escape makes the raw text longer than what it decodes to, so only a longer raw
+        // text can still be `s`: a shorter one is answered without looking for escapes.
+        guard n > count, let js = jsonString, js.hasEscapes else { return false }
         return js.equals(s)
     }
 }

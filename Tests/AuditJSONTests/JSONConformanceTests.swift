@@ -83,6 +83,12 @@ struct JSONConformanceTests {
             #expect(items[3].jsonString?.hasPrefix("ResponseCompleteX") == false)
             #expect(!items[3].stringEquals("Event"))
         }
+        // Shorter, equally long and longer raw texts, with and without escapes: only a raw
+        // text longer than the constant can be it through escapes.
+        try withParsed(#"["get","watc","watch","watcH","\u0077atch","w\u0061tc","\\atch","watches"]"#) { v in
+            let items = Array(v.elements)
+            #expect(items.map { $0.stringEquals("watch") } == [false, false, true, false, true, false, false, false])
+        }
     }
 
     // MARK: Bytes a validator would reject

@@ -148,3 +148,88 @@ struct FieldCatalogueTests {
         #expect(try !anyMatch(FieldFixtures.exec, "pod.containers.privileged", privileged))
     }
 }
+
+/// Field reads through one context list each object once per event (`EventContext.member`);
+/// they must find what the plain walk of the JSON finds, whatever the order of the reads.
+@Suite("Field reads through one context")
+struct ListedMemberTests {
+    /// A Deployment body with duplicate keys (the last one counts), an escaped key, empty
+    /// objects and more containers than the context lists objects.
+    static func body(containers: Int) -> String {
+        let list = (0..<containers).map { i in
+            #"{"name":"c\#(i)","image":"registry.example.com/app:\#(i)","command":["sh","-c","run \#(i)"],"securityContext":{"privileged":\#(i % 7 == 0)},"env":[{"name":"A","value":"\#(i)"}]}"#
+        }.joined(separator: ",")
+        return #"""
+            {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"9e1c0a52-5b1e-4c7d-9f3e-2a6b8c0d1e2f","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/shop/deployments","verb":"create","user":{"username":"system:serviceaccount:argocd:argocd-application-controller","groups":["system:serviceaccounts","system:authenticated"]},"sourceIPs":["10.0.4.7"],"objectRef":{"resource":"deployments","namespace":"shop","name":"web","apiGroup":"apps","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"Deployment","metadata":{"name":"web","labels":{"app":"old","app":"web","team\u002fname":"checkout"}},"spec":{"replicas":2,"template":{"metadata":{},"spec":{"containers":[\#(list)],"initContainers":[{"name":"init","image":"busybox:1.36","args":["--donate-level","1"]}],"volumes":[{"name":"data","hostPath":{"path":"/var/lib/docker"}}]}}}},"requestReceivedTimestamp":"2026-01-05T10:01:00.000000Z","stageTimestamp":"2026-01-05T10:01:00.030000Z"}
+            """#
+    }
+
+    static let paths = [
+        "requestObject.spec.template.spec.containers.image",
+        "requestObject.spec.template.spec.containers.command",
+        "requestObject.spec.template.spec.containers.securityContext.privileged",
+        "requestObject.spec.template.spec.containers.env.value",
+        "requestObject.spec.template.spec.containers.2.name",
+        "requestObject.spec.template.spec.initContainers.args",
+        "requestObject.spec.template.spec.volumes.hostPath.path",
+        "requestObject.spec.template.metadata.name",
+        "requestObject.metadata.labels.app",
+        "requestObject.metadata.labels.team/name",
+        "requestObject.spec.replicas",
+        "requestObject.spec.jobTemplate.spec.template.spec.containers.command",
+    ]
+
+    /// Every path's values read through one context (in the given order), and as the
+    /// plain walk of the request body finds them.
+    static func read(_ text: String, order: [String]) throws -> (listed: [String: [String]], plain: [String: [String]]) {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { buf in
+            var event = AuditEvent()
+            guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
+                throw TestFailure("not an event")
+            }
+            let context = EventContext(event)
+            var listed: [String: [String]] = [:]
+            var plain: [String: [String]] = [:]
+            for path in order {
+                let field = try #require(FieldCatalogue.standard.resolve(path))
+                var values: [String] = []
+                field.source.forEachValue(in: context) { value in
+                    if case .json(let v) = value { values.append(String(decoding: v.rawBytes, as: UTF8.self)) }
+                    return true
+                }
+                listed[path] = values
+                var walked: [String] = []
+                let body = try #require(event[.requestObject])
+                body.forEachValue(at: JSONPath(path), fromSegment: 1) { v in
+                    walked.append(String(decoding: v.rawBytes, as: UTF8.self))
+                    return true
+                }
+                plain[path] = walked
+            }
+            return (listed, plain)
+        }
+    }
+
+    @Test("listed members answer as the walk does, in any read order, past the listing bound", arguments: [3, 200])
+    func sameValues(containers: Int) throws {
+        let text = Self.body(containers: containers)
+        for order in [Self.paths, Self.paths.reversed()] {
+            let (listed, plain) = try Self.read(text, order: order)
+            for path in Self.paths { #expect(listed[path] == plain[path], "\(path)") }
+        }
+        let (listed, _) = try Self.read(text, order: Self.paths)
+        #expect(listed["requestObject.metadata.labels.app"] == [#""web""#])  // the last of two
+        #expect(listed["requestObject.metadata.labels.team/name"] == [#""checkout""#])  // escaped key
+        #expect(listed["requestObject.spec.template.spec.containers.2.name"] == [#""c2""#])
+        #expect(listed["requestObject.spec.template.spec.containers.image"]?.count == containers)
+        #expect(listed["requestObject.spec.template.spec.containers.securityContext.privileged"]?.filter { $0 == "true" }.count
+            == (0..<containers).filter { $0 % 7 == 0 }.count)
+        #expect(listed["requestObject.spec.jobTemplate.spec.template.spec.containers.command"] == [])
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

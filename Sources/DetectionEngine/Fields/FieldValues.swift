@@ -43,14 +43,10 @@ extension FieldSource {
                 let top = index[field], top.kind == .object
             {
                 guard let child = context.member(of: top, p.segments[1]) else { break }
-                child.forEachValue(at: p, fromSegment: 2, flattenArrays: true) { v in
-                    walk.one(body, v)
-                }
+                context.forEachValue(from: child, at: p, segment: 2) { v in walk.one(body, v) }
                 break
             }
-            context.event.forEachValue(at: p, flattenArrays: true) { v in
-                walk.one(body, v)
-            }
+            context.event.forEachValue(at: p, flattenArrays: true) { v in walk.one(body, v) }
         case .body(let which, let p):
             guard p.segments.count >= 2 else {
                 walk.json(body, index[which == .request ? .requestObject : .responseObject])
@@ -67,19 +63,13 @@ extension FieldSource {
                     from = child
                     segment = 3
                 }
-                from.forEachValue(at: p, fromSegment: segment, flattenArrays: true) { v in
-                    walk.one(body, v)
-                }
+                context.forEachValue(from: from, at: p, segment: segment) { v in walk.one(body, v) }
             case .notAnObject:
-                context.event.forEachValue(at: p, flattenArrays: true) { v in
-                    walk.one(body, v)
-                }
+                context.event.forEachValue(at: p, flattenArrays: true) { v in walk.one(body, v) }
             }
         case .element(let scope, let p):
             guard context.elementScope == scope, let element = context.element else { break }
-            element.forEachValue(at: p, flattenArrays: true) { v in
-                walk.one(body, v)
-            }
+            context.forEachValue(from: element, at: p, segment: 0) { v in walk.one(body, v) }
         case .containerKind:
             guard context.elementScope == .container, let kind = context.elementKind else { break }
             let s: StaticString

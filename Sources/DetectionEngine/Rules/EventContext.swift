@@ -46,11 +46,19 @@ public final class EventContext {
     private var listedRanges: [Range<Int>] = []
     private var listedMembers: [JSONMember] = []
 
+    /// Objects listed per event at most: past it, members are found by walking the object
+    /// (a path through thousands of array elements must not make each lookup scan thousands
+    /// of listed objects).
+    static let maxListedObjects = 64
+
     /// The member `key` of `object`, as `JSONValue.member` finds it: the last one of that
     /// name, decoded names compared.
     func member(of object: JSONValue, _ key: [UInt8]) -> JSONValue? {
         var slot = listedStarts.firstIndex(of: object.start)
         if slot == nil {
+            guard listedStarts.count < Self.maxListedObjects else {
+                return key.withUnsafeBufferPointer { object.member($0) }
+            }
             let first = listedMembers.count
             var members = object.members
             while let m = members.next() { listedMembers.append(m) }
@@ -58,13 +66,27 @@ public final class EventContext {
             listedRanges.append(first..<listedMembers.count)
             slot = listedStarts.count - 1
         }
-        return listedMembers[listedRanges[slot!]].withUnsafeBufferPointer { members in
+        let range = listedRanges[slot!]
+        return listedMembers.withUnsafeBufferPointer { members in
             key.withUnsafeBufferPointer { k in
                 var found: JSONValue?
-                for m in members where m.key.equals(k) { found = m.value }
+                for i in range {
+                    let name = members[i].key
+                    // Most names differ in length: compared before the call.
+                    if name.hasEscapes || name.end - name.start == k.count, name.equals(k) { found = members[i].value }
+                }
                 return found
             }
         }
+    }
+
+    /// Visits what `path` reaches from `value` (from segment `segment` on), as
+    /// `JSONValue.forEachValue(at:fromSegment:flattenArrays:)` does, with every object on
+    /// the way listed once per event: rules reading many paths through one body (a pod
+    /// template's containers, commands and arguments) walk it once, not once per path.
+    @discardableResult
+    func forEachValue(from value: JSONValue, at path: JSONPath, segment: Int, _ body: (JSONValue) -> Bool) -> Bool {
+        value.forEachValue(at: path, fromSegment: segment, flattenArrays: true, member: { member(of: $0, $1) }, body)
     }
 
     public init(_ event: AuditEvent) {
