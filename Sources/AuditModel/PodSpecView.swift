@@ -18,9 +18,17 @@ public struct PodSpecView {
     /// The object's `kind` decides where to look; when it has none (patch bodies, some
     /// captures), `resource` (the event's `objectRef.resource`) decides.
     public init?(in object: JSONValue, resource: JSONValue? = nil) {
+        self.init(in: object, resource: resource, member: { $0[$1] })
+    }
+
+    /// As `init(in:resource:)`, finding each member with `member` (an object and a key),
+    /// which must answer as `JSONValue`'s subscript does (the last of duplicate keys): a caller
+    /// that has listed the body's objects already spares walking them again (each step
+    /// walks the whole object, and a workload's pod template is most of its body).
+    public init?(in object: JSONValue, resource: JSONValue? = nil, member: (JSONValue, StaticString) -> JSONValue?) {
         guard object.kind == .object else { return nil }
         let shape: Shape
-        if let kind = object["kind"] {
+        if let kind = member(object, "kind") {
             guard let s = Shape(kind: kind) else { return nil }
             shape = s
         } else if let resource, let s = Shape(resource: resource) {
@@ -30,7 +38,8 @@ public struct PodSpecView {
         }
         var v: JSONValue? = object
         for key in shape.path {
-            v = v?[key]
+            guard let parent = v, parent.kind == .object else { return nil }
+            v = member(parent, key)
         }
         guard let found = v, found.kind == .object else { return nil }
         spec = found
@@ -75,12 +84,18 @@ public struct PodSpecView {
 
         var path: [StaticString] {
             switch self {
-            case .pod: return ["spec"]
-            case .template: return ["spec", "template", "spec"]
-            case .podTemplate: return ["template", "spec"]
-            case .cronJob: return ["spec", "jobTemplate", "spec", "template", "spec"]
+            case .pod: Self.podPath
+            case .template: Self.templatePath
+            case .podTemplate: Self.podTemplatePath
+            case .cronJob: Self.cronJobPath
             }
         }
+
+        // Built once (an array literal in `path` was an allocation per lookup).
+        private static let podPath: [StaticString] = ["spec"]
+        private static let templatePath: [StaticString] = ["spec", "template", "spec"]
+        private static let podTemplatePath: [StaticString] = ["template", "spec"]
+        private static let cronJobPath: [StaticString] = ["spec", "jobTemplate", "spec", "template", "spec"]
     }
 
     public var hostPID: Bool { spec["hostPID"]?.bool ?? false }

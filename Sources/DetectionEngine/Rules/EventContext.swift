@@ -54,11 +54,17 @@ public final class EventContext {
     /// The member `key` of `object`, as `JSONValue.member` finds it: the last one of that
     /// name, decoded names compared.
     func member(of object: JSONValue, _ key: [UInt8]) -> JSONValue? {
+        key.withUnsafeBufferPointer { member(of: object, bytes: $0) }
+    }
+
+    func member(of object: JSONValue, _ key: StaticString) -> JSONValue? {
+        member(of: object, bytes: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+    }
+
+    func member(of object: JSONValue, bytes k: UnsafeBufferPointer<UInt8>) -> JSONValue? {
         var slot = listedStarts.firstIndex(of: object.start)
         if slot == nil {
-            guard listedStarts.count < Self.maxListedObjects else {
-                return key.withUnsafeBufferPointer { object.member($0) }
-            }
+            guard listedStarts.count < Self.maxListedObjects else { return object.member(k) }
             let first = listedMembers.count
             var members = object.members
             while let m = members.next() { listedMembers.append(m) }
@@ -68,15 +74,13 @@ public final class EventContext {
         }
         let range = listedRanges[slot!]
         return listedMembers.withUnsafeBufferPointer { members in
-            key.withUnsafeBufferPointer { k in
-                var found: JSONValue?
-                for i in range {
-                    let name = members[i].key
-                    // Most names differ in length: compared before the call.
-                    if name.hasEscapes || name.end - name.start == k.count, name.equals(k) { found = members[i].value }
-                }
-                return found
+            var found: JSONValue?
+            for i in range {
+                let name = members[i].key
+                // Most names differ in length: compared before the call.
+                if name.hasEscapes || name.end - name.start == k.count, name.equals(k) { found = members[i].value }
             }
+            return found
         }
     }
 
@@ -122,7 +126,12 @@ public final class EventContext {
     public var podSpec: PodSpecView? {
         if !specLooked {
             specLooked = true
-            spec = event.podSpec(in: .request) ?? event.podSpec(in: .response)
+            // Through the listed members: the rules about bodies list the same objects.
+            let resource = index[nested: .refResource]
+            func find(_ body: EnvelopeField) -> PodSpecView? {
+                index[body].flatMap { PodSpecView(in: $0, resource: resource) { self.member(of: $0, $1) } }
+            }
+            spec = find(.requestObject) ?? find(.responseObject)
             if let spec {
                 var members = spec.spec.members
                 while let m = members.next() { specMembers.append(m) }
