@@ -1011,3 +1011,23 @@ struct CorrelationRandomMoreTests {
         #expect(got == expected)
     }
 }
+
+@Suite("Group keys")
+struct GroupKeyTests {
+    @Test("keys are equal exactly when their values are, in order; absent differs from empty")
+    func equality() {
+        let keys: [GroupKey] = [
+            GroupKey(["alice", "payments"]), GroupKey(["payments", "alice"]), GroupKey(["alicepayments"]),
+            GroupKey(["alice", nil]), GroupKey(["alice", ""]), GroupKey([nil, "alice"]), GroupKey([]),
+            GroupKey([nil]), GroupKey([""]), GroupKey(["ünïcode", "payments"]),
+        ]
+        for (i, a) in keys.enumerated() {
+            for (j, b) in keys.enumerated() { #expect((a == b) == (i == j), "\(a.values) vs \(b.values)") }
+        }
+        #expect(GroupKey(["alice", "payments"]) == GroupKey(["alice", "pay" + "ments"]))
+        #expect(Set(keys + keys).count == keys.count)
+        var table: [GroupKey: Int] = [:]
+        for (i, k) in keys.enumerated() { table[k] = i }
+        for (i, k) in keys.enumerated() { #expect(table[GroupKey(k.values)] == i) }
+    }
+}
