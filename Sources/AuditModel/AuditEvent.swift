@@ -97,9 +97,9 @@ public struct AuditEvent {
     public private(set) var object: JSONValue
     /// The index, in `storage`. Reads and writes go through the pointer: an index stored
     /// inline (41 slots, 328 bytes) was copied whole on every read of a slot.
-    @usableFromInline let slots: EnvelopeSlots
+    @usableFromInline private(set) var slots: EnvelopeSlots
     /// Keeps the index memory alive.
-    @usableFromInline let storage: AuditEventStorage
+    @usableFromInline private(set) var storage: AuditEventStorage
     /// The `apiVersion` of the EventList this event came from, for items that have none.
     public private(set) var listAPIVersion: JSONValue?
     /// Whether a top-level key appeared more than once (the last occurrence is used).
@@ -137,6 +137,20 @@ public struct AuditEvent {
 
     /// A readable byte for empty views (a static C string; never read past `start == end`).
     static var nothing: UnsafePointer<UInt8> { ("" as StaticString).utf8Start }
+
+    /// Makes this view show `other`'s event, as assigning it would. A consumer holding the
+    /// event a reader hands it, event after event, gets views of one reused storage: then
+    /// only the plain fields change, and the storage's reference count is not touched
+    /// (assigning retained and released it for every event).
+    public mutating func show(_ other: AuditEvent) {
+        if storage !== other.storage {
+            storage = other.storage
+            slots = other.slots
+        }
+        object = other.object
+        listAPIVersion = other.listAPIVersion
+        hasDuplicateKeys = other.hasDuplicateKeys
+    }
 
     /// Reads one document (a line of the log, an EventList item, a webhook body).
     ///

@@ -23,6 +23,35 @@ struct AuditEventTests {
         }
     }
 
+    @Test("show: a view takes another event's fields, from its own storage or a shared one")
+    func showOtherEvent() throws {
+        let a = Array(Fixtures.v1Event.utf8)
+        let b = Array(Fixtures.falcoExecPod.utf8)
+        try a.withUnsafeBufferPointer { ab in
+            try b.withUnsafeBufferPointer { bb in
+                // A reader's way: one storage, loaded event after event.
+                let storage = AuditEventStorage()
+                var first = AuditEvent(reusing: storage)
+                guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
+                var held = AuditEvent()
+                held.show(first)
+                #expect(text(held.verb) == "patch")
+                var next = AuditEvent(reusing: storage)
+                guard case .event = next.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
+                held.show(next)
+                #expect(text(held.verb) == text(next.verb))
+                #expect(text(held.auditID) == text(next.auditID))
+                #expect(held.stageMicros == next.stageMicros)
+                // Another storage: the view follows it.
+                var other = AuditEvent()
+                guard case .event = other.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("c") }
+                held.show(other)
+                #expect(text(held.verb) == "patch")
+                #expect(text(held.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
+            }
+        }
+    }
+
     @Test("user and impersonatedUser")
     func users() throws {
         try withEvent(Fixtures.v1Event) { e in

@@ -100,7 +100,7 @@ public final class EventContext {
 
     /// Judges `event` next.
     public func reset(_ event: AuditEvent) {
-        self.event = event
+        self.event.show(event)
         index = event.index
         if specLooked {
             specLooked = false
