@@ -38,10 +38,11 @@ public final class EventContext {
         return member(of: object, key).map { .found($0) } ?? .absent
     }
 
-    /// The members of objects of a body looked into (the body itself, `requestObject.spec`,
-    /// `requestObject.data`), each listed once per event: rules asking for many siblings
-    /// (`requestObject.data.password`, `...data.token`, ...) each scan a short list
-    /// instead of walking the object again.
+    /// The members of every object a field read looked into (a body, `requestObject.data`,
+    /// a pod template, each container, an annotation map), each listed once per event (by
+    /// where the object starts in the event): rules asking for many siblings
+    /// (`requestObject.data.password`, `...data.token`, ...) or many paths through one pod
+    /// template each scan short lists instead of walking the objects again.
     private var listedStarts: [Int] = []
     private var listedRanges: [Range<Int>] = []
     private var listedMembers: [JSONMember] = []
