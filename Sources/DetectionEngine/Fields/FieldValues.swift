@@ -36,37 +36,26 @@ extension FieldSource {
         case .nested(let f):
             walk.json(body, index[nested: f])
         case .path(let p):
-            // `annotations.<key>` and the like: the envelope member from the index, its
-            // members listed once per event (`EventContext.member`), then the rest of the walk.
-            if p.segments.count >= 2,
-                let field = p.segments[0].withUnsafeBufferPointer({ b in b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) } }),
-                let top = index[field], top.kind == .object
-            {
-                guard let child = context.member(of: top, p.segments[1]) else { break }
-                context.forEachValue(from: child, at: p, segment: 2) { v in walk.one(body, v) }
-                break
-            }
-            context.event.forEachValue(at: p, flattenArrays: true) { v in walk.one(body, v) }
-        case .body(let which, let p):
-            guard p.segments.count >= 2 else {
-                walk.json(body, index[which == .request ? .requestObject : .responseObject])
-                break
-            }
-            switch context.bodyMember(which, p.segments[1]) {
-            case .absent:
-                break
-            case .found(let member):
-                var from = member
-                var segment = 2
-                if p.segments.count > 2 && member.kind == .object {
-                    guard let child = context.member(of: member, p.segments[2]) else { break }
-                    from = child
-                    segment = 3
-                }
-                context.forEachValue(from: from, at: p, segment: segment) { v in walk.one(body, v) }
-            case .notAnObject:
+            // `annotations.<key>` and the like: the envelope member from the index, then every
+            // object on the way through the per-event member lists (`EventContext.member`).
+            guard let first = p.segments.first,
+                let field = first.withUnsafeBufferPointer({ b in b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) } })
+            else {
                 context.event.forEachValue(at: p, flattenArrays: true) { v in walk.one(body, v) }
+                break
             }
+            guard let top = index[field] else { break }
+            context.forEachValue(from: top, at: p, segment: 1) { v in walk.one(body, v) }
+        case .body(let which, let p):
+            let object = index[which == .request ? .requestObject : .responseObject]
+            guard p.segments.count >= 2 else {
+                walk.json(body, object)
+                break
+            }
+            // Every object on the way is found through the per-event member lists; a body
+            // that is an array (a JSON patch) is crossed as any path crosses arrays.
+            guard let object else { break }
+            context.forEachValue(from: object, at: p, segment: 1) { v in walk.one(body, v) }
         case .element(let scope, let p):
             guard context.elementScope == scope, let element = context.element else { break }
             context.forEachValue(from: element, at: p, segment: 0) { v in walk.one(body, v) }

@@ -24,20 +24,6 @@ public final class EventContext {
     private var containerList: [ContainerView] = []
     private var containersLooked = false
 
-    enum BodyMember {
-        case found(JSONValue)
-        case absent
-        /// The body is an array (a JSON patch) or a scalar: walk it the general way.
-        case notAnObject
-    }
-
-    /// The member `key` of the request (or response) body.
-    func bodyMember(_ which: AuditEvent.Body, _ key: [UInt8]) -> BodyMember {
-        guard let object = index[which == .request ? .requestObject : .responseObject] else { return .absent }
-        guard object.kind == .object else { return .notAnObject }
-        return member(of: object, key).map { .found($0) } ?? .absent
-    }
-
     /// The members of every object a field read looked into (a body, `requestObject.data`,
     /// a pod template, each container, an annotation map), each listed once per event (by
     /// where the object starts in the event): rules asking for many siblings

@@ -194,51 +194,40 @@ extension RuleProgram {
                 case 0:
                     return partialAll(Int(s.start), Int(s.count), context, known)
                 case 1:
-                    var result: Bool? = false
-                    for m in Int(s.start)..<Int(s.start + s.count) {
-                        switch partialAll(Int(maps[m].start), Int(maps[m].count), context, known) {
-                        case .some(true): return true
-                        case .none: result = nil
-                        case .some(false): break
-                        }
+                    return Self.threeValued(absorbing: true, Int(s.start)..<Int(s.start + s.count)) { m in
+                        partialAll(Int(maps[m].start), Int(maps[m].count), context, known)
                     }
-                    return result
                 default:
                     return nil  // keywords search the whole event
                 }
             case 1:
                 return partial(Int(node.a), context, known).map { !$0 }
-            case 2:
-                var result: Bool? = true
-                for k in Int(node.a)..<Int(node.a + node.b) {
-                    switch partial(Int(children[k]), context, known) {
-                    case .some(false): return false
-                    case .none: result = nil
-                    case .some(true): break
-                    }
-                }
-                return result
             default:
-                var result: Bool? = false
-                for k in Int(node.a)..<Int(node.a + node.b) {
-                    switch partial(Int(children[k]), context, known) {
-                    case .some(true): return true
-                    case .none: result = nil
-                    case .some(false): break
-                    }
+                // 2: and (false absorbs), 3: or (true absorbs).
+                return Self.threeValued(absorbing: node.kind != 2, Int(node.a)..<Int(node.a + node.b)) { k in
+                    partial(Int(children[k]), context, known)
                 }
-                return result
             }
         }
 
+        /// The tests `start..<start+count`, all of which must hold; a test that reads what the
+        /// memo does not key on is unknown.
         private func partialAll(_ start: Int, _ count: Int, _ context: EventContext, _ known: UnsafeBufferPointer<Bool>) -> Bool? {
-            var result: Bool? = true
-            for i in start..<(start + count) {
-                if !known[i] {
+            Self.threeValued(absorbing: false, start..<(start + count)) { i in known[i] ? test(i, context) : nil }
+        }
+
+        /// Three-valued AND (`absorbing` false) or OR (`absorbing` true) of the operands in
+        /// `range`, left to right: the absorbing value as soon as an operand has it, else
+        /// unknown when an operand was, else the other value.
+        @inline(__always)
+        private static func threeValued(absorbing: Bool, _ range: Range<Int>, _ operand: (Int) -> Bool?) -> Bool? {
+            var result: Bool? = !absorbing
+            for k in range {
+                guard let value = operand(k) else {
                     result = nil
-                } else if !test(i, context) {
-                    return false
+                    continue
                 }
+                if value == absorbing { return absorbing }
             }
             return result
         }
