@@ -63,21 +63,29 @@ public struct ScanRunner {
     func scan(_ path: String, mayBeEmpty: Bool, parallel: ParallelReplay, into handler: inout DetectingHandler)
         -> (bytes: Int64, error: InputError?)
     {
-        read(path, mayBeEmpty: mayBeEmpty) { opened, source in
+        let inline = parallel.decompressesInline
+        return read(path, mayBeEmpty: mayBeEmpty, readAhead: { $0.isPipe || !inline($0.format) }) { opened, source in
             if opened.isPipe { return readHere(source, name: path, isPipe: true, into: &handler) }
             switch parallel.read(&source, name: path, progress: progress, into: &handler) {
             case .read(let bytes, let records, let error): return (bytes, records, error)
-            case .notLines(let whole): return readHere(whole, name: path, isPipe: false, into: &handler)
+            case .notLines(let whole):
+                // Read on this thread alone: an archive is decompressed beside it again.
+                guard opened.format != .plain, inline(opened.format) else {
+                    return readHere(whole, name: path, isPipe: false, into: &handler)
+                }
+                let readAhead = ReadAheadSource(whole)
+                defer { readAhead.stop() }  // before the file is closed
+                return readHere(readAhead, name: path, isPipe: false, into: &handler)
             }
         }
     }
 
     /// Opens an input (by magic bytes; archives decompressed on a thread of their own, beside
-    /// parsing and detection) and reads it with `body`, which returns the bytes and records it
-    /// read and the failure it ended with. An input that holds no bytes is an error unless
-    /// `mayBeEmpty`.
+    /// parsing and detection, unless `readAhead` says no) and reads it with
+    /// `body`, which returns the bytes and records it read and the failure it ended with. An
+    /// input that holds no bytes is an error unless `mayBeEmpty`.
     private func read(
-        _ path: String, mayBeEmpty: Bool,
+        _ path: String, mayBeEmpty: Bool, readAhead wantsReadAhead: (InputOpener.Opened) -> Bool = { _ in true },
         _ body: (InputOpener.Opened, inout any ByteSource) -> (bytes: Int64, records: Int, error: InputError?)
     ) -> (bytes: Int64, error: InputError?) {
         var opened: InputOpener.Opened
@@ -87,7 +95,7 @@ public struct ScanRunner {
             return (0, error)
         }
         defer { opened.close() }
-        let readAhead = opened.format == .plain ? nil : ReadAheadSource(opened.source)
+        let readAhead = opened.format == .plain || !wantsReadAhead(opened) ? nil : ReadAheadSource(opened.source)
         defer { readAhead?.stop() }  // before the file is closed
         var source: any ByteSource = readAhead ?? opened.source
         let (bytes, records, error) = body(opened, &source)

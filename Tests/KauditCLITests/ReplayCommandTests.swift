@@ -115,7 +115,13 @@ struct ReplayCommandTests {
         _ = try CLI.shell("cat '\(logs.path)'/* | zstd -q -c > '\(zst.path)'")
         let data = try Data(contentsOf: zst)
         let cut = try dir.file("cut.zst", data.prefix(data.count * 3 / 4))
-        var inputs = [[logs.path], [cut.path]]
+        // The sample's events as one JSON array (not lines), in a zstd archive: read on one
+        // thread whatever --jobs says.
+        let lines = try String(contentsOf: Sample.url, encoding: .utf8).split(separator: "\n")
+        let array = try dir.file("array.json", Data(("[\n" + lines.joined(separator: ",\n") + "\n]\n").utf8))
+        let arrayZst = dir.url.appendingPathComponent("array.json.zst")
+        _ = try CLI.shell("zstd -q -c '\(array.path)' > '\(arrayZst.path)'")
+        var inputs = [[logs.path], [zst.path], [cut.path], [arrayZst.path]]
         if let falco = SharedCorpora.directory("falco-k8s-audit") {
             inputs.append([falco.appendingPathComponent("trace_files/k8s_audit").path])
         }
