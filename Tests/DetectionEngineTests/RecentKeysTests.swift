@@ -67,3 +67,42 @@ struct RecentKeysTests {
         for key in model.payloads.keys { #expect(table.payload(key) == nil) }
     }
 }
+
+@Suite("fastHash (table keys and event fingerprints)")
+struct FastHashTests {
+    /// Every string of 0 to 7 bytes over a small alphabet, plus its length's neighbours: the
+    /// short inputs take the overlapping-load paths, which must see every byte and the length.
+    @Test("no collisions among all short strings, and the hash reads only the bytes given")
+    func shortInputsAreDistinct() {
+        let alphabet: [UInt8] = [0x00, 0x22, 0x30, 0x61, 0x7A, 0xFF]
+        var seen: [UInt64: [UInt8]] = [:]
+        var strings: [[UInt8]] = [[]]
+        var ofLength: [[UInt8]] = [[]]
+        for _ in 1...7 {
+            ofLength = ofLength.flatMap { s in alphabet.map { s + [$0] } }
+            strings += ofLength
+        }
+        #expect(strings.count == 335_923)  // 6^0 + 6^1 + ... + 6^7
+        for s in strings {
+            // An exact-size allocation: a read past the end would show under the sanitizers.
+            let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: s.count)
+            _ = copy.initialize(from: s)
+            let h = fastHash(UnsafeBufferPointer(copy), seed: 7)
+            copy.deallocate()
+            if let other = seen[h] { Issue.record("\(s) and \(other) share hash \(h)") }
+            seen[h] = s
+        }
+    }
+
+    @Test("the seed and every byte position of a long input change the hash")
+    func seedAndPositionsMatter() {
+        let base = [UInt8](repeating: 0x41, count: 40)
+        let h = base.withUnsafeBufferPointer { fastHash($0, seed: 1) }
+        #expect(base.withUnsafeBufferPointer { fastHash($0, seed: 2) } != h)
+        for i in base.indices {
+            var changed = base
+            changed[i] = 0x42
+            #expect(changed.withUnsafeBufferPointer { fastHash($0, seed: 1) } != h, "byte \(i)")
+        }
+    }
+}

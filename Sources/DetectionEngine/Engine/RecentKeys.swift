@@ -277,8 +277,13 @@ public func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt6
         } else if n >= 8 {
             a = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
             b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            // First and last four bytes (overlapping): together they are every byte.
+            a = UInt64(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            b = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
         } else {
-            for j in 0..<n { a |= UInt64(p[j]) << (8 * UInt64(j)) }
+            // One to three bytes: first, middle and last (with the length, every byte).
+            a = UInt64(p[0]) << 16 | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1])
         }
         h = mum(a ^ k2, b ^ h)
     }
