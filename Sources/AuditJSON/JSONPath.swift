@@ -147,7 +147,8 @@ extension JSONValue {
         }
     }
 
-    private static func arrayIndex(_ key: [UInt8]) -> Int? {
+    /// The element a segment of digits selects (nil: the segment is a member name).
+    public static func arrayIndex(_ key: [UInt8]) -> Int? {
         guard !key.isEmpty, key.count <= 9 else { return nil }
         var v = 0
         for b in key {

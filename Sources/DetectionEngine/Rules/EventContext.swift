@@ -76,8 +76,10 @@ public final class EventContext {
     /// the way listed once per event: rules reading many paths through one body (a pod
     /// template's containers, commands and arguments) walk it once, not once per path.
     @discardableResult
-    func forEachValue(from value: JSONValue, at path: JSONPath, segment: Int, _ body: (JSONValue) -> Bool) -> Bool {
-        value.forEachValue(at: path, fromSegment: segment, flattenArrays: true, member: { member(of: $0, $1) }, body)
+    func forEachValue(
+        from value: JSONValue, at path: JSONPath, segment: Int, flattenArrays: Bool = true, _ body: (JSONValue) -> Bool
+    ) -> Bool {
+        value.forEachValue(at: path, fromSegment: segment, flattenArrays: flattenArrays, member: { member(of: $0, $1) }, body)
     }
 
     public init(_ event: AuditEvent) {

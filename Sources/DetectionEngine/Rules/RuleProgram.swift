@@ -23,11 +23,13 @@ struct RuleProgram: Sendable {
     }
 
     /// One selection: kind 0 all tests `tests[start..<start+count]`; 1 any of the maps
-    /// `maps[start..<start+count]`; 2 keywords `keywords[start]`.
+    /// `maps[start..<start+count]`; 2 keywords `keywords[start]`; 3 as 1, judged by
+    /// `siblingSets[set]` (the maps are sibling `exists` tests, see `SiblingExistsTest`).
     struct Selection: Sendable {
         var kind: UInt8
         var start: Int32
         var count: Int32
+        var set: Int32 = 0
     }
 
     var nodes: [Node] = []
@@ -38,6 +40,7 @@ struct RuleProgram: Sendable {
     /// For `any` selections: each map's range in `tests`.
     var maps: [(start: Int32, count: Int32)] = []
     var keywords: [ValueMatcher] = []
+    var siblingSets: [SiblingExistsTest] = []
     /// What evaluation reads (see the type's comment), and the object that frees it.
     private var frame: Frame
     private var frameOwner: FrameOwner
@@ -51,7 +54,12 @@ struct RuleProgram: Sendable {
                 selections.append(Selection(kind: 0, start: Int32(tests.count), count: Int32(t.count)))
                 tests += t
             case .any(let list):
-                selections.append(Selection(kind: 1, start: Int32(maps.count), count: Int32(list.count)))
+                if let set = SiblingExistsTest(maps: list) {
+                    selections.append(Selection(kind: 3, start: Int32(maps.count), count: Int32(list.count), set: Int32(siblingSets.count)))
+                    siblingSets.append(set)
+                } else {
+                    selections.append(Selection(kind: 1, start: Int32(maps.count), count: Int32(list.count)))
+                }
                 for t in list {
                     maps.append((Int32(tests.count), Int32(t.count)))
                     tests += t
@@ -66,7 +74,8 @@ struct RuleProgram: Sendable {
         frame = Frame(
             nodes: Self.copy(nodes), children: Self.copy(children), selections: Self.copy(selections),
             tests: Self.copy(tests.map(Unmanaged.passUnretained)), maps: Self.copy(maps),
-            keywords: Self.copy(keywords.map(Unmanaged.passUnretained)))
+            keywords: Self.copy(keywords.map(Unmanaged.passUnretained)),
+            siblingSets: Self.copy(siblingSets.map(Unmanaged.passUnretained)))
         frameOwner = FrameOwner(frame)
     }
 
@@ -110,6 +119,7 @@ struct RuleProgram: Sendable {
             let s = selections[i]
             switch s.kind {
             case 2: return 400
+            case 3: return 20 + Int(s.count)  // one walk to the objects, a pass over their members
             case 0:
                 var total = 0
                 for k in Int(s.start)..<Int(s.start + s.count) { total += Self.cost(tests[k]) }
@@ -167,6 +177,7 @@ private final class FrameOwner: Sendable {
         frame.tests.deallocate()
         frame.maps.deallocate()
         frame.keywords.deallocate()
+        frame.siblingSets.deallocate()
     }
 }
 
@@ -179,6 +190,7 @@ extension RuleProgram {
         var tests = UnsafeBufferPointer<Unmanaged<FieldTest>>(start: nil, count: 0)
         var maps = UnsafeBufferPointer<(start: Int32, count: Int32)>(start: nil, count: 0)
         var keywords = UnsafeBufferPointer<Unmanaged<ValueMatcher>>(start: nil, count: 0)
+        var siblingSets = UnsafeBufferPointer<Unmanaged<SiblingExistsTest>>(start: nil, count: 0)
 
         @inline(__always)
         func test(_ i: Int, _ context: EventContext) -> Bool {
@@ -193,7 +205,7 @@ extension RuleProgram {
                 switch s.kind {
                 case 0:
                     return partialAll(Int(s.start), Int(s.count), context, known)
-                case 1:
+                case 1, 3:
                     return Self.threeValued(absorbing: true, Int(s.start)..<Int(s.start + s.count)) { m in
                         partialAll(Int(maps[m].start), Int(maps[m].count), context, known)
                     }
@@ -273,6 +285,8 @@ extension RuleProgram {
                     m += 1
                 }
                 return false
+            case 3:
+                return siblingSets[Int(s.set)]._withUnsafeGuaranteedRef { $0.evaluate(context) }
             default:
                 return keywords[Int(s.start)]._withUnsafeGuaranteedRef { $0.matches(utf8: context.event.object.rawBytes) }
             }
