@@ -223,10 +223,14 @@ public final class ValueMatcher: Sendable {
     static let minShiftWindow = 4
     static let shiftTableSize = 4096
 
-    /// The hashed pair of bytes (ASCII letters lowered) that indexes `containsShifts`.
+    /// The hashed pair of bytes that indexes `containsShifts`. Bit 0x20 is set on both
+    /// instead of folding case: ASCII letters of either case hash alike, in one instruction
+    /// a byte. Other bytes that differ only in that bit (`@` and `` ` ``) share slots too,
+    /// which can only shorten a jump (a slot keeps the smallest shift of its pairs), never
+    /// skip a match.
     @inline(__always)
     static func shiftSlot(_ a: UInt8, _ b: UInt8) -> Int {
-        (Int(ASCIIFold.lower(a)) << 4 ^ Int(ASCIIFold.lower(b))) & (shiftTableSize - 1)
+        (Int(a | 0x20) << 4 ^ Int(b | 0x20)) & (shiftTableSize - 1)
     }
 
     /// A pair ending at position `j` of a literal's first `window` bytes lets the window's
