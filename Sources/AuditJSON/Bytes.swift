@@ -29,16 +29,31 @@ public func bytesEqual(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: StaticStrin
 /// Compares two byte runs of equal length.
 @inlinable @inline(__always)
 public func bytesEqual(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-    // Eight bytes per compare: keys and enum values are mostly 4 to 24 bytes long.
-    var i = 0
-    while i &+ 8 <= count {
-        let a = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-        let b = UnsafeRawPointer(q + i).loadUnaligned(as: UInt64.self)
-        if a != b { return false }
-        i &+= 8
+    // Eight bytes per compare: keys and enum values are mostly 4 to 24 bytes long. The
+    // rest is one more compare of loads that overlap what was compared (never a byte loop,
+    // never a byte outside the runs).
+    let p = UnsafeRawPointer(p)
+    let q = UnsafeRawPointer(q)
+    if count >= 8 {
+        var i = 0
+        while i &+ 8 <= count {
+            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i &+= 8
+        }
+        return i == count
+            || p.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+                == q.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
     }
+    if count >= 4 {
+        return p.loadUnaligned(as: UInt32.self) == q.loadUnaligned(as: UInt32.self)
+            && p.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+                == q.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+    }
+    var i = 0
     while i < count {
-        if p[i] != q[i] { return false }
+        if p.load(fromByteOffset: i, as: UInt8.self) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
         i &+= 1
     }
     return true
