@@ -1,6 +1,7 @@
 // `bytesEqual` compares in words with overlapping tails: every length and every position of
 // a difference must still be seen, and no byte outside the runs read.
 import AuditJSON
+import AuditTestSupport
 import Testing
 
 @Suite("bytesEqual")
@@ -8,23 +9,18 @@ struct BytesTests {
     @Test("equal runs of every length 0-40 are equal; a difference at any position is seen")
     func everyLengthAndPosition() {
         for count in 0...40 {
-            // Exact-size buffers: a read past either end would show under the sanitizers.
-            let a = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
-            let b = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
-            defer {
-                a.deallocate()
-                b.deallocate()
-            }
-            for i in 0..<count {
-                a[i] = UInt8(truncatingIfNeeded: 0x41 &+ i &* 7)
-                b[i] = a[i]
-            }
-            #expect(bytesEqual(a, b, count), "length \(count)")
-            for i in 0..<count {
-                for flip: UInt8 in [0x01, 0x20, 0x80] {
-                    b[i] ^= flip
-                    #expect(!bytesEqual(a, b, count), "length \(count), byte \(i) ^ \(flip)")
-                    b[i] ^= flip
+            withExactSizeBuffers(count) { a, b in
+                for i in 0..<count {
+                    a[i] = UInt8(truncatingIfNeeded: 0x41 &+ i &* 7)
+                    b[i] = a[i]
+                }
+                #expect(bytesEqual(a, b, count), "length \(count)")
+                for i in 0..<count {
+                    for flip: UInt8 in [0x01, 0x20, 0x80] {
+                        b[i] ^= flip
+                        #expect(!bytesEqual(a, b, count), "length \(count), byte \(i) ^ \(flip)")
+                        b[i] ^= flip
+                    }
                 }
             }
         }

@@ -88,3 +88,17 @@ public final class TempDir {
 
     public func file(_ name: String, _ text: String) throws -> URL { try file(name, Data(text.utf8)) }
 }
+
+/// Two buffers of exactly `count` bytes each (uninitialized), for code that must read no
+/// byte outside the run it is given: a read past the end shows under the sanitizers.
+public func withExactSizeBuffers<R>(
+    _ count: Int, _ body: (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<UInt8>) throws -> R
+) rethrows -> R {
+    let a = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
+    let b = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
+    defer {
+        a.deallocate()
+        b.deallocate()
+    }
+    return try body(a, b)
+}
