@@ -230,33 +230,31 @@ extension RuleIndex {
     /// Lists side by side in one allocation.
     struct FlatLists<Element>: @unchecked Sendable {
         let items: UnsafeMutablePointer<Element>
-        /// `ends[i]`: one past list `i`'s last item.
-        let ends: UnsafeMutablePointer<Int>
+        /// List `i` is `items[bounds[i]..<bounds[i + 1]]` (`bounds[0]` is 0: no branch for
+        /// the first list on a lookup made dozens of times per event).
+        let bounds: UnsafeMutablePointer<Int>
         let count: Int
 
         init(_ lists: [[Element]]) {
             let all = lists.flatMap { $0 }
             items = .allocate(capacity: max(all.count, 1))
             items.initialize(from: all, count: all.count)
-            ends = .allocate(capacity: max(lists.count, 1))
-            var end = 0
-            for (i, l) in lists.enumerated() {
-                end += l.count
-                ends[i] = end
-            }
+            bounds = .allocate(capacity: lists.count + 1)
+            bounds[0] = 0
+            for (i, l) in lists.enumerated() { bounds[i + 1] = bounds[i] + l.count }
             count = lists.count
         }
 
         func free() {
-            items.deinitialize(count: count == 0 ? 0 : ends[count - 1])
+            items.deinitialize(count: bounds[count])
             items.deallocate()
-            ends.deallocate()
+            bounds.deallocate()
         }
 
         @inline(__always)
         subscript(i: Int) -> UnsafeBufferPointer<Element> {
-            let start = i == 0 ? 0 : ends[i - 1]
-            return UnsafeBufferPointer(start: items + start, count: ends[i] - start)
+            let start = bounds[i]
+            return UnsafeBufferPointer(start: items + start, count: bounds[i + 1] - start)
         }
     }
 }
