@@ -201,14 +201,43 @@ extension RuleIndex {
         let lists: FlatLists<Int>
     }
 
-    /// Lower-cased byte strings.
+    /// Lower-cased byte strings, found by a small open-addressing table over their length and
+    /// first and last bytes (a linear scan compared the event's value with every key: the
+    /// pack names some fifty resources, and most events' resource is none of them).
     struct KeyList: @unchecked Sendable {
         let keys: FlatLists<UInt8>
+        /// A key's position, or -1 for an empty cell; twice as many cells as keys at least.
+        let cells: UnsafeMutablePointer<Int32>
+        let mask: Int
         var count: Int { keys.count }
 
-        init(_ keys: [[UInt8]]) { self.keys = FlatLists(keys) }
+        init(_ keys: [[UInt8]]) {
+            self.keys = FlatLists(keys)
+            var size = 8
+            while size < 2 * keys.count { size *= 2 }
+            cells = .allocate(capacity: size)
+            cells.initialize(repeating: -1, count: size)
+            mask = size - 1
+            for (i, key) in keys.enumerated() {
+                var h = key.withUnsafeBufferPointer { Self.hash($0.baseAddress, $0.count) } & mask
+                while cells[h] >= 0 { h = (h + 1) & mask }
+                cells[h] = Int32(i)
+            }
+        }
 
-        func free() { keys.free() }
+        func free() {
+            keys.free()
+            cells.deallocate()
+        }
+
+        /// The length and the first and last bytes, each with bit 0x20 set so both cases of
+        /// a letter hash alike (other bytes that differ only there share cells, harmlessly).
+        @inline(__always)
+        static func hash(_ p: UnsafePointer<UInt8>?, _ n: Int) -> Int {
+            guard let p, n > 0 else { return 0 }
+            let x = UInt64(n) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(p[0] | 0x20) &* 0x85EB_CA6B ^ UInt64(p[n - 1] | 0x20) &* 0xC2B2_AE35
+            return Int(truncatingIfNeeded: x ^ (x >> 29))
+        }
 
         /// The position of a string value among the keys (compared ASCII case-insensitively),
         /// `count` when it is absent or another value, nil when it has escapes (which the
@@ -219,11 +248,14 @@ extension RuleIndex {
             if s.hasEscapes { return nil }
             let b = s.rawBytes
             guard let p = b.baseAddress else { return count }
-            for i in 0..<count {
+            var h = Self.hash(p, b.count) & mask
+            while true {
+                let i = Int(cells[h])
+                if i < 0 { return count }
                 let key = keys[i]
                 if key.count == b.count && bytesMatch(p, key.baseAddress!, b.count, fold: true) { return i }
+                h = (h + 1) & mask
             }
-            return count
         }
     }
 
