@@ -1,6 +1,8 @@
 // The rule index's value tables (verbs, resources, subresources): a hash over length and
 // first and last bytes, probed linearly, must find exactly what a scan of the keys finds.
+// And the memo slots' values looked up by raw number, as the class keys read them.
 import AuditJSON
+import AuditModel
 import AuditTestSupport
 @testable import DetectionEngine
 import Testing
@@ -56,6 +58,33 @@ struct KeyListTests {
                 let probe = word()
                 let expected = keys.firstIndex(of: ASCIIFold.lowered(probe)) ?? keys.count
                 #expect(Self.slot(list, "\"" + String(decoding: probe, as: UTF8.self) + "\"") == expected)
+            }
+        }
+    }
+}
+
+@Suite("Memo slots")
+struct MemoSlotTests {
+    @Test("each slot's value by raw number is the value at its index position")
+    func valueByRawNumber() throws {
+        for text in [FieldFixtures.exec, FieldFixtures.cronJob] {
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBufferPointer { buf in
+                var event = AuditEvent()
+                guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
+                    Issue.record("not an event")
+                    return
+                }
+                let index = event.index
+                var present = 0
+                for slot in MemoSlot.allCases {
+                    let byRaw = MemoSlot.value(raw: slot.rawValue, index)
+                    let byPosition = index[position: slot.position]
+                    #expect(byRaw?.start == byPosition?.start && byRaw?.end == byPosition?.end, "\(slot)")
+                    if byRaw != nil { present += 1 }
+                }
+                #expect(present >= 8, "the fixture should fill most slots")
+                _ = try #require(MemoSlot.value(raw: MemoSlot.verb.rawValue, index)).string
             }
         }
     }

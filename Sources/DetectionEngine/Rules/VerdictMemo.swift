@@ -502,8 +502,17 @@ enum MemoSlot: Int, CaseIterable, Hashable {
     /// The value in an event of the slot with raw value `raw` (a bit of a slot set).
     @inline(__always)
     static func value(raw: Int, _ event: EnvelopeIndex) -> JSONValue? {
-        event[position: MemoSlot(rawValue: raw).unsafelyUnwrapped.position]
+        event[position: positions[raw]]
     }
+
+    /// `position` by raw value, in memory read without reference counting: going through
+    /// `MemoSlot(rawValue:)` was a call per slot, a dozen per event.
+    /// Written once, when first read, and only read after (hence `nonisolated(unsafe)`).
+    nonisolated(unsafe) private static let positions: UnsafePointer<Int> = {
+        let table = UnsafeMutablePointer<Int>.allocate(capacity: allCases.count)
+        for slot in allCases { table[slot.rawValue] = slot.position }
+        return UnsafePointer(table)
+    }()
 
     /// The slot's position in the envelope index. A switch of constants compiles to a table
     /// load; a switch of field reads was an indirect jump per slot, mispredicted as the
