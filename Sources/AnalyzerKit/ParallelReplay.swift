@@ -77,8 +77,8 @@ final class ParallelReplay {
     /// under what each of the `jobs` threads gets. zstd inflates at ~2.5 GB/s, faster than
     /// events are parsed and judged: per GiB, decompression ~0.4 CPU-s and applying ~0.2 of
     /// ~1.65 in all, so inline wins up to two jobs (a 1 GiB replay on two cores, medians of
-    /// 8 alternating runs: 0.80 s against 0.92 s with the read-ahead thread). gzip inflates at ~0.75 GB/s, the slowest
-    /// step: it keeps a thread of its own.
+    /// 8 alternating runs: 0.80 s against 0.92 s with the read-ahead thread). gzip inflates
+    /// at ~0.75 GB/s, the slowest step: it keeps a thread of its own.
     func decompressesInline(_ format: InputFormat) -> Bool {
         format == .zstd && jobs <= 2
     }

@@ -69,8 +69,9 @@ public struct ScanRunner {
             switch parallel.read(&source, name: path, progress: progress, into: &handler) {
             case .read(let bytes, let records, let error): return (bytes, records, error)
             case .notLines(let whole):
-                // Read on this thread alone: an archive is decompressed beside it again.
-                guard opened.format != .plain, inline(opened.format) else {
+                // Read on this thread alone: an archive read inline is decompressed beside it
+                // again (one read ahead otherwise already is).
+                guard inline(opened.format) else {
                     return readHere(whole, name: path, isPipe: false, into: &handler)
                 }
                 let readAhead = ReadAheadSource(whole)
@@ -81,9 +82,9 @@ public struct ScanRunner {
     }
 
     /// Opens an input (by magic bytes; archives decompressed on a thread of their own, beside
-    /// parsing and detection, unless `readAhead` says no) and reads it with
-    /// `body`, which returns the bytes and records it read and the failure it ended with. An
-    /// input that holds no bytes is an error unless `mayBeEmpty`.
+    /// parsing and detection, unless `readAhead` says no) and reads it with `body`, which
+    /// returns the bytes and records it read and the failure it ended with. An input that
+    /// holds no bytes is an error unless `mayBeEmpty`.
     private func read(
         _ path: String, mayBeEmpty: Bool, readAhead wantsReadAhead: (InputOpener.Opened) -> Bool = { _ in true },
         _ body: (InputOpener.Opened, inout any ByteSource) -> (bytes: Int64, records: Int, error: InputError?)
