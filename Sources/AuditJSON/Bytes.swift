@@ -29,31 +29,46 @@ public func bytesEqual(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: StaticStrin
 /// Compares two byte runs of equal length.
 @inlinable @inline(__always)
 public func bytesEqual(_ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ count: Int) -> Bool {
-    // Eight bytes per compare: keys and enum values are mostly 4 to 24 bytes long. The
-    // rest is one more compare of loads that overlap what was compared (never a byte loop,
-    // never a byte outside the runs).
+    bytesEqual(p, q, count, transformingFirst: { $0 })
+}
+
+/// Compares two byte runs of equal length, each word of `p` passed through `transform`
+/// first (a per-byte map packed eight to a word, such as ASCII case folding; a byte alone
+/// is passed zero-extended).
+///
+/// Eight bytes per compare: keys and enum values are mostly 4 to 24 bytes long. The rest is
+/// one more compare of loads that overlap what was compared (never a byte loop past three
+/// bytes, never a byte outside the runs).
+@inlinable @inline(__always)
+public func bytesEqual(
+    _ p: UnsafePointer<UInt8>, _ q: UnsafePointer<UInt8>, _ count: Int, transformingFirst transform: (UInt64) -> UInt64
+) -> Bool {
     let p = UnsafeRawPointer(p)
     let q = UnsafeRawPointer(q)
     if count >= 8 {
         var i = 0
         while i &+ 8 <= count {
-            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            if transform(p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
                 return false
             }
             i &+= 8
         }
         return i == count
-            || p.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            || transform(p.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
                 == q.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
     }
     if count >= 4 {
-        return p.loadUnaligned(as: UInt32.self) == q.loadUnaligned(as: UInt32.self)
-            && p.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
-                == q.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+        // First and last four bytes (overlapping) as one word.
+        @inline(__always) func word(_ r: UnsafeRawPointer) -> UInt64 {
+            UInt64(r.loadUnaligned(as: UInt32.self)) | UInt64(r.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)) << 32
+        }
+        return transform(word(p)) == word(q)
     }
     var i = 0
     while i < count {
-        if p.load(fromByteOffset: i, as: UInt8.self) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
+        if transform(UInt64(p.load(fromByteOffset: i, as: UInt8.self))) != UInt64(q.load(fromByteOffset: i, as: UInt8.self)) {
+            return false
+        }
         i &+= 1
     }
     return true

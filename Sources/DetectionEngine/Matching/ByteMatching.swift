@@ -44,34 +44,7 @@ enum ASCIIFold {
 /// `v` are lowered first (`p` must already be lowered).
 @inline(__always)
 func bytesMatch(_ v: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ n: Int, fold: Bool) -> Bool {
-    if !fold { return bytesEqual(v, p, n) }
-    let rv = UnsafeRawPointer(v)
-    let rp = UnsafeRawPointer(p)
-    if n >= 8 {
-        var i = 0
-        while i &+ 8 <= n {
-            if ASCIIFold.lower8(rv.loadUnaligned(fromByteOffset: i, as: UInt64.self)) != rp.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
-                return false
-            }
-            i &+= 8
-        }
-        // The tail: the last eight bytes, overlapping what was compared.
-        return i == n
-            || ASCIIFold.lower8(rv.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self))
-                == rp.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
-    }
-    if n >= 4 {
-        // First and last four bytes (overlapping), folded together as one word.
-        let a = UInt64(rv.loadUnaligned(as: UInt32.self)) | UInt64(rv.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) << 32
-        let b = UInt64(rp.loadUnaligned(as: UInt32.self)) | UInt64(rp.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) << 32
-        return ASCIIFold.lower8(a) == b
-    }
-    var i = 0
-    while i < n {
-        if ASCIIFold.lower(v[i]) != p[i] { return false }
-        i &+= 1
-    }
-    return true
+    fold ? bytesEqual(v, p, n, transformingFirst: ASCIIFold.lower8) : bytesEqual(v, p, n)
 }
 
 /// How common a byte is in audit-log text (paths, URIs, names), highest for the most
