@@ -604,7 +604,10 @@ struct DocumentDecoder {
         }
         let keyPosition = entry.key.position
         let key = keyScalar.text
-        let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        // Split at the byte "|" (splitting Characters ran grapheme breaking over every key).
+        let parts = key.utf8.split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         let field = parts[0]
         let modifiers = Array(parts.dropFirst())
         var ok = true
@@ -1149,12 +1152,17 @@ struct DocumentDecoder {
     /// words of six or more characters (one for four or five).
     static func suggestion(for word: String, among candidates: Set<String>) -> String? {
         let lowered = word.lowercased()
-        if let exact = candidates.sorted().first(where: { $0.lowercased() == lowered }), exact != word { return exact }
+        let sorted = candidates.sorted()
+        if let exact = sorted.first(where: { $0.lowercased() == lowered }), exact != word { return exact }
         let allowed = word.count >= 6 ? 2 : (word.count >= 4 ? 1 : 0)
         guard allowed > 0 else { return nil }
+        let target = Array(lowered.utf8)
         var best: (String, Int)? = nil
-        for candidate in candidates.sorted() {
-            let d = editDistance(Array(lowered.utf8), Array(candidate.utf8))
+        for candidate in sorted {
+            // The distance is at least the difference in length: most candidates stop here
+            // (every custom attribute of every rule, such as `threat_matrix`, is checked).
+            guard abs(candidate.utf8.count - target.count) <= allowed else { continue }
+            let d = editDistance(target, Array(candidate.utf8))
             if d <= allowed && d < (best?.1 ?? Int.max) { best = (candidate, d) }
         }
         return best?.0

@@ -78,6 +78,10 @@ public struct RuleFile: Sendable {
                 at: SourcePosition(line: 1, column: 1))
             return RuleFile(file: file, documents: [], diagnostics: sink.diagnostics, keyPositions: [])
         }
+        // Valid UTF-8 (every rule file that loads) is taken as it is, in one pass.
+        if let text = String(validating: bytes, as: UTF8.self) {
+            return load(text: text, file: file, encodingErrors: [])
+        }
         // Decode, replacing invalid sequences (U+FFFD) and noting where they are: the column of
         // a replacement character is the one libyaml will report for what follows it.
         var scalars = String.UnicodeScalarView()

@@ -44,8 +44,13 @@ private final class YAMLEventStream {
     private let lineOffset: Int
 
     init?(_ text: Substring, lineOffset: Int) {
-        input = .allocate(capacity: max(text.utf8.count, 1))
-        _ = input.initialize(from: text.utf8)
+        let input = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(text.utf8.count, 1))
+        // One copy of the contiguous UTF-8 (the generic copy went byte by byte).
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            _ = input.initialize(fromContentsOf: bytes)
+        }
+        if copied == nil { _ = input.initialize(from: text.utf8) }
+        self.input = input
         self.lineOffset = lineOffset
         guard yaml_parser_initialize(parser) == 1 else {
             input.deallocate()

@@ -134,4 +134,34 @@ struct YAMLComposerTests {
         // A control character: the reader's error names it and where it is.
         #expect(read("a: b\nc: d\u{7}\n").problems == ["yaml-syntax 2:5 control characters are not allowed (character U+7)"])
     }
+
+    @Test("source lines split at the byte \"\\n\" as the scalar walk split them: CRLF, lone CR, multibyte text, no final newline")
+    func sourceLinesMatchScalarSplit() {
+        /// The split as it was done before, scalar by scalar.
+        func reference(_ text: String) -> [String] {
+            var lines: [String] = []
+            var current = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                if scalar == "\n" {
+                    if current.last == "\r" { current.removeLast() }
+                    lines.append(String(current))
+                    current = String.UnicodeScalarView()
+                } else {
+                    current.append(scalar)
+                }
+            }
+            lines.append(String(current))
+            return lines
+        }
+        var texts = [
+            "", "\n", "\r\n", "a", "a\n", "a\r\nb\r\n", "a\rb\n", "\r", "é: ü\n\n  - \u{1F600}\r\nx",
+            "title: x\r\n\r\n---\r\nid: y", "\u{301}\n\u{301}", "a\r\r\n",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["a", "\n", "\r", "\r\n", "é", "\u{1F600}", " ", "|"]
+        for _ in 0..<500 { texts.append((0..<Int.random(in: 0...12, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()) }
+        for text in texts {
+            #expect(SourceText(text).lines.map(String.init) == reference(text), "\(Array(text.utf8))")
+        }
+    }
 }
