@@ -143,9 +143,21 @@ extension AlertObject {
 extension Evidence {
     /// `event` kept as evidence (its bytes copied).
     public init(_ event: AuditEvent, time: Int64) {
-        self.init(
-            auditID: event.auditID?.string ?? "", stage: Self.stageName(event[.stage]), time: time,
-            raw: Array(event.object.rawBytes))
+        let object = event.object.rawBytes
+        let raw = Array(object)
+        let stage = Self.stageName(event[.stage])
+        guard let id = event.auditID?.jsonString else {
+            self.init(idIn: raw, idStart: 0, idCount: 0, stage: stage, time: time)
+            return
+        }
+        let text = id.rawBytes
+        guard !id.hasEscapes, let base = object.baseAddress, let start = text.baseAddress,
+            start >= base, start + text.count <= base + object.count
+        else {
+            self.init(auditID: id.string, stage: stage, time: time, raw: raw)
+            return
+        }
+        self.init(idIn: raw, idStart: start - base, idCount: text.count, stage: stage, time: time)
     }
 
     /// The stage as text: one of the four stage names is the enum's literal (no allocation;

@@ -268,13 +268,12 @@ public final class CorrelationState {
     private func ingestEventCount(_ g: Group, _ input: CorrelationInput, _ emit: (CorrelationFiring) -> Void) -> Bool {
         let t = input.time
         let cutoff = sub(t, timespan)
-        while let f = g.entries.first, f.time < cutoff {
-            g.bytes -= f.bytes
-            g.entries.removeFirst()
+        while let first = g.entries.firstTime, first < cutoff {
+            g.bytes -= g.entries.removeFirst().bytes
         }
         let ev = capped(input.evidence)
         let entry = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + evidenceBytes(ev))
-        let inOrder = g.entries.last.map { t >= $0.time } ?? true
+        let inOrder = g.entries.lastTime.map { t >= $0 } ?? true
         let at = g.entries.insert(entry)
         g.bytes += entry.bytes
 
@@ -284,24 +283,23 @@ public final class CorrelationState {
         } else {
             var times: [Int64] = []
             times.reserveCapacity(g.entries.count)
-            for i in 0..<g.entries.count { times.append(g.entries[i].time) }
+            for i in 0..<g.entries.count { times.append(g.entries.time(at: i)) }
             let (l, r) = bestWindow(times, containing: at)
             if condition.holds(Double(r - l + 1)) { range = (l, r) }
         }
         if let (l, r) = range {
             var list = EvidenceList()
             for i in l...r { list.append(g.entries[i].evidence, total: g.entries[i].total, cap: maxEvidence) }
-            fire(g, first: g.entries[l].time, last: g.entries[r].time, count: r - l + 1, list, emit)
+            fire(g, first: g.entries.time(at: l), last: g.entries.time(at: r), count: r - l + 1, list, emit)
             return true
         }
         // Keep no more than the threshold needs, nor maxEntriesPerGroup (counted).
         let count = g.entries.count
         if count > maxEntries { counters.entriesDropped += count - maxEntries }
         while g.entries.count > entriesToKeep {
-            g.bytes -= g.entries.first!.bytes
-            g.entries.removeFirst()
+            g.bytes -= g.entries.removeFirst().bytes
         }
-        g.deadline = g.entries.last.map { deadline(after: $0.time) } ?? .max
+        g.deadline = g.entries.lastTime.map { deadline(after: $0) } ?? .max
         return false
     }
 
@@ -784,7 +782,7 @@ private struct EvidenceList {
     }
 }
 
-private struct Entry {
+private struct Entry: EventTimed {
     var time: Int64
     var evidence: [Evidence]
     var total: Int
@@ -796,46 +794,6 @@ private struct Chain {
     var last: Int64
     var evidence: EvidenceList
     var bytes: Int { Cost.chain + evidence.bytes }
-}
-
-/// Entries sorted by time: an array with a moving head, compacted as the head advances.
-private struct EntryQueue {
-    private var items: [Entry] = []
-    private var head = 0
-
-    var count: Int { items.count - head }
-    var first: Entry? { head < items.count ? items[head] : nil }
-    var last: Entry? { head < items.count ? items[items.count - 1] : nil }
-
-    subscript(i: Int) -> Entry { items[head + i] }
-
-    mutating func removeFirst() {
-        items[head] = Entry(time: 0, evidence: [], total: 0, bytes: 0)  // release the evidence now
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 32 && head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-    }
-
-    /// Inserts in time order (after equal times); returns the entry's index.
-    mutating func insert(_ e: Entry) -> Int {
-        if head == items.count || e.time >= items[items.count - 1].time {
-            items.append(e)
-            return items.count - 1 - head
-        }
-        var lo = head
-        var hi = items.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if items[mid].time <= e.time { lo = mid + 1 } else { hi = mid }
-        }
-        items.insert(e, at: lo)
-        return lo - head
-    }
 }
 
 /// Keys with a time, in a linked list sorted by time (oldest at the head); seeing a key
@@ -965,7 +923,7 @@ private final class Group {
     var baseBytes: Int
 
     // event_count (early)
-    var entries = EntryQueue()
+    var entries = TimeOrderedQueue<Entry>()
     // value_count: values with their latest time (early: with evidence; window: values only)
     var values = RecencyMap<String>()
     var droppedValues = 0

@@ -12,23 +12,54 @@
 // `advance(to:)`, so replaying last month's log gives the alerts the live stream gave.
 
 /// One event that contributed to an alert, kept with its raw bytes.
+///
+/// Made for every matched event (most of them only feed correlations), so it holds one
+/// allocation, the raw bytes: an audit ID written without escapes is read back from them when
+/// asked for, not copied into a String of its own.
 public struct Evidence: Sendable, Equatable {
-    public let auditID: String
-    public let stage: String
     /// Event time (stageTimestamp), microseconds since the Unix epoch.
     public let time: Int64
     /// The event's JSON, exactly as read.
     public let raw: [UInt8]
+    public let stage: String
+    /// Where the audit ID's text sits in `raw` (start, count), when `storedID` is nil.
+    private let idStart: Int32
+    private let idCount: Int32
+    /// The audit ID when it is not a plain slice of `raw` (escaped, or given apart from it).
+    private let storedID: String?
 
     public init(auditID: String, stage: String, time: Int64, raw: [UInt8]) {
-        self.auditID = auditID
-        self.stage = stage
         self.time = time
         self.raw = raw
+        self.stage = stage
+        idStart = 0
+        idCount = 0
+        storedID = auditID
+    }
+
+    /// Evidence whose audit ID is the `idCount` bytes of `raw` at `idStart` (nil: no audit ID).
+    init(idIn raw: [UInt8], idStart: Int, idCount: Int, stage: String, time: Int64) {
+        self.time = time
+        self.raw = raw
+        self.stage = stage
+        self.idStart = Int32(truncatingIfNeeded: idStart)
+        self.idCount = Int32(truncatingIfNeeded: idCount)
+        storedID = nil
+    }
+
+    public var auditID: String {
+        if let storedID { return storedID }
+        return raw.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[Int(idStart)..<Int(idStart + idCount)]), as: UTF8.self)
+        }
     }
 
     /// What keeping this costs, for the state's byte budget (bytes plus bookkeeping).
-    public var estimatedBytes: Int { raw.count + auditID.utf8.count + stage.utf8.count + 64 }
+    public var estimatedBytes: Int { raw.count + (storedID?.utf8.count ?? 0) + stage.utf8.count + 64 }
+
+    public static func == (a: Evidence, b: Evidence) -> Bool {
+        a.time == b.time && a.stage == b.stage && a.raw == b.raw && a.auditID == b.auditID
+    }
 }
 
 /// The values of a correlation's `group-by` fields for one input, in group-by order.

@@ -270,7 +270,7 @@ public final class Detector {
         if !loaded && (judgeOnce && gated.contains { $0 & 1 != 0 } || staged.contains { $0 & 1 != 0 }) {
             context.reset(reload!())  // Safe: loaded is false only with a reload.
         }
-        var evidence: Evidence?
+        var evidence: [Evidence] = []  // the event, copied at its first match and shared by every use
         if judgeOnce {
             for m in gated {
                 guard m & 1 != 0 else {
@@ -293,7 +293,7 @@ public final class Detector {
             matched(rules.stagedRules[Int(m >> 1)], context, time: time, evidence: &evidence)
         }
         if !heldMatches.isEmpty {
-            self.hold(requestKey, time: time, evidence: evidence ?? Evidence(context.event, time: time), rules: heldMatches)
+            self.hold(requestKey, time: time, evidence: evidence.first ?? Evidence(context.event, time: time), rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
         housekeeping()
@@ -321,18 +321,21 @@ public final class Detector {
 
     // MARK: - Matches
 
-    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout Evidence?) {
+    /// `evidence` is empty until the event's first match makes it: one copy of the event, and
+    /// one array holding it, for all of the event's alerts and correlation inputs.
+    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout [Evidence]) {
         tally.ruleMatches += 1
         matchesByRule[r] += 1
         // Fields are read through the arrays, not copies of the rule and correlation structs
         // (a copy retains and releases every reference they hold, per match).
-        let event = context.event
-        if evidence == nil { evidence = Evidence(event, time: time) }
+        // The event is read through the context where it is used: a local copy of it retained
+        // and released its storage per match.
+        if evidence.isEmpty { evidence = [Evidence(context.event, time: time)] }
         if plan.rules[r].emitsAlerts {
             emit(
                 Alert(
-                    rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(event),
-                    object: AlertObject(event), evidence: [evidence!], evidenceTotal: 1))
+                    rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(context.event),
+                    object: AlertObject(context.event), evidence: evidence, evidenceTotal: 1))
         }
         for feed in plan.rules[r].feeds {
             for position in feed.positions {
@@ -343,7 +346,7 @@ public final class Detector {
                     QueuedInput(
                         correlation: feed.correlation,
                         input: CorrelationInput(
-                            input: position, time: time, group: group, value: value, evidence: [evidence!],
+                            input: position, time: time, group: group, value: value, evidence: evidence,
                             evidenceTotal: 1)))
                 while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
                     let oldest = queue.pop()
@@ -423,7 +426,7 @@ public final class Detector {
         held.evidence.withEvent { event in
             guard let event else { return }
             replayContext.reset(event)
-            var evidence: Evidence? = held.evidence
+            var evidence = [held.evidence]
             for r in held.rules { matched(r, replayContext, time: held.time, evidence: &evidence) }
         }
     }
@@ -609,11 +612,21 @@ struct QueuedInput {
     var estimatedBytes: Int { input.evidence.reduce(64) { $0 + $1.estimatedBytes } }
 }
 
-/// A min-heap of queued inputs by event time, ties in arrival order (so the output does not
-/// depend on heap internals). The heap orders plain (time, sequence, slot, bytes) entries; the
-/// inputs stay in their slots and are moved out once, when popped, so sifting copies no
-/// reference-counted payload.
+/// Queued inputs in event-time order, ties in arrival order (so the output does not depend
+/// on the queue's internals).
+///
+/// Inputs nearly always arrive in time order: those go to a FIFO, pushed and popped in
+/// O(1). Only an input older than the newest one queued goes to a min-heap of plain
+/// (time, sequence, slot, bytes) entries whose inputs stay in their slots (sifting copies no
+/// reference-counted payload). `pop` takes the earlier of the two heads.
 struct InputQueue {
+    private struct InOrder: EventTimed {
+        let time: Int64
+        let seq: Int
+        let bytes: Int
+        let item: QueuedInput
+    }
+    private var fifo = TimeOrderedQueue<InOrder>()
     private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
     private var items: [QueuedInput?] = []
     private var freeSlots: [Int32] = []
@@ -621,13 +634,27 @@ struct InputQueue {
     /// Estimated bytes of the queued inputs' evidence.
     private(set) var bytes = 0
 
-    var peekTime: Int64? { heap.first?.time }
-    var count: Int { heap.count }
+    var peekTime: Int64? {
+        guard let time = fifo.firstTime else { return heap.first?.time }
+        guard let top = heap.first else { return time }
+        return min(top.time, time)
+    }
 
-    mutating func push(_ item: QueuedInput) {
+    var count: Int { fifo.count + heap.count }
+
+    mutating func push(_ item: consuming QueuedInput) {
         seq += 1
         let cost = item.estimatedBytes
         bytes += cost
+        let time = item.input.time
+        if let last = fifo.lastTime, time < last {
+            pushHeap(item, time: time, cost: cost)
+        } else {
+            fifo.insert(InOrder(time: time, seq: seq, bytes: cost, item: item))
+        }
+    }
+
+    private mutating func pushHeap(_ item: QueuedInput, time: Int64, cost: Int) {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
@@ -636,7 +663,7 @@ struct InputQueue {
             slot = Int32(items.count)
             items.append(item)
         }
-        heap.append((item.input.time, seq, slot, cost))
+        heap.append((time, seq, slot, cost))
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
@@ -647,6 +674,17 @@ struct InputQueue {
     }
 
     mutating func pop() -> QueuedInput? {
+        if let time = fifo.firstTime,
+            heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo[0].seq < heap[0].seq)
+        {
+            let head = fifo.removeFirst()
+            bytes -= head.bytes
+            return head.item
+        }
+        return popHeap()
+    }
+
+    private mutating func popHeap() -> QueuedInput? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let top = heap.removeLast()

@@ -1,0 +1,106 @@
+// The time-ordered queues behind correlation state and the lateness queue: whatever the
+// arrival order, elements come out by time, equal times in arrival order.
+import AuditTestSupport
+@testable import DetectionEngine
+import Testing
+
+@Suite("Time-ordered queues (correlation entries, the lateness queue)")
+struct TimeOrderedQueueTests {
+    struct Stamp: EventTimed {
+        let time: Int64
+        let arrival: Int
+    }
+
+    /// `late` in 0...100: the percentage of arrivals older than the newest one so far.
+    static func times(count: Int, late: Int, seed: UInt64) -> [Int64] {
+        var rng = SplitMix64(seed: seed)
+        var now: Int64 = 1_000
+        return (0..<count).map { _ in
+            now += Int64(rng.next() % 3)  // ties are common
+            return Int(rng.next() % 100) < late ? now - Int64(rng.next() % 50) : now
+        }
+    }
+
+    @Test("removeFirst gives elements by time, ties in arrival order, through compaction", arguments: [0, 5, 50])
+    func queueOrder(late: Int) {
+        var rng = SplitMix64(seed: 7)
+        var queue = TimeOrderedQueue<Stamp>()
+        var model: [Stamp] = []  // kept sorted by (time, arrival)
+        for (i, t) in Self.times(count: 5_000, late: late, seed: UInt64(late)).enumerated() {
+            let at = queue.insert(Stamp(time: t, arrival: i))
+            let modelAt = model.firstIndex { $0.time > t } ?? model.count
+            model.insert(Stamp(time: t, arrival: i), at: modelAt)
+            #expect(at == modelAt)
+            while rng.next() % 3 == 0, !model.isEmpty {
+                #expect(queue.firstTime == model[0].time)
+                let got = queue.removeFirst()
+                let want = model.removeFirst()
+                #expect(got.time == want.time && got.arrival == want.arrival)
+            }
+            #expect(queue.count == model.count)
+            #expect(queue.lastTime == model.last?.time)
+            if let k = model.indices.randomElement(using: &rng) { #expect(queue.time(at: k) == model[k].time) }
+        }
+        while !queue.isEmpty {
+            let got = queue.removeFirst()
+            let want = model.removeFirst()
+            #expect(got.time == want.time && got.arrival == want.arrival)
+        }
+        #expect(model.isEmpty && queue.firstTime == nil && queue.first == nil)
+    }
+
+    @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO or its heap", arguments: [0, 5, 50, 100])
+    func inputQueueOrder(late: Int) {
+        var rng = SplitMix64(seed: 11)
+        var queue = InputQueue()
+        var pending: [(time: Int64, arrival: Int)] = []
+        func popAndCheck() {
+            let next = pending.indices.min { (pending[$0].time, pending[$0].arrival) < (pending[$1].time, pending[$1].arrival) }!
+            #expect(queue.peekTime == pending[next].time)
+            let got = queue.pop()!
+            #expect(got.input.time == pending[next].time && got.input.input == pending[next].arrival)
+            pending.remove(at: next)
+        }
+        for (i, t) in Self.times(count: 3_000, late: late, seed: UInt64(late) + 1).enumerated() {
+            queue.push(
+                QueuedInput(
+                    correlation: 0,
+                    input: CorrelationInput(input: i, time: t, group: GroupKey([]), value: nil, evidence: [], evidenceTotal: 1)))
+            pending.append((t, i))
+            #expect(queue.count == pending.count)
+            while rng.next() % 4 == 0, !pending.isEmpty { popAndCheck() }
+        }
+        while !pending.isEmpty { popAndCheck() }
+        #expect(queue.pop() == nil && queue.peekTime == nil && queue.count == 0 && queue.bytes == 0)
+    }
+}
+
+@Suite("Evidence (an event kept for an alert)")
+struct EvidenceTests {
+    /// Evidence made from `json` read as an event.
+    static func evidence(_ json: String) -> Evidence? {
+        Evidence(auditID: "", stage: "", time: 0, raw: Array(json.utf8)).withEvent { event in
+            event.map { Evidence($0, time: 42) }
+        }
+    }
+
+    @Test("the audit ID and stage read back from the event, escaped or not, with its bytes kept as they were")
+    func auditIDs() throws {
+        let cases: [(json: String, id: String, stage: String)] = [
+            (#"{"kind":"Event","auditID":"5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42","stage":"ResponseComplete","verb":"get"}"#,
+             "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42", "ResponseComplete"),
+            (#"{"kind":"Event","auditID":"a\u0062c\"d","stage":"Panic","verb":"get"}"#, "abc\"d", "Panic"),
+            (#"{"kind":"Event","stage":"ResponseStarted","verb":"get"}"#, "", "ResponseStarted"),
+            (#"{"kind":"Event","auditID":"dup","auditID":"last","stage":"Custom\u0053tage","verb":"get"}"#, "last", "CustomStage"),
+            (#"{"kind":"Event","auditID":12,"verb":"get"}"#, "", ""),
+        ]
+        for c in cases {
+            let e = try #require(Self.evidence(c.json))
+            #expect(e.auditID == c.id, "\(c.json)")
+            #expect(e.stage == c.stage, "\(c.json)")
+            #expect(e.time == 42 && e.raw == Array(c.json.utf8))
+            #expect(e == Evidence(auditID: c.id, stage: c.stage, time: 42, raw: Array(c.json.utf8)))
+        }
+        #expect(Self.evidence(cases[0].json) != Self.evidence(cases[1].json))
+    }
+}
