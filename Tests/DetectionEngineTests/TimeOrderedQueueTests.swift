@@ -46,7 +46,7 @@ struct TimeOrderedQueueTests {
             let want = model.removeFirst()
             #expect(got.time == want.time && got.arrival == want.arrival)
         }
-        #expect(model.isEmpty && queue.firstTime == nil && queue.first == nil)
+        #expect(model.isEmpty && queue.firstTime == nil && queue.lastTime == nil && queue.count == 0)
     }
 
     @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO or its heap", arguments: [0, 5, 50, 100])

@@ -6,7 +6,7 @@ protocol EventTimed {
 
 /// Elements sorted by time (equal times in insertion order), taken from the front: an array
 /// with a moving head, compacted once the head has passed half of it, so taking the oldest
-/// is O(1) amortized and the storage never holds more than twice what is queued. Inputs
+/// is O(1) amortized and the storage holds about twice what is queued at most. Inputs
 /// nearly always arrive in time order, so `insert` is nearly always an append.
 struct TimeOrderedQueue<Element: EventTimed> {
     /// Each element with its time beside it: reading the time through the optional element
@@ -16,8 +16,6 @@ struct TimeOrderedQueue<Element: EventTimed> {
 
     var count: Int { items.count - head }
     var isEmpty: Bool { head == items.count }
-    var first: Element? { head < items.count ? items[head].element : nil }
-    var last: Element? { head < items.count ? items[items.count - 1].element : nil }
     /// The oldest element's time, without copying the element.
     var firstTime: Int64? { head < items.count ? items[head].time : nil }
     /// The newest element's time.
@@ -32,7 +30,7 @@ struct TimeOrderedQueue<Element: EventTimed> {
     /// Takes the oldest element out (its slot is emptied at once, releasing what it holds).
     @discardableResult @inline(__always)
     mutating func removeFirst() -> Element {
-        let element = items[head].element.take()!  // Safe: callers check `isEmpty` first.
+        let element = items[head].element.take()!  // Safe: callers take only from a queue that is not empty.
         head += 1
         if head == items.count {
             items.removeAll(keepingCapacity: true)
