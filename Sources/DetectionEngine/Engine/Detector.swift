@@ -654,7 +654,7 @@ struct InputQueue {
         }
     }
 
-    private mutating func pushHeap(_ item: QueuedInput, time: Int64, cost: Int) {
+    private mutating func pushHeap(_ item: consuming QueuedInput, time: Int64, cost: Int) {
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free
