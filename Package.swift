@@ -45,6 +45,14 @@ let hotPath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
 
+/// AnalyzerKit runs per event too (the scan summary, alert suppression's clock, the parallel
+/// replay's bookkeeping), through class properties whose exclusivity checks are runtime
+/// calls: dropping them in release builds takes `kaudit scan` 1% fewer instructions (the
+/// suppression tick after each event 311 -> 105). Overflow checks stay.
+let exclusivityUnchecked: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
 let package = Package(
     name: "kaudit",
     platforms: [.macOS(.v15)],
@@ -79,7 +87,8 @@ let package = Package(
             name: "RuleLoader", dependencies: ["DetectionEngine", "CLibYAML"],
             swiftSettings: strict),
         .target(
-            name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"], swiftSettings: strict),
+            name: "AnalyzerKit", dependencies: ["AuditInputs", "AuditModel", "AuditJSON", "DetectionEngine"],
+            swiftSettings: strict + exclusivityUnchecked),
         .target(name: "AuditSynth", dependencies: ["AuditModel"], swiftSettings: strict),
         .target(name: "AlertDelivery", dependencies: nioHTTP, swiftSettings: strict),
         .target(name: "AuditSpool", dependencies: ["AuditModel", "AuditJSON", "AuditInputs", "CZstd"], swiftSettings: strict),

@@ -114,8 +114,8 @@ public final class AlertSuppressor {
     /// Moves the event clock to `time`: windows that ended more than `grace` before it close.
     public func advance(to time: Int64) {
         let limit = time &- options.grace
-        while let top = closing.peek, top.deadline <= limit {
-            _ = closing.pop()
+        // Runs after every event: the common "nothing closes yet" answer reads one number.
+        while closing.earliestDeadline <= limit, let top = closing.pop() {
             if let w = windows[top.key], w.sequence == top.sequence { close(top.key, w, continuing: true) }
         }
     }
@@ -197,7 +197,8 @@ struct DeadlineHeap {
 
     private var items: [Entry] = []
 
-    var peek: Entry? { items.first }
+    /// The first entry's deadline (`Int64.max` when empty), without copying the entry.
+    var earliestDeadline: Int64 { items.isEmpty ? .max : items[0].deadline }
 
     mutating func push(_ e: Entry) {
         items.append(e)

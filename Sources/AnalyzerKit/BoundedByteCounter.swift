@@ -1,5 +1,5 @@
+import AuditJSON
 import DetectionEngine
-import Glibc
 
 /// Counts occurrences of byte strings (verbs, resources, usernames) without allocating
 /// per lookup.
@@ -71,7 +71,7 @@ public struct BoundedByteCounter: Sendable {
                         if e < 0 { return (i, -1) }
                         let entry = es[e]
                         if entry.hash == h && Int(entry.length) == key.count
-                            && (key.count == 0 || memcmp(a.baseAddress! + Int(entry.offset), key.baseAddress!, key.count) == 0)  // Safe: the entry holds key.count bytes.
+                            && (key.count == 0 || bytesEqual(a.baseAddress! + Int(entry.offset), key.baseAddress!, key.count))  // Safe: the entry holds key.count bytes.
                         {
                             return (i, e)
                         }

@@ -131,6 +131,7 @@ public struct AuditEvent {
         object = JSONValue(base: AuditEvent.nothing, start: 0, end: 0)
         self.storage = storage
         slots = EnvelopeSlots(storage.slots)
+        storage.stageTime.pointee.known = false
         listAPIVersion = nil
         hasDuplicateKeys = false
     }
@@ -208,6 +209,7 @@ public struct AuditEvent {
     public mutating func load(
         object: JSONValue, savedIndex: UnsafePointer<FieldSlot>, listAPIVersion: JSONValue?, hasDuplicateKeys: Bool
     ) {
+        storage.stageTime.pointee.known = false
         self.object = object
         self.listAPIVersion = listAPIVersion
         self.hasDuplicateKeys = hasDuplicateKeys
@@ -229,6 +231,7 @@ public struct AuditEvent {
         self.object = object
         self.listAPIVersion = listAPIVersion
         slots.reset()
+        storage.stageTime.pointee.known = false
         var duplicate = false
         let end = object.end
         var cursor = JSONObjectCursor(base, open: object.start, end: end)
@@ -405,7 +408,16 @@ public struct AuditEvent {
 
     /// `stageTimestamp` in microseconds since the epoch (v1beta1: `metadata.creationTimestamp`).
     /// This is the event time that windows and ordering use.
+    /// Worked out once per loaded event: the detector and the scan summary both ask.
     public var stageMicros: Int64? {
+        let memo = storage.stageTime
+        if memo.pointee.known { return memo.pointee.micros }
+        let micros = parsedStageMicros
+        memo.pointee = StageTimeMemo(known: true, micros: micros)
+        return micros
+    }
+
+    private var parsedStageMicros: Int64? {
         if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: storage.dateCache) { return t }
         if let v = slots[.metadataCreationTimestamp].value(object.base), let t = RFC3339.microseconds(v) { return t }
         return requestReceivedMicros
@@ -501,18 +513,29 @@ public final class AuditEventStorage {
     @usableFromInline let slots: UnsafeMutablePointer<FieldSlot>
     /// The last timestamp date turned into days, shared by this storage's events.
     @usableFromInline let dateCache: UnsafeMutablePointer<DateCache>
+    /// The loaded event's `stageMicros`, once asked for.
+    let stageTime: UnsafeMutablePointer<StageTimeMemo>
 
     public init() {
         slots = .allocate(capacity: EnvelopeSlots.count)
         slots.initialize(repeating: FieldSlot(), count: EnvelopeSlots.count)
         dateCache = .allocate(capacity: 1)
         dateCache.initialize(to: DateCache())
+        stageTime = .allocate(capacity: 1)
+        stageTime.initialize(to: StageTimeMemo())
     }
 
     deinit {
         slots.deallocate()
         dateCache.deallocate()
+        stageTime.deallocate()
     }
+}
+
+/// An event's time as `AuditEvent.stageMicros` gives it, kept until the next load.
+struct StageTimeMemo {
+    var known = false
+    var micros: Int64?
 }
 
 /// An event's envelope index without a reference to its storage, for hot loops: copying it

@@ -60,11 +60,13 @@ struct DetectionOptions: ParsableArguments {
                 case .falco: return (.falco, line)
                 }
             })
-        let detector = Detector(plan: pack.plan, options: options) { alert in
+        // The pipeline reads the detector's clock after every event, so it holds the
+        // detector; the detector's sink (called per alert) holds the pipeline weakly.
+        let detector = Detector(plan: pack.plan, options: options) { [weak pipeline] alert in
             also?(alert)
-            pipeline.raised(alert)
+            pipeline?.raised(alert)
         }
-        pipeline.clock = { [unowned detector] in detector.newestEventTime }
+        pipeline.detector = detector
         return (detector, pipeline, pack.errors.count)
     }
 }
@@ -122,8 +124,8 @@ final class AlertPipeline {
     let report: ReportCollector?
     /// Prints an alert; returns the JSON line it printed, if it printed one, and its form.
     private let write: (Alert) -> (format: DeliveryFlags.BodyFormat, line: String)?
-    /// The detector's newest event time.
-    var clock: () -> Int64? = { nil }
+    /// The detector whose newest event time closes suppression windows.
+    var detector: Detector?
     private(set) var sent = 0
 
     init(
@@ -145,7 +147,7 @@ final class AlertPipeline {
 
     /// After each event: windows that ended close.
     func tick() {
-        guard let suppressor, let now = clock() else { return }
+        guard let suppressor, suppressor.openGroups > 0, let now = detector?.newestEventTime else { return }
         suppressor.advance(to: now)
     }
 

@@ -247,6 +247,38 @@ struct AuditEventTests {
         }
     }
 
+    @Test("the event time is worked out once per load: a reused storage never shows the previous event's")
+    func stageTimePerLoad() throws {
+        let a = Array(Fixtures.event(#""stageTimestamp":"2018-10-25T14:09:11Z""#).utf8)
+        let b = Array(Fixtures.event(#""requestReceivedTimestamp":"2018-10-25T14:09:10.5Z""#).utf8)
+        let none = Array(Fixtures.event().utf8)
+        try a.withUnsafeBufferPointer { ab in
+            try b.withUnsafeBufferPointer { bb in
+                try none.withUnsafeBufferPointer { nb in
+                    let storage = AuditEventStorage()
+                    var e = AuditEvent(reusing: storage)
+                    guard case .event = e.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
+                    #expect(e.stageMicros == 1_540_476_551_000_000)
+                    #expect(e.stageMicros == 1_540_476_551_000_000)  // from the memo
+                    let saved = UnsafeMutablePointer<FieldSlot>.allocate(capacity: AuditEvent.savedIndexCount)
+                    defer { saved.deallocate() }
+                    e.saveIndex(to: saved)
+                    let objectA = e.object
+                    guard case .event = e.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
+                    #expect(e.stageMicros == 1_540_476_550_500_000)
+                    guard case .event = e.load(nb.baseAddress!, start: 0, end: nb.count) else { throw TestFailure("n") }
+                    #expect(e.stageMicros == nil)
+                    // Loaded back from a saved index (the parallel replay's way).
+                    e.load(object: objectA, savedIndex: saved, listAPIVersion: nil, hasDuplicateKeys: false)
+                    #expect(e.stageMicros == 1_540_476_551_000_000)
+                    // A fresh view over the storage shows no event, and no time.
+                    let empty = AuditEvent(reusing: storage)
+                    #expect(empty.stageMicros == nil)
+                }
+            }
+        }
+    }
+
     @Test("an event without apiVersion; an EventList item takes the list's")
     func noAPIVersion() throws {
         try withEvent(Fixtures.falcoExecPod) { e in
