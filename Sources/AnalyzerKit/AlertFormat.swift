@@ -71,9 +71,10 @@ public enum AlertFormat {
         return w.output
     }
 
-    /// One readable line: time, level, rule and techniques, actor → verb and object, then
-    /// for correlations the group and count, and for suppression summaries how many repeats
-    /// since when. `color` colours the level (ANSI). Values from the event are made
+    /// One readable line: time, level, rule and techniques, actor (and whom it impersonated)
+    /// → verb and object (the path for a request on no resource), the status of a failed
+    /// request, then for correlations the group and count, and for suppression summaries how
+    /// many repeats since when. `color` colours the level (ANSI). Values from the event are made
     /// printable: control characters cannot reach the terminal.
     public static func text(_ alert: Alert, color: Bool) -> String {
         let level = alert.rule.level.rawValue.uppercased()
@@ -89,10 +90,11 @@ public enum AlertFormat {
         if !techniques.isEmpty { rest += " [" + techniques.joined(separator: ", ") + "]" }
         rest += "  " + (alert.actor.user ?? "?")
         if let ip = alert.actor.sourceIP { rest += "@" + ip }
-        var verb: String?
-        if let newest = alert.evidence.last { newest.withEvent { verb = $0?.verb?.string } }
-        rest += " → " + (verb.map { $0 + " " } ?? "")
-        var target = alert.object.resource ?? "?"
+        if let impersonated = alert.actor.impersonatedUser { rest += " (as " + impersonated + ")" }
+        let request = alert.evidence.last.map(NewestRequest.init) ?? NewestRequest()
+        rest += " → " + (request.verb.map { $0 + " " } ?? "")
+        // A request on no resource (discovery, /healthz, /version) is named by its path.
+        var target = alert.object.resource ?? request.path ?? "?"
         if let sub = alert.object.subresource { target += "/" + sub }
         rest += target
         if let name = alert.object.name {
@@ -100,6 +102,8 @@ public enum AlertFormat {
         } else if let ns = alert.object.namespace {
             rest += " in " + ns
         }
+        // Whether the attempt failed is the first thing a responder asks.
+        if let status = request.failure { rest += "  [" + status + "]" }
         if !alert.group.isEmpty {
             rest += "  {" + alert.group.map { "\($0.field)=\($0.value ?? "-")" }.joined(separator: ", ") + "}"
         }
@@ -111,6 +115,31 @@ public enum AlertFormat {
         }
         if let detail = alert.detail { rest += "  (" + detail + ")" }
         return line + SummaryReport.printable(rest)
+    }
+
+    /// What the text line shows of the newest contributing event beyond the alert's actor
+    /// and object: its verb, its path when it names no resource, and its status when it failed.
+    struct NewestRequest {
+        var verb: String?
+        var path: String?
+        /// "403 Forbidden": the response code (400 and above) and reason.
+        var failure: String?
+
+        init() {}
+
+        init(_ evidence: Evidence) {
+            evidence.withEvent { event in
+                guard let event else { return }
+                verb = event.verb?.string
+                path = event[.requestURI]?.string.map { uri in
+                    let path = uri.prefix { $0 != "?" }
+                    return path.count > 80 ? path.prefix(79) + "…" : String(path)
+                }
+                if let code = event[nested: .statusCode]?.int64, code >= 400 {
+                    failure = "\(code)" + (event[nested: .statusReason]?.string.map { " " + $0 } ?? "")
+                }
+            }
+        }
     }
 
     static func colorCode(_ level: AlertLevel) -> String {

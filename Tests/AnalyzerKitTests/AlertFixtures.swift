@@ -19,7 +19,8 @@ enum Fixtures {
     static func event(
         user: String = "alice", verb: String = "create", resource: String = "pods", subresource: String? = "exec",
         namespace: String = "prod", name: String = "web-1", at seconds: Double = 0, auditID: String = UUID().uuidString,
-        uri: String? = nil
+        uri: String? = nil, impersonating: String? = nil, status: String = #"{"metadata":{},"code":101}"#,
+        objectRef: Bool = true
     ) -> String {
         let micros = base + Int64(seconds * 1_000_000)
         let time = RFC3339.format(microseconds: micros)
@@ -32,9 +33,10 @@ enum Fixtures {
         return """
             {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":\(q(auditID)),"stage":"ResponseStarted",\
             "requestURI":\(q(path)),"verb":\(q(verb)),"user":{"username":\(q(user)),"groups":["system:authenticated"]},\
+            \(impersonating.map { #""impersonatedUser":{"username":"# + q($0) + "}," } ?? "")\
             "sourceIPs":["203.0.113.7","10.0.0.4"],"userAgent":"kubectl/v1.31.0",\
-            "objectRef":{"resource":\(q(resource)),"namespace":\(q(namespace)),"name":\(q(name))\(subresource.map { ",\"subresource\":" + q($0) } ?? "")},\
-            "responseStatus":{"metadata":{},"code":101},"requestReceivedTimestamp":"\(time)","stageTimestamp":"\(time)",\
+            \(objectRef ? #""objectRef":{"resource":"# + q(resource) + #","namespace":"# + q(namespace) + #","name":"# + q(name) + (subresource.map { ",\"subresource\":" + q($0) } ?? "") + "}," : "")\
+            "responseStatus":\(status),"requestReceivedTimestamp":"\(time)","stageTimestamp":"\(time)",\
             "annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}
             """
     }
@@ -42,9 +44,10 @@ enum Fixtures {
     /// A single-event alert on `event(...)`, with its actor and object read from the event.
     static func alert(
         _ rule: RuleInfo = execRule, user: String = "alice", namespace: String = "prod", name: String = "web-1",
-        at seconds: Double = 0, group: [(field: String, value: String?)] = [], count: Int = 1, uri: String? = nil
+        at seconds: Double = 0, group: [(field: String, value: String?)] = [], count: Int = 1, uri: String? = nil,
+        raw: String? = nil
     ) -> Alert {
-        let raw = event(user: user, namespace: namespace, name: name, at: seconds, uri: uri)
+        let raw = raw ?? event(user: user, namespace: namespace, name: name, at: seconds, uri: uri)
         let time = base + Int64(seconds * 1_000_000)
         let evidence = Evidence(auditID: "id-\(seconds)", stage: "ResponseStarted", time: time, raw: Array(raw.utf8))
         var actor = AlertActor()

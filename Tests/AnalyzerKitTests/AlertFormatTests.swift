@@ -124,6 +124,27 @@ struct AlertFormatTests {
         #expect(!line.contains("\u{1B}"))
     }
 
+    @Test func textShowsImpersonationFailureAndPathOfNonResourceRequests() {
+        // audit2rbac's demo: an administrator impersonating a service account, refused.
+        let refused = Fixtures.event(
+            user: "system:admin", verb: "list", subresource: nil, uri: "/api/v1/namespaces/prod/pods?limit=500",
+            impersonating: "system:serviceaccount:ns1:sa1",
+            status: #"{"metadata":{},"status":"Failure","reason":"Forbidden","code":403}"#)
+        let line = AlertFormat.text(Fixtures.alert(raw: refused), color: false)
+        #expect(line.hasSuffix("system:admin@10.0.0.4 (as system:serviceaccount:ns1:sa1) → list pods prod/web-1  [403 Forbidden]"))
+
+        // A discovery request names no resource: its path (without the query) stands in.
+        let discovery = Fixtures.event(verb: "get", uri: "/apis/apps/v1?timeout=32s", objectRef: false)
+        #expect(AlertFormat.text(Fixtures.alert(raw: discovery), color: false).hasSuffix("alice@10.0.0.4 → get /apis/apps/v1"))
+
+        // Success says nothing more; a long path is cut.
+        let long = Fixtures.event(
+            verb: "get", uri: "/" + String(repeating: "a", count: 200), status: #"{"code":404}"#, objectRef: false)
+        let cut = AlertFormat.text(Fixtures.alert(raw: long), color: false)
+        #expect(cut.hasSuffix("→ get /" + String(repeating: "a", count: 78) + "…  [404]"))
+        #expect(!AlertFormat.text(Fixtures.alert(), color: false).contains("[101"))
+    }
+
     @Test func textShowsRepeatsAndCorrelationCounts() {
         let a = Fixtures.alert(Fixtures.secretsRule, at: 30, group: [("user.username", "mallory")], count: 40)
         #expect(AlertFormat.text(a, color: false).hasSuffix("{user.username=mallory}  count=40"))
