@@ -91,7 +91,7 @@ public enum AlertFormat {
         rest += "  " + (alert.actor.user ?? "?")
         if let ip = alert.actor.sourceIP { rest += "@" + ip }
         if let impersonated = alert.actor.impersonatedUser { rest += " (as " + impersonated + ")" }
-        let request = alert.evidence.last.map(NewestRequest.init) ?? NewestRequest()
+        let request = NewestEventFields(alert)
         rest += " → " + (request.verb.map { $0 + " " } ?? "")
         // A request on no resource (discovery, /healthz, /version) is named by its path.
         var target = alert.object.resource ?? request.path ?? "?"
@@ -103,7 +103,9 @@ public enum AlertFormat {
             rest += " in " + ns
         }
         // Whether the attempt failed is the first thing a responder asks.
-        if let status = request.failure { rest += "  [" + status + "]" }
+        if let code = request.responseCode, code >= 400 {
+            rest += "  [\(code)" + (request.responseReason.map { " " + $0 } ?? "") + "]"
+        }
         if !alert.group.isEmpty {
             rest += "  {" + alert.group.map { "\($0.field)=\($0.value ?? "-")" }.joined(separator: ", ") + "}"
         }
@@ -115,31 +117,6 @@ public enum AlertFormat {
         }
         if let detail = alert.detail { rest += "  (" + detail + ")" }
         return line + SummaryReport.printable(rest)
-    }
-
-    /// What the text line shows of the newest contributing event beyond the alert's actor
-    /// and object: its verb, its path when it names no resource, and its status when it failed.
-    struct NewestRequest {
-        var verb: String?
-        var path: String?
-        /// "403 Forbidden": the response code (400 and above) and reason.
-        var failure: String?
-
-        init() {}
-
-        init(_ evidence: Evidence) {
-            evidence.withEvent { event in
-                guard let event else { return }
-                verb = event.verb?.string
-                path = event[.requestURI]?.string.map { uri in
-                    let path = uri.prefix { $0 != "?" }
-                    return path.count > 80 ? path.prefix(79) + "…" : String(path)
-                }
-                if let code = event[nested: .statusCode]?.int64, code >= 400 {
-                    failure = "\(code)" + (event[nested: .statusReason]?.string.map { " " + $0 } ?? "")
-                }
-            }
-        }
     }
 
     static func colorCode(_ level: AlertLevel) -> String {
@@ -162,5 +139,47 @@ public enum AlertFormat {
     static func oneLine(_ raw: [UInt8]) -> String {
         guard raw.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return String(decoding: raw, as: UTF8.self) }
         return String(decoding: raw.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
+    }
+}
+
+/// What the text line and the Falco form read from an alert's newest evidence event (the
+/// alert itself has the actor and object already).
+struct NewestEventFields {
+    var auditID: String?
+    var stage: String?
+    var verb: String?
+    var uri: String?
+    var decision: String?
+    var responseCode: Int?
+    /// `responseStatus.reason` ("Forbidden").
+    var responseReason: String?
+    var sourceIPs: [String] = []
+    var exec: (command: [String], container: String?)?
+
+    init(_ alert: Alert) {
+        if let last = alert.evidence.last {
+            last.withEvent { event in
+                guard let event else { return }
+                auditID = event.auditID?.string
+                stage = event[.stage]?.string
+                verb = event.verb?.string
+                uri = event.requestURI?.string
+                decision = event.authorizationDecision?.string
+                responseCode = event.responseStatus?.code
+                responseReason = event[nested: .statusReason]?.string
+                if let ips = event.sourceIPs { for e in ips.elements { if let s = e.string { sourceIPs.append(s) } } }
+                if let view = event.execRequest { exec = (view.command, view.container) }
+            }
+        }
+        if sourceIPs.isEmpty, let ip = alert.actor.sourceIP { sourceIPs = [ip] }
+    }
+
+    /// The request URI without its query, cut to 80 characters: what names a request on no
+    /// resource.
+    var path: String? {
+        uri.map { uri in
+            let path = uri.prefix { $0 != "?" }
+            return path.count > 80 ? path.prefix(79) + "…" : String(path)
+        }
     }
 }

@@ -30,7 +30,7 @@ extension AlertFormat {
     /// event says, read from the newest evidence event; `kaudit.*` for what only kaudit
     /// has), `source` (`k8s_audit`), `tags` and `hostname`.
     public static func falco(_ alert: Alert, hostname: String = AlertFormat.hostname) -> String {
-        let fields = FalcoFields(alert)
+        let fields = NewestEventFields(alert)
         var w = JSONWriter()
         w.beginObject()
         w.key("output"); w.string(falcoOutput(alert, fields))
@@ -100,8 +100,9 @@ extension AlertFormat {
     }
 
     /// The message line: time, priority, title, then who did what to which object.
-    static func falcoOutput(_ alert: Alert, _ fields: FalcoFields) -> String {
+    static func falcoOutput(_ alert: Alert, _ fields: NewestEventFields) -> String {
         var parts = ["user=" + (alert.actor.user ?? "<NA>")]
+        if let impersonated = alert.actor.impersonatedUser { parts.append("impuser=" + impersonated) }
         if let ip = alert.actor.sourceIP { parts.append("ip=" + ip) }
         if let verb = fields.verb { parts.append("verb=" + verb) }
         var target = alert.object.resource ?? "<NA>"
@@ -110,6 +111,7 @@ extension AlertFormat {
         if let ns = alert.object.namespace { parts.append("ns=" + ns) }
         if let name = alert.object.name { parts.append("name=" + name) }
         if let exec = fields.exec, !exec.command.isEmpty { parts.append("command=" + exec.command.joined(separator: " ")) }
+        if let code = fields.responseCode, code >= 400 { parts.append("resp=\(code)") }
         for (field, value) in alert.group { parts.append(field + "=" + (value ?? "<NA>")) }
         if alert.rule.kind == .correlation || alert.count != 1 { parts.append("count=\(alert.count)") }
         if alert.repeats > 0 {
@@ -124,35 +126,5 @@ extension AlertFormat {
         var s = RFC3339.format(microseconds: micros)
         s.removeLast()
         return s + "000Z"
-    }
-}
-
-/// What the Falco form reads from the newest evidence event (the alert itself has the actor
-/// and object already).
-struct FalcoFields {
-    var auditID: String?
-    var stage: String?
-    var verb: String?
-    var uri: String?
-    var decision: String?
-    var responseCode: Int?
-    var sourceIPs: [String] = []
-    var exec: (command: [String], container: String?)?
-
-    init(_ alert: Alert) {
-        if let last = alert.evidence.last {
-            last.withEvent { event in
-                guard let event else { return }
-                auditID = event.auditID?.string
-                stage = event[.stage]?.string
-                verb = event.verb?.string
-                uri = event.requestURI?.string
-                decision = event.authorizationDecision?.string
-                responseCode = event.responseStatus?.code
-                if let ips = event.sourceIPs { for e in ips.elements { if let s = e.string { sourceIPs.append(s) } } }
-                if let view = event.execRequest { exec = (view.command, view.container) }
-            }
-        }
-        if sourceIPs.isEmpty, let ip = alert.actor.sourceIP { sourceIPs = [ip] }
     }
 }

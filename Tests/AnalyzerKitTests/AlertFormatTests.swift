@@ -124,7 +124,7 @@ struct AlertFormatTests {
         #expect(!line.contains("\u{1B}"))
     }
 
-    @Test func textShowsImpersonationFailureAndPathOfNonResourceRequests() {
+    @Test func textShowsImpersonationFailureAndPathOfNonResourceRequests() throws {
         // audit2rbac's demo: an administrator impersonating a service account, refused.
         let refused = Fixtures.event(
             user: "system:admin", verb: "list", subresource: nil, uri: "/api/v1/namespaces/prod/pods?limit=500",
@@ -132,6 +132,10 @@ struct AlertFormatTests {
             status: #"{"metadata":{},"status":"Failure","reason":"Forbidden","code":403}"#)
         let line = AlertFormat.text(Fixtures.alert(raw: refused), color: false)
         #expect(line.hasSuffix("system:admin@10.0.0.4 (as system:serviceaccount:ns1:sa1) → list pods prod/web-1  [403 Forbidden]"))
+        // Falco's one-line message says the same.
+        let falco = try #require(try Self.object(AlertFormat.falco(Fixtures.alert(raw: refused)))["output"] as? String)
+        #expect(falco.contains("user=system:admin impuser=system:serviceaccount:ns1:sa1 ip=10.0.0.4"))
+        #expect(falco.hasSuffix("resp=403)"))
 
         // A discovery request names no resource: its path (without the query) stands in.
         let discovery = Fixtures.event(verb: "get", uri: "/apis/apps/v1?timeout=32s", objectRef: false)
