@@ -103,7 +103,7 @@ public enum AlertFormat {
             rest += " in " + ns
         }
         // Whether the attempt failed is the first thing a responder asks.
-        if let code = request.responseCode, code >= 400 {
+        if let code = request.failureCode {
             rest += "  [\(code)" + (request.responseReason.map { " " + $0 } ?? "") + "]"
         }
         if !alert.group.isEmpty {
@@ -165,14 +165,18 @@ struct NewestEventFields {
                 verb = event.verb?.string
                 uri = event.requestURI?.string
                 decision = event.authorizationDecision?.string
-                responseCode = event.responseStatus?.code
-                responseReason = event[nested: .statusReason]?.string
+                let status = event.responseStatus
+                responseCode = status?.code
+                responseReason = status?.reason?.string
                 if let ips = event.sourceIPs { for e in ips.elements { if let s = e.string { sourceIPs.append(s) } } }
                 if let view = event.execRequest { exec = (view.command, view.container) }
             }
         }
         if sourceIPs.isEmpty, let ip = alert.actor.sourceIP { sourceIPs = [ip] }
     }
+
+    /// The response code when the request failed (400 and above): what both forms flag.
+    var failureCode: Int? { responseCode.flatMap { $0 >= 400 ? $0 : nil } }
 
     /// The request URI without its query, cut to 80 characters: what names a request on no
     /// resource.

@@ -111,7 +111,7 @@ extension AlertFormat {
         if let ns = alert.object.namespace { parts.append("ns=" + ns) }
         if let name = alert.object.name { parts.append("name=" + name) }
         if let exec = fields.exec, !exec.command.isEmpty { parts.append("command=" + exec.command.joined(separator: " ")) }
-        if let code = fields.responseCode, code >= 400 { parts.append("resp=\(code)") }
+        if let code = fields.failureCode { parts.append("resp=\(code)") }
         for (field, value) in alert.group { parts.append(field + "=" + (value ?? "<NA>")) }
         if alert.rule.kind == .correlation || alert.count != 1 { parts.append("count=\(alert.count)") }
         if alert.repeats > 0 {
