@@ -148,9 +148,9 @@ final class ParallelReplay {
             let prefix = Array(UnsafeBufferPointer(start: block.memory, count: block.length))
             free.append(block)
             if let failure {
-                return .notLines(PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes)))
+                return .notLines(PrefixedSource(prefix: prefix, inner: FailedSource(failure: failure, consumedBytes: source.consumedBytes), prefixIsConsumedBytes: false))
             }
-            return .notLines(PrefixedSource(prefix: prefix, inner: source))
+            return .notLines(PrefixedSource(prefix: prefix, inner: source, prefixIsConsumedBytes: false))
         }
         block.start = start
         while true {

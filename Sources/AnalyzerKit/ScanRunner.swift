@@ -38,7 +38,23 @@ public struct ScanRunner {
     public func scan<H: AuditRecordHandler>(_ path: String, mayBeEmpty: Bool = false, into handler: inout H)
         -> (bytes: Int64, error: InputError?)
     {
-        read(path, mayBeEmpty: mayBeEmpty) { opened, source in
+        let read = read(InputPaths.Input(path: path, mayBeEmpty: mayBeEmpty)) { opened, source in
+            readHere(source, name: path, isPipe: opened.isPipe, into: &handler)
+        }
+        return (read.bytes, read.error)
+    }
+
+    /// What reading one input came to: the bytes read and the failure it ended with, or why
+    /// it was left out unread.
+    struct InputOutcome {
+        var bytes: Int64 = 0
+        var error: InputError?
+        var leftOut: String?
+    }
+
+    func scan<H: AuditRecordHandler>(_ input: InputPaths.Input, into handler: inout H) -> InputOutcome {
+        let path = input.path
+        return read(input) { opened, source in
             readHere(source, name: path, isPipe: opened.isPipe, into: &handler)
         }
     }
@@ -60,11 +76,10 @@ public struct ScanRunner {
 
     /// As `scan`, with the blocks of an input of lines parsed and judged on `parallel`'s
     /// threads (a pipe, and an input that is not lines, are read on this thread).
-    func scan(_ path: String, mayBeEmpty: Bool, parallel: ParallelReplay, into handler: inout DetectingHandler)
-        -> (bytes: Int64, error: InputError?)
-    {
+    func scan(_ input: InputPaths.Input, parallel: ParallelReplay, into handler: inout DetectingHandler) -> InputOutcome {
         let inline = parallel.decompressesInline
-        return read(path, mayBeEmpty: mayBeEmpty, readAhead: { $0.isPipe || !inline($0.format) }) { opened, source in
+        let path = input.path
+        return read(input, readAhead: { $0.isPipe || !inline($0.format) }) { opened, source in
             if opened.isPipe { return readHere(source, name: path, isPipe: true, into: &handler) }
             switch parallel.read(&source, name: path, progress: progress, into: &handler) {
             case .read(let bytes, let records, let error): return (bytes, records, error)
@@ -84,29 +99,50 @@ public struct ScanRunner {
     /// Opens an input (by magic bytes; archives decompressed on a thread of their own, beside
     /// parsing and detection, unless `readAhead` says no) and reads it with `body`, which
     /// returns the bytes and records it read and the failure it ended with. An input that
-    /// holds no bytes is an error unless `mayBeEmpty`.
+    /// holds no bytes is an error unless `mayBeEmpty`; one found by listing that does not
+    /// start like JSON is left out (`InputSniff`).
     private func read(
-        _ path: String, mayBeEmpty: Bool, readAhead wantsReadAhead: (InputOpener.Opened) -> Bool = { _ in true },
+        _ input: InputPaths.Input, readAhead wantsReadAhead: (InputOpener.Opened) -> Bool = { _ in true },
         _ body: (InputOpener.Opened, inout any ByteSource) -> (bytes: Int64, records: Int, error: InputError?)
-    ) -> (bytes: Int64, error: InputError?) {
+    ) -> InputOutcome {
+        let path = input.path
         var opened: InputOpener.Opened
         do {
             opened = try InputOpener.open(path, options: options.opener)
         } catch {
-            return (0, error)
+            return InputOutcome(error: error)
         }
         defer { opened.close() }
-        let readAhead = opened.format == .plain || !wantsReadAhead(opened) ? nil : ReadAheadSource(opened.source)
+        var start: any ByteSource = opened.source
+        if input.wasListed {
+            do {
+                let (replayed, verdict) = try InputSniff.sniff(start)
+                if case .notJSON(let shown) = verdict {
+                    progress?.finishInput(bytes: fileSize(path), events: 0)
+                    return InputOutcome(leftOut: "\(path): skipped, not an audit log (it starts with \(shown), not JSON)")
+                }
+                start = replayed
+            } catch {
+                return InputOutcome(error: error)
+            }
+        }
+        let readAhead = opened.format == .plain || !wantsReadAhead(opened) ? nil : ReadAheadSource(start)
         defer { readAhead?.stop() }  // before the file is closed
-        var source: any ByteSource = readAhead ?? opened.source
+        var source: any ByteSource = readAhead ?? start
         let (bytes, records, error) = body(opened, &source)
         progress?.finishInput(bytes: source.consumedBytes, events: records)
-        if let error { return (bytes, error) }
-        if bytes == 0 && !mayBeEmpty {
+        if let error { return InputOutcome(bytes: bytes, error: error) }
+        if bytes == 0 && !input.mayBeEmpty {
             let what = opened.format == .plain ? "is empty" : "is a \(opened.format.rawValue) archive of nothing"
-            return (0, InputError(.empty, "\(path) \(what)"))
+            return InputOutcome(error: InputError(.empty, "\(path) \(what)"))
         }
-        return (bytes, nil)
+        return InputOutcome(bytes: bytes)
+    }
+
+    /// A file's size on disk (0 when it cannot be told), for the progress line.
+    private func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 
     /// Scans every input in order into a summary.
@@ -123,22 +159,26 @@ public struct ScanRunner {
         var handler = DetectingHandler(summary: ScanSummary(onIssue: onIssue), detector: detector)
         handler.afterEvent = afterEvent
         let expansion = InputPaths.expand(paths)
-        handler.summary.notes += expansion.notes
+        handler.summary.inputsLeftOut += expansion.leftOut
         handler.summary.inputErrors += expansion.errors
         progress?.start(inputs: expansion.inputs.map(\.path))
         defer { progress?.finish() }
         let parallel = options.jobs > 1 ? ParallelReplay(jobs: options.jobs, limits: options.limits, detector: detector, blockSize: options.blockSize) : nil
         defer { parallel?.stop() }
         for input in expansion.inputs {
-            let (bytes, error) =
+            let outcome =
                 if let parallel, parallel.isParallel {
-                    scan(input.path, mayBeEmpty: input.mayBeEmpty, parallel: parallel, into: &handler)
+                    scan(input, parallel: parallel, into: &handler)
                 } else {
-                    scan(input.path, mayBeEmpty: input.mayBeEmpty, into: &handler)
+                    scan(input, into: &handler)
                 }
-            handler.summary.bytes += bytes
+            if let leftOut = outcome.leftOut {
+                handler.summary.inputsLeftOut.append(leftOut)
+                continue
+            }
+            handler.summary.bytes += outcome.bytes
             handler.summary.inputs += 1
-            if let error {
+            if let error = outcome.error {
                 handler.summary.inputErrors.append(error.message)
                 if error.isDamagedArchive { handler.summary.damagedArchives += 1 }
             }

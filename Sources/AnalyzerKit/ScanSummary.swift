@@ -13,8 +13,9 @@ public struct ScanSummary: AuditRecordHandler {
     public var inputErrors: [String] = []
     /// How many of `inputErrors` are truncated or corrupt archives read up to the damage.
     public var damagedArchives = 0
-    /// Files left out on purpose (an interrupted compression beside its complete log).
-    public var notes: [String] = []
+    /// Files left out on purpose, each with why: an interrupted compression beside its
+    /// complete log, a file found by listing that is not an audit log.
+    public var inputsLeftOut: [String] = []
     public var verbs = BoundedByteCounter(maxKeys: 1_000)
     public var resources = BoundedByteCounter(maxKeys: 10_000)
     public var users = BoundedByteCounter(maxKeys: 100_000)

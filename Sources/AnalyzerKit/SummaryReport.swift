@@ -125,6 +125,10 @@ public struct SummaryReport {
         w.beginArray()
         for e in s.inputErrors { w.string(e) }
         w.endArray()
+        w.key("inputs_left_out")
+        w.beginArray()
+        for n in s.inputsLeftOut { w.string(n) }
+        w.endArray()
         for (name, counter) in [("top_verbs", s.verbs), ("top_resources", s.resources), ("top_users", s.users)] {
             w.key(name)
             w.beginArray()

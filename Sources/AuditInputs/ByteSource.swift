@@ -16,6 +16,8 @@ public struct InputError: Error, CustomStringConvertible, Sendable {
         case open, read, corruptArchive, truncatedArchive, windowTooLarge
         /// The input holds no bytes at all (or an archive of nothing): never a silent success.
         case empty
+        /// A compressed format kaudit does not read (xz, bzip2, ...).
+        case unsupportedFormat
     }
     public let code: Code
     public let message: String

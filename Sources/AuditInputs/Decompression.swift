@@ -15,6 +15,22 @@ public enum InputFormat: String, Sendable {
         }
         return .plain
     }
+
+    /// The name of a compressed or archive format kaudit does not read (xz, bzip2, lz4, 7z,
+    /// zip), told by the same first four bytes, so such a file is refused with a message
+    /// instead of being read as text that is all errors.
+    public static func unsupportedArchive(_ prefix: UnsafeRawBufferPointer) -> String? {
+        guard prefix.count >= 4 else { return nil }
+        let magic = (prefix[0], prefix[1], prefix[2], prefix[3])
+        switch magic {
+        case (0xFD, 0x37, 0x7A, 0x58): return "xz"
+        case (0x42, 0x5A, 0x68, 0x31...0x39): return "bzip2"
+        case (0x04, 0x22, 0x4D, 0x18): return "lz4"
+        case (0x37, 0x7A, 0xBC, 0xAF): return "7z"
+        case (0x50, 0x4B, 0x03, 0x04): return "zip"
+        default: return nil
+        }
+    }
 }
 
 /// Replays bytes already read (the magic-number peek) before reading on.
@@ -22,13 +38,20 @@ public final class PrefixedSource<Inner: ByteSource>: ByteSource {
     var prefix: [UInt8]
     var prefixUsed = 0
     var inner: Inner
+    /// Whether the prefix's bytes are counted in `inner.consumedBytes` (file bytes), so the
+    /// ones not replayed yet are taken off; decompressed bytes are not (their archive's
+    /// offset is what counts).
+    let prefixIsConsumedBytes: Bool
 
-    public init(prefix: [UInt8], inner: Inner) {
+    public init(prefix: [UInt8], inner: Inner, prefixIsConsumedBytes: Bool = true) {
         self.prefix = prefix
         self.inner = inner
+        self.prefixIsConsumedBytes = prefixIsConsumedBytes
     }
 
-    public var consumedBytes: Int64 { inner.consumedBytes - Int64(prefix.count - prefixUsed) }
+    public var consumedBytes: Int64 {
+        prefixIsConsumedBytes ? inner.consumedBytes - Int64(prefix.count - prefixUsed) : inner.consumedBytes
+    }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
         if prefixUsed < prefix.count {

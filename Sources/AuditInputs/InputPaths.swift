@@ -8,6 +8,10 @@ import Glibc
 /// - A path that does not exist but holds `*`, `?` or `[` is a glob; its matches are ordered
 ///   the same way. A glob that matches nothing is an error.
 /// - Anything else is a file, read as given (a missing one fails when it is opened).
+///
+/// Files found by listing (a directory's or a glob's) are marked `wasListed`: the scan
+/// leaves out those that do not start like JSON (see `InputSniff`), where a named file is
+/// read whatever it holds.
 public enum InputPaths {
     /// One input to read.
     public struct Input: Sendable, Equatable {
@@ -15,12 +19,21 @@ public enum InputPaths {
         /// Whether an empty file is expected here (the current log just after a rotation);
         /// any other empty input is an error.
         public let mayBeEmpty: Bool
+        /// Found in a directory or by a glob rather than named: left out, with a note, when
+        /// it is not an audit log at all (a README, the apiserver's text log).
+        public let wasListed: Bool
+
+        public init(path: String, mayBeEmpty: Bool, wasListed: Bool = false) {
+            self.path = path
+            self.mayBeEmpty = mayBeEmpty
+            self.wasListed = wasListed
+        }
     }
 
     public struct Expansion: Sendable {
         public var inputs: [Input] = []
         /// Files left out on purpose, with why (for stderr).
-        public var notes: [String] = []
+        public var leftOut: [String] = []
         /// Arguments that name nothing readable.
         public var errors: [String] = []
     }
@@ -57,9 +70,9 @@ public enum InputPaths {
     static func add(directory: String, names: [String], to out: inout Expansion) {
         let (files, skipped) = LumberjackOrder.order(names)
         let join = { (name: String) in directory.isEmpty ? name : directory + "/" + name }
-        for f in files { out.inputs.append(Input(path: join(f.name), mayBeEmpty: f.isCurrentWithBackups)) }
+        for f in files { out.inputs.append(Input(path: join(f.name), mayBeEmpty: f.isCurrentWithBackups, wasListed: true)) }
         for s in skipped {
-            out.notes.append("\(join(s)): skipped, an interrupted compression of \(join(String(s.dropLast(3)))), which is read instead")
+            out.leftOut.append("\(join(s)): skipped, an interrupted compression of \(join(String(s.dropLast(3)))), which is read instead")
         }
     }
 

@@ -38,7 +38,7 @@ struct InputOptions: ParsableArguments {
     /// Prints what went wrong with whole inputs (and files left out on purpose) on stderr;
     /// returns whether that makes the exit status non-zero.
     func reportInputs(_ summary: ScanSummary) -> Bool {
-        for n in summary.notes { Output.stderr("kaudit: note: \(n)\n") }
+        for n in summary.inputsLeftOut { Output.stderr("kaudit: note: \(n)\n") }
         for e in summary.inputErrors { Output.stderr("kaudit: \(e)\n") }
         return summary.hasFailedInputs(allowPartial: allowPartial)
     }

@@ -99,6 +99,63 @@ struct ScanCommandTests {
         #expect(dir.int("events") == Sample.events)
     }
 
+    @Test("a directory's files that are not audit logs are left out with a note; named ones are read")
+    func directoryLeavesOutOtherFiles() throws {
+        let dir = try TempDir()
+        _ = try dir.file("audit.log", try Data(contentsOf: Sample.url))
+        _ = try dir.file("LICENSE", Data("Apache License\n   Version 2.0, January 2004\n".utf8))
+        // The apiserver's own klog text, which sits beside audit.log in /var/log/kubernetes.
+        let klog = try dir.file(
+            "kube-apiserver.log", Data("I1122 10:00:01.000000       1 server.go:565] external host was not specified\n".utf8))
+        _ = try dir.file("core", Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]))
+        // Decided after decompression: a gzip'd README is left out, not read as a log.
+        if CLI.hasTool("gzip") {
+            let made = try CLI.shell("printf '# notes\\nnothing here\\n' | gzip -c > '\(dir.url.path)/README.md.gz'")
+            #expect(made.status == 0, "\(made.output)")
+        }
+
+        for argument in [dir.url.path, dir.url.path + "/*"] {
+            let r = try CLI.run(["stats", "--format", "json", argument])
+            #expect(r.status == 0, "\(r)")
+            let j = try r.json()
+            #expect(j.int("inputs") == 1)
+            #expect(j.int("events") == Sample.events)
+            #expect(j.int("errors") == 0, "\(r)")
+            let leftOut = (j["inputs_left_out"] as? [String]) ?? []
+            #expect(leftOut.count == (CLI.hasTool("gzip") ? 4 : 3), "\(leftOut)")
+            #expect(r.stderr.contains(
+                "kaudit: note: \(dir.url.path)/LICENSE: skipped, not an audit log (it starts with \"Apache License\", not JSON)"), "\(r)")
+            #expect(r.stderr.contains("kube-apiserver.log: skipped, not an audit log (it starts with \"I1122 10:00:01.000000       1 server.go:…\""), "\(r)")
+            #expect(r.stderr.contains("core: skipped, not an audit log (it starts with bytes 7f 45 4c 46 02 01 01 00, not JSON)"), "\(r)")
+            if CLI.hasTool("gzip") { #expect(r.stderr.contains("README.md.gz: skipped, not an audit log (it starts with \"# notes\""), "\(r)") }
+        }
+
+        // Named on the command line, the same text file is read and its lines are reported.
+        let named = try CLI.run(["stats", "--format", "json", klog.path])
+        #expect(named.status == 0, "\(named)")
+        #expect(try named.json().int("errors") == 1)
+        #expect(named.stderr.contains("kube-apiserver.log:1: byte 0: not a JSON object"), "\(named)")
+    }
+
+    @Test("an archive kaudit does not read is refused with the command that decompresses it",
+        arguments: [
+            ("trail.log.xz", [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 0x00, 0x04] as [UInt8], "an xz archive", "xz -dc"),
+            ("trail.log.bz2", [0x42, 0x5A, 0x68, 0x39, 0x31, 0x41, 0x59, 0x26], "a bzip2 archive", "bzip2 -dc"),
+            ("trail.log.lz4", [0x04, 0x22, 0x4D, 0x18, 0x64, 0x40, 0xA7, 0x00], "an lz4 frame", "lz4 -dc"),
+            ("logs.zip", [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00], "a zip archive", "unzip -p"),
+        ])
+    func unsupportedArchive(name: String, bytes: [UInt8], named: String, command: String) throws {
+        let dir = try TempDir()
+        let file = try dir.file(name, Data(bytes))
+        let r = try CLI.run(["stats", file.path, Sample.url.path])
+        #expect(r.status == 2, "\(r)")
+        #expect(r.stderr.contains(
+            "kaudit: \(file.path) is \(named), which kaudit does not read (it reads plain, gzip and zstd); decompress it into a pipe: \(command) \(file.path) | kaudit scan -"),
+            "\(r)")
+        // The next input is still read.
+        #expect(r.stdout.contains("events   \(Sample.events)"), "\(r)")
+    }
+
     @Test("a missing file: exit 2 and its name on stderr")
     func missingFile() throws {
         let path = "/nonexistent/kaudit-test/missing-audit.log"
