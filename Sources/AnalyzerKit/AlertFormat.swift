@@ -78,7 +78,8 @@ public enum AlertFormat {
     /// printable: control characters cannot reach the terminal.
     public static func text(_ alert: Alert, color: Bool) -> String {
         let level = alert.rule.level.rawValue.uppercased()
-        let paddedLevel = level + String(repeating: " ", count: max(0, 13 - level.count))
+        // A column as wide as the longest level (INFORMATIONAL) and the two spaces after it.
+        let paddedLevel = level + String(repeating: " ", count: max(2, 15 - level.count))
         var line = RFC3339.format(microseconds: alert.time) + "  "
         if color {
             line += colorCode(alert.rule.level) + paddedLevel + "\u{1B}[0m"

@@ -21,11 +21,21 @@ public struct DetectionReport {
         self.alertsByLevel = alertsByLevel
     }
 
-    /// Rules and correlations that fired, most first, with their count.
-    public var fired: [(info: RuleInfo, count: Int)] {
+    /// Rules and correlations that fired and raise alerts, most first, with their count.
+    public var fired: [(info: RuleInfo, count: Int)] { matched(emittingAlerts: true) }
+
+    /// Building blocks that matched: rules and correlations that only feed correlations
+    /// (`generate` not set), so their matches raise no alert of their own.
+    public var buildingBlocks: [(info: RuleInfo, count: Int)] { matched(emittingAlerts: false) }
+
+    func matched(emittingAlerts: Bool) -> [(info: RuleInfo, count: Int)] {
         var rows: [(info: RuleInfo, count: Int)] = []
-        for (i, n) in matchesByRule.enumerated() where n > 0 { rows.append((plan.rules[i].compiled.info, n)) }
-        for (i, n) in firingsByCorrelation.enumerated() where n > 0 { rows.append((plan.correlations[i].info, n)) }
+        for (i, n) in matchesByRule.enumerated() where n > 0 && plan.rules[i].emitsAlerts == emittingAlerts {
+            rows.append((plan.rules[i].compiled.info, n))
+        }
+        for (i, n) in firingsByCorrelation.enumerated() where n > 0 && plan.correlations[i].emitsAlerts == emittingAlerts {
+            rows.append((plan.correlations[i].info, n))
+        }
         return rows.sorted { $0.count != $1.count ? $0.count > $1.count : $0.info.title < $1.info.title }
     }
 
@@ -62,16 +72,26 @@ public struct DetectionReport {
         let levels = AlertLevel.allCases.reversed().compactMap { l in alertsByLevel[l].map { "\($0) \(l.rawValue)" } }
         out += "  alerts   \(counters.alerts)" + (levels.isEmpty ? "" : " (" + levels.joined(separator: ", ") + ")") + "\n"
         for row in notable { out += "  \(row.key)  \(row.value)  (\(row.meaning))\n" }
-        let fired = self.fired
-        if !fired.isEmpty {
-            out += "\nfired\n"
-            let width = String(fired[0].count).count
-            for row in fired.prefix(25) {
-                let n = String(row.count)
-                out += String(repeating: " ", count: width - n.count + 2) + n + "  " + row.info.level.rawValue + "  " + row.info.title + "\n"
-            }
-            if fired.count > 25 { out += "  (\(fired.count - 25) more)\n" }
+        out += Self.table("fired", fired)
+        out += Self.table("building blocks matched (they feed correlations and raise no alert of their own)", buildingBlocks)
+        return out
+    }
+
+    /// A titled table of rules with their counts (the first 25), levels padded to the widest
+    /// shown so the titles line up; nothing when there are no rows.
+    static func table(_ title: String, _ rows: [(info: RuleInfo, count: Int)]) -> String {
+        guard let first = rows.first else { return "" }
+        var out = "\n\(title)\n"
+        let width = String(first.count).count
+        let shown = rows.prefix(25)
+        let levelWidth = shown.map(\.info.level.rawValue.count).max() ?? 0
+        for row in shown {
+            let n = String(row.count)
+            let level = row.info.level.rawValue
+            out += String(repeating: " ", count: width - n.count + 2) + n + "  " + level
+                + String(repeating: " ", count: levelWidth - level.count + 2) + row.info.title + "\n"
         }
+        if rows.count > 25 { out += "  (\(rows.count - 25) more)\n" }
         return out
     }
 
@@ -96,17 +116,19 @@ public struct DetectionReport {
             w.key(row.key)
             w.number(row.value)
         }
-        w.key("fired")
-        w.beginArray()
-        for row in fired {
-            w.beginObject()
-            w.key("id"); w.string(row.info.id)
-            w.key("title"); w.string(row.info.title)
-            w.key("level"); w.string(row.info.level.rawValue)
-            w.key("count"); w.number(row.count)
-            w.endObject()
+        for (key, rows) in [("fired", fired), ("building_blocks_matched", buildingBlocks)] {
+            w.key(key)
+            w.beginArray()
+            for row in rows {
+                w.beginObject()
+                w.key("id"); w.string(row.info.id)
+                w.key("title"); w.string(row.info.title)
+                w.key("level"); w.string(row.info.level.rawValue)
+                w.key("count"); w.number(row.count)
+                w.endObject()
+            }
+            w.endArray()
         }
-        w.endArray()
         w.endObject()
     }
 }

@@ -118,10 +118,14 @@ struct AlertFormatTests {
 
     @Test func textIsOneReadableLine() {
         let line = AlertFormat.text(Fixtures.alert(), color: false)
-        #expect(line == "2026-11-02T10:00:00.000000Z  HIGH         Command Run In A Pod Through The API [MS-TA9006, T1609]  alice@10.0.0.4 → create pods/exec prod/web-1")
+        #expect(line == "2026-11-02T10:00:00.000000Z  HIGH           Command Run In A Pod Through The API [MS-TA9006, T1609]  alice@10.0.0.4 → create pods/exec prod/web-1")
         let colored = AlertFormat.text(Fixtures.alert(), color: true)
         #expect(colored.contains("\u{1B}[1;31mHIGH"))
         #expect(!line.contains("\u{1B}"))
+        // The longest level keeps two spaces before the title, in the same column as the others.
+        let info = RuleInfo(id: "rule-info", title: "Cluster-Wide Role Binding Created", level: .informational, threatMatrix: [], attack: [])
+        let infoLine = AlertFormat.text(Fixtures.alert(info), color: false)
+        #expect(infoLine.hasPrefix("2026-11-02T10:00:00.000000Z  INFORMATIONAL  Cluster-Wide Role Binding Created  alice"), "\(infoLine)")
     }
 
     @Test func textShowsImpersonationFailureAndPathOfNonResourceRequests() throws {

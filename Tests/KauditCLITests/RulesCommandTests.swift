@@ -163,6 +163,34 @@ struct BundledPackTests {
         #expect(detection["events"] as? Int == 228)
     }
 
+    @Test("the summary's fired table counts the alerts; building blocks that only feed correlations are listed apart")
+    func firedAndBuildingBlocks() throws {
+        let binding = CLI.sample("detections/kaudit/rbac_cluster_admin_binding.match.ndjson").path
+        let r = try CLI.run(["scan", "--summary", "json", "--no-suppress", binding])
+        #expect(r.status == 0, "\(r)")
+        let alerts = try Self.alerts(r)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])
+        let detection = try #require(summary["detection"] as? [String: Any])
+        let fired = try #require(detection["fired"] as? [[String: Any]])
+        let blocks = try #require(detection["building_blocks_matched"] as? [[String: Any]])
+        var alertsByTitle: [String: Int] = [:]
+        for a in alerts { alertsByTitle[((a["rule"] as? [String: Any])?["title"] as? String) ?? "", default: 0] += 1 }
+        var firedByTitle: [String: Int] = [:]
+        for row in fired { firedByTitle[row["title"] as? String ?? ""] = row["count"] as? Int }
+        #expect(firedByTitle == alertsByTitle)
+        let blockTitles = Set(blocks.compactMap { $0["title"] as? String })
+        #expect(blockTitles.contains("Sensitive Request Allowed"), "\(blockTitles)")
+        #expect(blockTitles.isDisjoint(with: alertsByTitle.keys))
+
+        // In text, the levels are padded so the titles line up.
+        let text = try CLI.run(["scan", "--format", "ndjson", "--summary", "text", binding])
+        #expect(text.stderr.contains("\nfired\n"), "\(text)")
+        #expect(text.stderr.contains("  high           Binding To The cluster-admin Role Created Or Changed\n"), "\(text)")
+        #expect(text.stderr.contains(
+            "\nbuilding blocks matched (they feed correlations and raise no alert of their own)\n"), "\(text)")
+        #expect(text.stderr.contains("  informational  Sensitive Request Allowed\n"), "\(text)")
+    }
+
     /// The alerts of an NDJSON scan output.
     static func alerts(_ r: CLI.Result) throws -> [[String: Any]] {
         try r.stdout.split(separator: "\n").map { line in
