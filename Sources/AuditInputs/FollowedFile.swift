@@ -49,6 +49,21 @@ struct FollowedFile {
             device: UInt64(st.st_dev), inode: UInt64(st.st_ino), seenCurrentMillis: RotatedFiles.nowMillis())
     }
 
+    /// Why `openLive` finds no log at `path`, for a person.
+    static func whyUnopenable(_ path: String) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "cannot open it (\(String(cString: strerror(errno))))" }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return "is a directory, not a log file"
+        case S_IFREG: break
+        default: return "is not a regular file"
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "cannot open it (\(String(cString: strerror(errno))))" }
+        _ = Glibc.close(fd)
+        return "cannot be opened"
+    }
+
     enum OffsetChoice {
         case at(Int64)
         /// After the last complete line (following starts with the next event written).

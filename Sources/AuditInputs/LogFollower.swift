@@ -74,6 +74,10 @@ public final class LogFollower {
     var lastCheckpoint: FollowCheckpoint?
     /// A gap was reported and no event has come since.
     var gapOpen = false
+    /// Since when the log's path has held no file that opens, and whether that was said
+    /// (once, as tail -F does, and again when a file appears).
+    var unopenableSince: Double?
+    var unopenableSaid = false
     /// Where messages for people go.
     var notice: (String) -> Void = { _ in }
 
@@ -102,6 +106,7 @@ public final class LogFollower {
         while true {
             if current == nil { advance(&timed) }
             guard var file = current else {
+                sayUnopenable()
                 if wait(options.pollInterval) { break }
                 continue
             }
@@ -241,6 +246,24 @@ public final class LogFollower {
         reader.begin(name: file.path, offset: offset ?? file.source.position)
         current = file
         counters.files += 1
+        if file.isLive {
+            if unopenableSaid { notice("\(path): the file has appeared; following it") }
+            unopenableSince = nil
+            unopenableSaid = false
+        }
+    }
+
+    /// Everything read and the log's path holds no file that opens: say so once, at once when
+    /// nothing was read yet (a wrong path, missing permissions), else once it lasts a second
+    /// (a rotation leaves the path empty only for an instant).
+    func sayUnopenable() {
+        guard !unopenableSaid else { return }
+        let now = Self.monotonic()
+        let since = unopenableSince ?? now
+        unopenableSince = since
+        guard counters.files == 0 || now - since >= 1 else { return }
+        notice("\(path): \(FollowedFile.whyUnopenable(path)); waiting for it, as tail -F does")
+        unopenableSaid = true
     }
 
     /// Opens the next file in the queue; when none is left and the log's path holds a file,

@@ -48,6 +48,7 @@ struct Follow: ParsableCommand {
 
     func validate() throws {
         guard path != "-" else { throw ValidationError("follow reads a file; for standard input use `kaudit scan -`") }
+        if InputPaths.isDirectory(path) { throw ValidationError(Self.directoryMessage(path)) }
         guard (0.001...60).contains(pollInterval) else { throw ValidationError("--poll-interval must be between 0.001 and 60 seconds") }
         guard (0...3600).contains(checkpointInterval) else { throw ValidationError("--checkpoint-interval must be between 0 and 3600 seconds") }
     }
@@ -82,6 +83,22 @@ struct Follow: ParsableCommand {
         let report = DetectionReport(detector: detector, ruleErrors: ruleErrors, alertsByLevel: pipeline.tally.byLevel)
         Output.stderr(SummaryReport(summary, top: 10, elapsedSeconds: elapsed).text() + "\n"
             + Self.followText(follower) + "\n" + report.text() + "\n" + pipeline.outputsReport.text())
+    }
+
+    /// Why a directory is refused, naming the logs in it that can be followed (files that
+    /// are not lumberjack backups and end in `.log`; those with backups first).
+    static func directoryMessage(_ dir: String) -> String {
+        let trimmed = dir.count > 1 && dir.hasSuffix("/") ? String(dir.dropLast()) : dir
+        let (files, _) = LumberjackOrder.order(InputPaths.regularFiles(in: dir))
+        let logs = files.filter { LumberjackName(backup: $0.name) == nil && $0.name.hasSuffix(".log") }
+            .sorted { $0.isCurrentWithBackups && !$1.isCurrentWithBackups }
+            .map { (trimmed == "/" ? "" : trimmed) + "/" + $0.name }
+        var message = "\(dir) is a directory; follow takes the log file itself (the apiserver's --audit-log-path)"
+        if let first = logs.first {
+            message += ", here perhaps: kaudit follow \(first)"
+            if logs.count > 1 { message += " (or " + logs.dropFirst().prefix(3).joined(separator: ", ") + ")" }
+        }
+        return message + ". To read every file in it once, use `kaudit scan \(dir)`."
     }
 
     /// What following saw: rotations, truncations, gaps, checkpoints.

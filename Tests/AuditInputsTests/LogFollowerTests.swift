@@ -180,6 +180,34 @@ struct LogFollowerTests {
         #expect(seen == ["half"] + log.ledger.suffix(2))
     }
 
+    @Test("a log that does not exist yet is waited for, said once, and read from its start when it appears")
+    func waitsForTheLog() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path("audit.log")
+        var options = LogFollower.Options()
+        options.pollInterval = 0.001
+        let follower = LogFollower(path: path, options: options, reader: AuditStreamReader())
+        var collector = Collector()
+        var notices: [String] = []
+        var log: SimulatedAuditLog?
+        var step = 0
+        follower.run(into: &collector, wait: { _ in
+            step += 1
+            if step == 5 {
+                log = SimulatedAuditLog(directory: dir.url.path, mode: .rename(compress: false), maxBytes: .max, seed: 3)
+                log?.write(3)
+            }
+            return step > 8
+        }, notice: { notices.append($0) })
+        // Said once while polling, not at every poll, and once more when it appeared.
+        #expect(notices == [
+            "\(path): cannot open it (No such file or directory); waiting for it, as tail -F does",
+            "\(path): the file has appeared; following it",
+        ])
+        // A file that appears after the start is new: read from its beginning.
+        #expect(collector.auditIDs.map { $0 ?? "nil" } == log?.ledger)
+    }
+
     @Test("a file pruned while the follower was stopped is reported as a gap; later backups are read")
     func prunedFileIsAGap() throws {
         let dir = try TemporaryDirectory()

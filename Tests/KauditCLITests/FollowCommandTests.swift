@@ -112,4 +112,18 @@ struct FollowCommandTests {
         #expect(try CLI.run(["follow", "-"]).status == 2)
         #expect(try CLI.run(["follow", "--poll-interval", "0", "x.log"]).status == 2)
     }
+
+    @Test("follow refuses a directory and names the logs in it that it can follow")
+    func directory() throws {
+        let dir = try TempDir()
+        _ = try dir.file("audit-2026-01-01T00-00-00.000.log", Data())
+        _ = try dir.file("audit.log", Data())
+        _ = try dir.file("kube-apiserver.log", Data())
+        _ = try dir.file("README", Data())
+        let r = try CLI.run(["follow", dir.url.path])
+        #expect(r.status == 2, "\(r)")
+        #expect(r.stderr.contains(
+            "\(dir.url.path) is a directory; follow takes the log file itself (the apiserver's --audit-log-path), here perhaps: kaudit follow \(dir.url.path)/audit.log (or \(dir.url.path)/kube-apiserver.log). To read every file in it once, use `kaudit scan \(dir.url.path)`."),
+            "\(r)")
+    }
 }
