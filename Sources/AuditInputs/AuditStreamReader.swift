@@ -741,7 +741,13 @@ public final class AuditStreamReader {
                 report(.malformedObject, at: items.start, line: line, "malformed EventList items array", &handler)
             }
         case .failure(let f):
-            report(ReadIssue.Kind(f.reason), at: s + f.offset, line: line, f.reason.rawValue, &handler)
+            var detail = f.reason.rawValue
+            if f.reason == .notAnEvent, let wrapper = ExportedRecordHint.describe(base, start: s, end: to) {
+                detail += ": it is " + wrapper
+            } else if f.reason == .notAnObject, let prefixed = ExportedRecordHint.describePrefixed(base, start: s, end: to) {
+                detail += ": " + prefixed
+            }
+            report(ReadIssue.Kind(f.reason), at: s + f.offset, line: line, detail, &handler)
         }
     }
 

@@ -120,7 +120,7 @@ public final class Detector {
 
     /// Built-in finding: two different events with one audit ID and stage.
     public static let auditIDReuseRule = RuleInfo(
-        id: "kaudit-audit-id-reuse", title: "Audit ID reused by a different request", level: .medium,
+        id: "kaudit-audit-id-reuse", title: "Audit ID Reused By A Different Request", level: .medium,
         attack: ["defense-evasion", "t1070"], kind: .builtin,
         description:
             "Two different events carry the same audit ID and stage. Clients can set the Audit-ID header, so a request can hide behind another's ID; review both requests.")
