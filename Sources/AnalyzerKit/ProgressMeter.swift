@@ -89,10 +89,7 @@ public final class ProgressMeter {
 
     /// Sizes of the inputs (0 for standard input and whatever cannot be read).
     func start(inputs: [String]) {
-        totalBytes = inputs.reduce(0) { sum, path in
-            var st = stat()
-            return sum + (path != "-" && stat(path, &st) == 0 ? Int64(st.st_size) : 0)
-        }
+        totalBytes = inputs.reduce(0) { sum, path in sum + (path == "-" ? 0 : InputPaths.fileSize(path)) }
     }
 
     /// Called as an input is read: where it is, and how many records were read from it.

@@ -118,7 +118,7 @@ public struct ScanRunner {
             do {
                 let (replayed, verdict) = try InputSniff.sniff(start)
                 if case .notJSON(let shown) = verdict {
-                    progress?.finishInput(bytes: fileSize(path), events: 0)
+                    progress?.finishInput(bytes: InputPaths.fileSize(path), events: 0)
                     return InputOutcome(leftOut: "\(path): skipped, not an audit log (it starts with \(shown), not JSON)")
                 }
                 start = replayed
@@ -137,12 +137,6 @@ public struct ScanRunner {
             return InputOutcome(error: InputError(.empty, "\(path) \(what)"))
         }
         return InputOutcome(bytes: bytes)
-    }
-
-    /// A file's size on disk (0 when it cannot be told), for the progress line.
-    private func fileSize(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 
     /// Scans every input in order into a summary.

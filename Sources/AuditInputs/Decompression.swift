@@ -16,19 +16,45 @@ public enum InputFormat: String, Sendable {
         return .plain
     }
 
-    /// The name of a compressed or archive format kaudit does not read (xz, bzip2, lz4, 7z,
-    /// zip), told by the same first four bytes, so such a file is refused with a message
-    /// instead of being read as text that is all errors.
-    public static func unsupportedArchive(_ prefix: UnsafeRawBufferPointer) -> String? {
+    /// A compressed or archive format kaudit does not read, told by the same first four
+    /// bytes, so such a file is refused with a message instead of being read as text that is
+    /// all errors.
+    public static func unsupportedArchive(_ prefix: UnsafeRawBufferPointer) -> UnsupportedArchive? {
         guard prefix.count >= 4 else { return nil }
         let magic = (prefix[0], prefix[1], prefix[2], prefix[3])
         switch magic {
-        case (0xFD, 0x37, 0x7A, 0x58): return "xz"
-        case (0x42, 0x5A, 0x68, 0x31...0x39): return "bzip2"
-        case (0x04, 0x22, 0x4D, 0x18): return "lz4"
-        case (0x37, 0x7A, 0xBC, 0xAF): return "7z"
-        case (0x50, 0x4B, 0x03, 0x04): return "zip"
+        case (0xFD, 0x37, 0x7A, 0x58): return .xz
+        case (0x42, 0x5A, 0x68, 0x31...0x39): return .bzip2
+        case (0x04, 0x22, 0x4D, 0x18): return .lz4
+        case (0x37, 0x7A, 0xBC, 0xAF): return .sevenZip
+        case (0x50, 0x4B, 0x03, 0x04): return .zip
         default: return nil
+        }
+    }
+}
+
+/// The formats `InputFormat.unsupportedArchive` recognises, with what to call each and the
+/// command that decompresses it to standard output.
+public enum UnsupportedArchive: Sendable {
+    case xz, bzip2, lz4, sevenZip, zip
+
+    public var named: String {
+        switch self {
+        case .xz: "an xz archive"
+        case .bzip2: "a bzip2 archive"
+        case .lz4: "an lz4 frame"
+        case .sevenZip: "a 7z archive"
+        case .zip: "a zip archive"
+        }
+    }
+
+    public var command: String {
+        switch self {
+        case .xz: "xz -dc"
+        case .bzip2: "bzip2 -dc"
+        case .lz4: "lz4 -dc"
+        case .sevenZip: "7z x -so"
+        case .zip: "unzip -p"
         }
     }
 }

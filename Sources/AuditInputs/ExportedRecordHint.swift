@@ -63,12 +63,6 @@ public enum ExportedRecordHint {
     /// Whether `auditID` appears in the first 4 KiB of `bytes` (escaped or not, the key's
     /// letters are the same).
     static func namesAuditID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let needle = Array("auditID".utf8)
-        let window = bytes.prefix(4096)
-        guard window.count >= needle.count else { return false }
-        for i in window.startIndex...(window.endIndex - needle.count) where window[i] == needle[0] {
-            if window[i..<(i + needle.count)].elementsEqual(needle) { return true }
-        }
-        return false
+        bytes.prefix(4096).firstRange(of: "auditID".utf8) != nil
     }
 }

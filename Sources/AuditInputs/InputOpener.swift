@@ -29,13 +29,6 @@ public enum InputOpener {
         public func close() { file.close() }
     }
 
-    /// What to call each format `InputFormat.unsupportedArchive` names, and the command that
-    /// decompresses it to standard output.
-    static let unsupportedArchives: [String: (named: String, command: String)] = [
-        "xz": ("an xz archive", "xz -dc"), "bzip2": ("a bzip2 archive", "bzip2 -dc"), "lz4": ("an lz4 frame", "lz4 -dc"),
-        "7z": ("a 7z archive", "7z x -so"), "zip": ("a zip archive", "unzip -p"),
-    ]
-
     /// Opens `path`, or standard input for `-`.
     public static func open(_ path: String, options: Options = Options()) throws(InputError) -> Opened {
         let file: FileDescriptorSource
@@ -61,10 +54,9 @@ public enum InputOpener {
         let peeked = Array(peekBuffer[0..<got])
         if let other = peeked.withUnsafeBytes({ InputFormat.unsupportedArchive($0) }) {
             file.close()
-            let (named, command) = unsupportedArchives[other] ?? ("a \(other) archive", "")
             throw InputError(
                 .unsupportedFormat,
-                "\(path) is \(named), which kaudit does not read (it reads plain, gzip and zstd); decompress it into a pipe: \(command) \(path) | kaudit scan -")
+                "\(path) is \(other.named), which kaudit does not read (it reads plain, gzip and zstd); decompress it into a pipe: \(other.command) \(path) | kaudit scan -")
         }
         let format = peeked.withUnsafeBytes { InputFormat.detect($0) }
         let prefixed = PrefixedSource(prefix: peeked, inner: peekSource)

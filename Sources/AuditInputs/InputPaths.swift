@@ -88,6 +88,12 @@ public enum InputPaths {
         return stat(path, &st) == 0
     }
 
+    /// A file's size in bytes; 0 when it cannot be told (for progress and spool accounting).
+    public static func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

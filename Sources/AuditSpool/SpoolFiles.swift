@@ -9,10 +9,7 @@ enum SpoolFiles {
         InputPaths.regularFiles(in: dir).filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.sorted()
     }
 
-    static func size(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-    }
+    static func size(_ path: String) -> Int64 { InputPaths.fileSize(path) }
 
     static func readAll(_ path: String) throws(SpoolError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
