@@ -13,7 +13,9 @@ struct Follow: ParsableCommand {
             Follows PATH (the apiserver's --audit-log-path) from its end, or from its start \
             with --from-start, through rename rotation (the old file is read to its end \
             first, even when it is compressed and removed meanwhile), copytruncate, and \
-            delete-and-recreate. Files are recognised by a fingerprint of their first bytes.
+            delete-and-recreate. Files are recognised by a fingerprint of their first bytes. \
+            A PATH that does not exist yet (or cannot be opened) is waited for, as tail -F \
+            does, and said once on standard error.
 
             With --state-dir, a checkpoint (file fingerprint and offset) is written there \
             after the events before it were processed; after a restart, following resumes \

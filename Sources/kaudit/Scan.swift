@@ -51,7 +51,7 @@ struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the detection rules over audit logs and print alerts.",
         discussion: """
-            Reads each PATH (a file, a directory of files, or - for standard input), judges \
+            Reads each PATH (a file, a directory of files, where files that are not audit logs are left out with a note, or - for standard input), judges \
             every event with the rule pack (the bundled Detections/ unless --rules is given) \
             and writes one alert per line on standard output: NDJSON (the default when \
             stdout is not a terminal), readable text, or Falco's JSON output (--format \
@@ -167,7 +167,7 @@ struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read audit logs and print a summary of what they contain.",
         discussion: """
-            Reads each PATH (a file, a directory of files, or - for standard input) and \
+            Reads each PATH (a file, a directory of files, where files that are not audit logs are left out with a note, or - for standard input) and \
             prints the number of events, bytes and errors and the most frequent verbs, \
             resources and users. Compression (gzip, zstd) is recognised from the content.
 
