@@ -2,7 +2,9 @@
 # Where the zstd replay's time goes (issue 5's 0.9 x `zstd -dc` target): the decompressor
 # alone, kaudit's parse alone on one core, parse + detect on one core, and parse alone and
 # parse + detect of the archive on all cores, alternated per repetition, with wall and CPU
-# seconds (user + system) of each.
+# seconds (user + system) of each. `scan_zst_floor` is the archive's scan with one rule that
+# can never match: what the detector's own per-event duties (event time, duplicate table,
+# stage gate, index lookup) cost before any rule does.
 #
 #   Benchmarks/zstd-bound.sh [BYTES] [REPS]     default: 1073741824 bytes (1 GiB), 5 repetitions
 #
@@ -20,6 +22,21 @@ swift build -c release --package-path "$root" --product kaudit >&2
 kaudit="$root/.build/release/kaudit"
 export KAUDIT_DETECTIONS="$root/Detections"
 out="$work/zstd-bound.txt"
+floor="$work/floor-rules"
+mkdir -p "$floor"
+cat > "$floor/never.yml" <<'YAML'
+title: Never Matches
+id: 6f0d3c4e-1111-4a2b-9c3d-000000000001
+status: test
+level: low
+logsource:
+  product: kubernetes
+  service: audit
+detection:
+  selection:
+    verb: no-such-verb
+  condition: selection
+YAML
 : > "$out"
 run() {
     local name="$1"
@@ -34,6 +51,7 @@ for _ in $(seq "$reps"); do
     run scan_plain_1core "$kaudit" scan --jobs 1 "$corpus"
     run stats_zst "$kaudit" stats "$corpus.zst"
     run scan_zst "$kaudit" scan "$corpus.zst"
+    run scan_zst_floor "$kaudit" scan --rules "$floor" "$corpus.zst"
 done
 echo "medians (name, wall s, cpu s):"
 python3 - "$out" <<'PY'
