@@ -117,9 +117,9 @@ public struct ScanRunner {
         if input.wasListed {
             do {
                 let (replayed, verdict) = try InputSniff.sniff(start)
-                if case .notJSON(let shown) = verdict {
+                if let why = Self.whyNotAuditLog(verdict) {
                     progress?.finishInput(bytes: InputPaths.fileSize(path), events: 0)
-                    return InputOutcome(leftOut: "\(path): skipped, not an audit log (it starts with \(shown), not JSON)")
+                    return InputOutcome(leftOut: "\(path): skipped, not an audit log (\(why))")
                 }
                 start = replayed
             } catch {
@@ -137,6 +137,19 @@ public struct ScanRunner {
             return InputOutcome(error: InputError(.empty, "\(path) \(what)"))
         }
         return InputOutcome(bytes: bytes)
+    }
+
+    /// Why a listed file is left out, from what its first bytes say; nil when it is read.
+    static func whyNotAuditLog(_ verdict: InputSniff.Verdict) -> String? {
+        switch verdict {
+        case .readable:
+            return nil
+        case .notJSON(let shown):
+            return "it starts with \(shown), not JSON"
+        case .noAuditID(let looked, let whole):
+            let span = whole ? "it" : "its first \(looked >> 10) KiB"
+            return "JSON, but no \"auditID\" in \(span), which every audit event has"
+        }
     }
 
     /// Scans every input in order into a summary.

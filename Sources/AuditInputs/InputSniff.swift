@@ -5,13 +5,20 @@
 /// those as logs buries the findings under an error per line, so a file found by listing a
 /// directory (or by a glob) whose first decompressed byte cannot start any layout the reader
 /// takes (`{` for lines or concatenated objects, `[` for an array) is left out with a note.
-/// A file named on the command line is always read.
+/// So is JSON that names no `auditID` in its first `lookahead` bytes (an audit policy or a
+/// dashboard exported as JSON): every audit event has one, near its start. Exports that wrap
+/// audit events in other records still name it (inside their strings), so they are read and
+/// their records reported with how to unwrap them. A file named on the command line is
+/// always read.
 public enum InputSniff {
     public enum Verdict: Equatable, Sendable {
         /// Starts like JSON (or holds only blanks, which the reader reports itself).
         case readable
         /// Starts with something else; `start` shows its first bytes for the note.
         case notJSON(start: String)
+        /// Starts like JSON but names no `auditID` in the `looked` bytes read; `whole` when
+        /// they were the whole input.
+        case noAuditID(looked: Int, whole: Bool)
     }
 
     /// How far to look for the first byte that is not blank before giving up and reading
@@ -19,27 +26,53 @@ public enum InputSniff {
     public static let lookahead = 64 << 10
 
     /// Reads from `source` up to its first byte that is not blank (a byte-order mark is
-    /// blank here), at most `lookahead` bytes, and returns what they say and a source that
-    /// replays them before the rest of `source`.
+    /// blank here) and, when that starts JSON, on to the first `auditID`; at most
+    /// `lookahead` bytes. Returns what they say and a source that replays them before the
+    /// rest of `source`.
     public static func sniff(_ source: any ByteSource) throws(InputError) -> (source: any ByteSource, verdict: Verdict) {
         var inner = source
         var prefix: [UInt8] = []
-        var verdict = Verdict.readable
+        var start: Verdict?
+        var searched = 0
+        var atEnd = false
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
         defer { chunk.deallocate() }
-        while prefix.count < lookahead {
+        reading: while prefix.count < lookahead {
             let n = try inner.read(into: chunk)
-            if n == 0 { break }
-            prefix.append(contentsOf: chunk[0..<n])
-            if let decided = Self.verdict(of: prefix) {
-                verdict = decided
-                // Enough of a refused start to show it (a first read may be a 4-byte peek).
-                if case .notJSON = decided, prefix.count < 64 { continue }
+            if n == 0 {
+                atEnd = true
                 break
             }
+            prefix.append(contentsOf: chunk[0..<n])
+            // Decided again while a refused start is read on (its preview grows).
+            if start == nil || start != .readable { start = Self.verdict(of: prefix) }
+            switch start {
+            case nil:
+                continue
+            case .notJSON:
+                // Enough of a refused start to show it (a first read may be a 4-byte peek).
+                if prefix.count < 64 { continue }
+                break reading
+            default:
+                // The key may straddle two reads: look again from just before the new bytes.
+                let from = max(0, searched - (auditIDKey.count - 1))
+                if prefix[from...].firstRange(of: auditIDKey) != nil {
+                    start = .readable
+                    break reading
+                }
+                searched = prefix.count
+            }
+        }
+        var verdict = start ?? .readable
+        if verdict == .readable && searched == prefix.count && !prefix.isEmpty {
+            // JSON, read to the end of the look-ahead or of the input without an `auditID`.
+            verdict = .noAuditID(looked: prefix.count, whole: atEnd)
         }
         return (replaying(prefix, before: inner), verdict)
     }
+
+    /// Every audit event (v1, v1beta1, v1alpha1) has this key.
+    static let auditIDKey = Array("auditID".utf8)
 
     static func replaying<Inner: ByteSource>(_ prefix: [UInt8], before inner: Inner) -> any ByteSource {
         // The prefix may be decompressed bytes; the source's consumed count stays the file's.

@@ -39,19 +39,40 @@ struct InputSniffTests {
             ("\u{FEFF}\n  {\"kind\":\"Event\",\"auditID\":\"a\"}\n{}\n", .readable),
             ("\n\nApache License\nVersion 2.0\n", .notJSON(start: "\"Apache License\"")),
         ]
-        for (text, expected) in cases {
-            let bytes = Array(text.utf8)
-            for cut in 0...bytes.count {
-                let source: any ByteSource = PiecesSource([Array(bytes[..<cut]), Array(bytes[cut...])])
-                var (replayed, verdict) = try InputSniff.sniff(source)
-                #expect(verdict == expected, "cut at \(cut)")
-                var again: [UInt8] = []
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-                defer { buffer.deallocate() }
-                while case let n = try replayed.read(into: buffer), n > 0 { again += buffer[0..<n] }
-                #expect(again == bytes, "cut at \(cut)")
-            }
+        try expectAtEverySplit(cases)
+    }
+
+    @Test("JSON is read only when it names an auditID: at every split, and inside a wrapper's strings")
+    func auditIDKey() throws {
+        let event = #"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"4b1f","stage":"ResponseComplete"}"#
+        // An AKS diagnostic record carries the event as an escaped string: still an audit export.
+        let wrapped = #"{"category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":\"4b1f\"}"}}"#
+        let policy = #"{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata"}]}"#
+        let cases: [(String, InputSniff.Verdict)] = [
+            (event + "\n", .readable), ("\n[" + event + "]", .readable), (wrapped + "\n", .readable),
+            (policy + "\n", .noAuditID(looked: policy.utf8.count + 1, whole: true)),
+            ("{}", .noAuditID(looked: 2, whole: true)),
+        ]
+        try expectAtEverySplit(cases)
+    }
+
+    @Test("JSON with no auditID in the whole look-ahead is left out; one found late is read")
+    func auditIDLookahead() throws {
+        func pieces(_ bytes: [UInt8]) -> any ByteSource {
+            PiecesSource(stride(from: 0, to: bytes.count, by: 4096).map { Array(bytes[$0..<min($0 + 4096, bytes.count)]) })
         }
+        let filler = Array(("[" + String(repeating: #"{"a":1},"#, count: InputSniff.lookahead / 8)).utf8)
+        let (_, none) = try InputSniff.sniff(pieces(filler + Array(#"{"auditID":"x"}]"#.utf8)))
+        guard case .noAuditID(let looked, whole: false) = none else {
+            Issue.record("\(none)")
+            return
+        }
+        #expect(looked >= InputSniff.lookahead && looked < InputSniff.lookahead + 4096)
+        // The key across a read boundary, just before the look-ahead ends.
+        var late = Array(("[" + String(repeating: " ", count: InputSniff.lookahead - 4096 * 2 - 6)).utf8)
+        late += Array(#"{"auditID":"x"}]"#.utf8)
+        let (_, found) = try InputSniff.sniff(pieces(late))
+        #expect(found == .readable)
     }
 
     @Test("a long run of blanks is given up on after the look-ahead and read as it is")
@@ -73,6 +94,24 @@ struct InputSniffTests {
         ]
         for (bytes, name) in cases {
             #expect(bytes.withUnsafeBytes { InputFormat.unsupportedArchive($0) } == name, "\(bytes)")
+        }
+    }
+
+    /// Sniffs each text cut in two reads at every position: the verdict is `expected` and
+    /// the replayed source gives back every byte.
+    private func expectAtEverySplit(_ cases: [(String, InputSniff.Verdict)]) throws {
+        for (text, expected) in cases {
+            let bytes = Array(text.utf8)
+            for cut in 0...bytes.count {
+                let source: any ByteSource = PiecesSource([Array(bytes[..<cut]), Array(bytes[cut...])])
+                var (replayed, verdict) = try InputSniff.sniff(source)
+                #expect(verdict == expected, "\(text) cut at \(cut)")
+                var again: [UInt8] = []
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+                defer { buffer.deallocate() }
+                while case let n = try replayed.read(into: buffer), n > 0 { again += buffer[0..<n] }
+                #expect(again == bytes, "\(text) cut at \(cut)")
+            }
         }
     }
 }

@@ -108,6 +108,10 @@ struct ScanCommandTests {
         let klog = try dir.file(
             "kube-apiserver.log", Data("I1122 10:00:01.000000       1 server.go:565] external host was not specified\n".utf8))
         _ = try dir.file("core", Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]))
+        // JSON that is no audit log: the audit policy itself, saved as JSON.
+        _ = try dir.file(
+            "policy.json",
+            Data(#"{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata"}]}"#.utf8 + [0x0A]))
         // Decided after decompression: a gzip'd README is left out, not read as a log.
         if CLI.hasTool("gzip") {
             let made = try CLI.shell("printf '# notes\\nnothing here\\n' | gzip -c > '\(dir.url.path)/README.md.gz'")
@@ -122,7 +126,9 @@ struct ScanCommandTests {
             #expect(j.int("events") == Sample.events)
             #expect(j.int("errors") == 0, "\(r)")
             let leftOut = (j["inputs_left_out"] as? [String]) ?? []
-            #expect(leftOut.count == (CLI.hasTool("gzip") ? 4 : 3), "\(leftOut)")
+            #expect(leftOut.count == (CLI.hasTool("gzip") ? 5 : 4), "\(leftOut)")
+            #expect(r.stderr.contains(
+                "policy.json: skipped, not an audit log (JSON, but no \"auditID\" in it, which every audit event has)"), "\(r)")
             #expect(r.stderr.contains(
                 "kaudit: note: \(dir.url.path)/LICENSE: skipped, not an audit log (it starts with \"Apache License\", not JSON)"), "\(r)")
             #expect(r.stderr.contains("kube-apiserver.log: skipped, not an audit log (it starts with \"I1122 10:00:01.000000       1 server.go:…\""), "\(r)")
