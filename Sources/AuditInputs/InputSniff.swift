@@ -45,7 +45,7 @@ public enum InputSniff {
             }
             prefix.append(contentsOf: chunk[0..<n])
             // Decided again while a refused start is read on (its preview grows).
-            if start == nil || start != .readable { start = Self.verdict(of: prefix) }
+            if start != .readable { start = Self.verdict(of: prefix) }
             switch start {
             case nil:
                 continue
