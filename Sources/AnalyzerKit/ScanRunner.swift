@@ -99,8 +99,8 @@ public struct ScanRunner {
     /// Opens an input (by magic bytes; archives decompressed on a thread of their own, beside
     /// parsing and detection, unless `readAhead` says no) and reads it with `body`, which
     /// returns the bytes and records it read and the failure it ended with. An input that
-    /// holds no bytes is an error unless `mayBeEmpty`; one found by listing that does not
-    /// start like JSON is left out (`InputSniff`).
+    /// holds no bytes is an error unless `mayBeEmpty`; one found by listing that is not an
+    /// audit log (not JSON, or JSON without `auditID`) is left out (`InputSniff`).
     private func read(
         _ input: InputPaths.Input, readAhead wantsReadAhead: (InputOpener.Opened) -> Bool = { _ in true },
         _ body: (InputOpener.Opened, inout any ByteSource) -> (bytes: Int64, records: Int, error: InputError?)
@@ -117,7 +117,7 @@ public struct ScanRunner {
         if input.wasListed {
             do {
                 let (replayed, verdict) = try InputSniff.sniff(start)
-                if let why = Self.whyNotAuditLog(verdict) {
+                if let why = verdict.whyNotAuditLog {
                     progress?.finishInput(bytes: InputPaths.fileSize(path), events: 0)
                     return InputOutcome(leftOut: "\(path): skipped, not an audit log (\(why))")
                 }
@@ -137,19 +137,6 @@ public struct ScanRunner {
             return InputOutcome(error: InputError(.empty, "\(path) \(what)"))
         }
         return InputOutcome(bytes: bytes)
-    }
-
-    /// Why a listed file is left out, from what its first bytes say; nil when it is read.
-    static func whyNotAuditLog(_ verdict: InputSniff.Verdict) -> String? {
-        switch verdict {
-        case .readable:
-            return nil
-        case .notJSON(let shown):
-            return "it starts with \(shown), not JSON"
-        case .noAuditID(let looked, let whole):
-            let span = whole ? "it" : "its first \(looked >> 10) KiB"
-            return "JSON, but no \"auditID\" in \(span), which every audit event has"
-        }
     }
 
     /// Scans every input in order into a summary.

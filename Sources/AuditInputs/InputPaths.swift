@@ -10,8 +10,8 @@ import Glibc
 /// - Anything else is a file, read as given (a missing one fails when it is opened).
 ///
 /// Files found by listing (a directory's or a glob's) are marked `wasListed`: the scan
-/// leaves out those that do not start like JSON (see `InputSniff`), where a named file is
-/// read whatever it holds.
+/// leaves out those that are not audit logs (see `InputSniff`), where a named file is read
+/// whatever it holds.
 public enum InputPaths {
     /// One input to read.
     public struct Input: Sendable, Equatable {

@@ -19,10 +19,25 @@ public enum InputSniff {
         /// Starts like JSON but names no `auditID` in the `looked` bytes read; `whole` when
         /// they were the whole input.
         case noAuditID(looked: Int, whole: Bool)
+
+        /// Why a file with this verdict is not an audit log (for the note that it was left
+        /// out); nil when it is read.
+        public var whyNotAuditLog: String? {
+            switch self {
+            case .readable:
+                return nil
+            case .notJSON(let shown):
+                return "it starts with \(shown), not JSON"
+            case .noAuditID(let looked, let whole):
+                let span = whole ? "it" : "its first \(looked >> 10) KiB"
+                return "JSON, but no \"auditID\" in \(span), which every audit event has"
+            }
+        }
     }
 
-    /// How far to look for the first byte that is not blank before giving up and reading
-    /// the input as it is.
+    /// How many bytes are read at most: to pass blanks before the first byte that is not
+    /// blank (then the input is read as it is), and to find `auditID` in JSON (then it is
+    /// left out).
     public static let lookahead = 64 << 10
 
     /// Reads from `source` up to its first byte that is not blank (a byte-order mark is
@@ -32,7 +47,9 @@ public enum InputSniff {
     public static func sniff(_ source: any ByteSource) throws(InputError) -> (source: any ByteSource, verdict: Verdict) {
         var inner = source
         var prefix: [UInt8] = []
+        /// What the first byte that is not blank says (nil while there is none).
         var start: Verdict?
+        var foundAuditID = false
         var searched = 0
         var atEnd = false
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
@@ -56,15 +73,13 @@ public enum InputSniff {
             default:
                 // The key may straddle two reads: look again from just before the new bytes.
                 let from = max(0, searched - (auditIDKey.count - 1))
-                if prefix[from...].firstRange(of: auditIDKey) != nil {
-                    start = .readable
-                    break reading
-                }
+                foundAuditID = prefix[from...].firstRange(of: auditIDKey) != nil
+                if foundAuditID { break reading }
                 searched = prefix.count
             }
         }
         var verdict = start ?? .readable
-        if verdict == .readable && searched == prefix.count && !prefix.isEmpty {
+        if start == .readable && !foundAuditID {
             // JSON, read to the end of the look-ahead or of the input without an `auditID`.
             verdict = .noAuditID(looked: prefix.count, whole: atEnd)
         }
