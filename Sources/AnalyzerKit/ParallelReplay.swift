@@ -243,7 +243,7 @@ final class ParallelReplay {
                 issue += 1
             }
             if let detector, k < block.verdicts.count {
-                if k + Self.prefetchDistance < block.verdicts.count { detector.prefetch(block.verdicts[k + Self.prefetchDistance], ahead: Self.prefetchDistance) }
+                if k + Self.prefetchDistance < block.verdicts.count { detector.prefetch(block.verdicts[k + Self.prefetchDistance]) }
                 let verdict = block.verdicts[k]
                 let record = block.records[k]
                 block.matches.withUnsafeBufferPointer { all in

@@ -1,70 +1,141 @@
-// The duplicate and long-running-request tables: a bounded map forgotten oldest first.
+// The duplicate and long-running-request tables: a bounded map forgotten by age.
 import AuditTestSupport
 @testable import DetectionEngine
 import Testing
 
-@Suite("RecentKeys (bounded key table, oldest forgotten first)")
+@Suite("RecentKeys (bounded key table, forgotten by age, oldest replaced when full)")
 struct RecentKeysTests {
-    /// The same operations on a dictionary and a FIFO list of keys.
+    /// The same operations on a dictionary of key -> (payload, time).
     struct Model {
-        var payloads: [UInt64: UInt64] = [:]
-        var order: [(key: UInt64, time: Int64)] = []
-        let capacity: Int
-        var evicted = 0
+        var entries: [UInt64: (payload: UInt32, time: Int64)] = [:]
 
-        mutating func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
-            let k = key == 0 ? 1 : key
-            if let p = payloads[k] { return p }
-            if order.count == capacity {
-                evicted += 1
-                payloads[order.removeFirst().key] = nil
-            }
-            payloads[k] = payload
-            order.append((k, time))
+        mutating func payloadOrInsert(_ key: UInt64, payload: UInt32, time: Int64) -> UInt32? {
+            if let e = entries[key] { return e.payload }
+            entries[key] = (payload, time)
             return nil
         }
 
-        mutating func forget(before time: Int64) {
-            while let first = order.first, first.time < time {
-                payloads[first.key] = nil
-                order.removeFirst()
-            }
-        }
+        mutating func forget(before time: Int64) { entries = entries.filter { $0.value.time >= time } }
     }
 
-    @Test("random inserts, lookups and forgetting agree with a dictionary, through growth, eviction and wrap-around", arguments: [16, 100, 1000, 5000, 70_000])
+    /// Times on the table's grid (1,024 µs), so its millisecond precision cannot show.
+    static func tick(_ n: Int64) -> Int64 { n << 10 }
+
+    @Test("below capacity, inserts, lookups and forgetting agree with a dictionary, through growth", arguments: [1000, 70_000, 262_144])
     func againstModel(capacity: Int) {
         var rng = SplitMix64(seed: UInt64(capacity))
         let table = RecentKeys(capacity: capacity)
-        var model = Model(capacity: max(capacity, 16))
-        var time: Int64 = 0
-        // Keys from a small space (hits) and a large one (misses); a few colliding homes.
+        var model = Model()
+        var clock: Int64 = 1_000_000
+        // Keys from a small space (hits) and a large one (misses); 0 is a key like any other.
+        let live = capacity / 2  // a quarter of the slots: no key finds its buckets full
         for step in 0..<60_000 {
-            time += Int64.random(in: 0...3, using: &rng)
+            clock += Int64.random(in: 0...3, using: &rng)
             let key: UInt64 =
                 Bool.random(using: &rng) ? UInt64.random(in: 0...UInt64(capacity * 2), using: &rng) : rng.next()
             switch step % 7 {
             case 0:
-                #expect(table.payload(key) == model.payloads[key == 0 ? 1 : key])
-            case 1 where step % 700 == 1 && step > 45_000:  // first, room to grow past 32,768 keys
-                let horizon = time - Int64.random(in: 0...200, using: &rng)
-                table.forget(before: horizon)
+                #expect(table.payload(key) == model.entries[key]?.payload)
+            case 1 where model.entries.count > live || step % 700 == 1:
+                // Forget the older half (or a little), keeping the table below its capacity.
+                let times = model.entries.values.map(\.time).sorted()
+                let horizon = model.entries.count > live ? times[times.count / 2] : clock - Int64.random(in: 0...200, using: &rng)
+                table.forget(before: Self.tick(horizon))
                 model.forget(before: horizon)
             default:
-                let payload = rng.next()
-                #expect(table.payloadOrInsert(key, payload: payload, time: time) == model.payloadOrInsert(key, payload: payload, time: time))
+                let payload = UInt32(truncatingIfNeeded: rng.next())
+                #expect(table.payloadOrInsert(key, payload: payload, time: Self.tick(clock)) == model.payloadOrInsert(key, payload: payload, time: clock))
             }
-            if step == 45_000 && capacity > 40_000 { #expect(table.count > 32_768) }
-            if step % 5000 == 0 {
-                #expect(table.count == model.order.count)
-                #expect(table.evicted == model.evicted)
-            }
+            if step % 5000 == 0 { #expect(table.count == model.entries.count) }
         }
-        #expect(table.count == model.order.count)
-        for (key, payload) in model.payloads { #expect(table.payload(key) == payload) }
+        #expect(table.evicted == 0)
+        #expect(table.count == model.entries.count)
+        for (key, entry) in model.entries { #expect(table.payload(key) == entry.payload) }
         table.removeAll()
         #expect(table.count == 0)
-        for key in model.payloads.keys { #expect(table.payload(key) == nil) }
+        #expect(!table.mayHoldKeys)
+        for key in model.entries.keys { #expect(table.payload(key) == nil) }
+    }
+
+    @Test("the table starts small and grows to its capacity as live keys need the room")
+    func growsToCapacity() {
+        let table = RecentKeys(capacity: 262_144)
+        #expect(table.slotCount == 32_768)
+        var rng = SplitMix64(seed: 9)
+        var keys: [UInt64] = []
+        for n in 0..<200_000 {
+            let key = rng.next()
+            keys.append(key)
+            #expect(table.payloadOrInsert(key, payload: UInt32(n & 0xFFFF), time: Self.tick(Int64(n))) == nil)
+        }
+        #expect(table.slotCount > 262_144 && table.slotCount <= 524_288)
+        #expect(table.evicted == 0)
+        #expect(table.count == 200_000)
+        for (n, key) in keys.enumerated() { #expect(table.payload(key) == UInt32(n & 0xFFFF)) }
+    }
+
+    @Test("at capacity each new key replaces an old one (counted), recent keys stay, payloads never mix")
+    func fullTableForgetsTheOldest() {
+        let capacity = 4096
+        let table = RecentKeys(capacity: capacity)
+        var rng = SplitMix64(seed: 5)
+        var keys: [UInt64] = []
+        for n in 0..<(3 * capacity) {
+            let key = rng.next()
+            keys.append(key)
+            _ = table.payloadOrInsert(key, payload: UInt32(n), time: Self.tick(Int64(n)))
+        }
+        #expect(table.slotCount == 2 * capacity)
+        #expect(table.count + table.evicted == keys.count)
+        #expect(table.count > capacity * 3 / 2)
+        // A key still present has its own payload; the newest half-capacity is all there,
+        // the newest capacity nearly all, and what was forgotten is mostly the oldest.
+        var present = Array(repeating: false, count: keys.count)
+        for (n, key) in keys.enumerated() {
+            if let p = table.payload(key) {
+                #expect(p == UInt32(n))
+                present[n] = true
+            }
+        }
+        let newest = present.suffix(capacity).filter { $0 }.count
+        let oldest = present.prefix(capacity).filter { $0 }.count
+        #expect(present.suffix(capacity / 2).allSatisfy { $0 })
+        #expect(newest > capacity * 99 / 100)
+        #expect(oldest < capacity / 4)
+    }
+
+    @Test("hostile times (far past, far future, Int64 extremes) neither trap nor break the table")
+    func extremeTimes() {
+        let table = RecentKeys(capacity: 64)
+        let now = Self.tick(1_000_000)
+        #expect(table.payloadOrInsert(100, payload: 1, time: now) == nil)
+        for (k, t) in [Int64.min, -1, 0, Int64.min + 1].enumerated() {
+            #expect(table.payloadOrInsert(UInt64(k), payload: 7, time: t) == nil)
+        }
+        table.forget(before: now)
+        #expect(table.payload(100) == 1)
+        #expect(table.payload(0) == nil)  // before the horizon
+        // Far future: the stamps' range moves on, and what is before it is gone.
+        #expect(table.payloadOrInsert(200, payload: 2, time: now + Self.tick(Int64(UInt32.max))) == nil)
+        #expect(table.payload(200) == 2)
+        #expect(table.payload(100) == nil)
+        #expect(table.payloadOrInsert(300, payload: 3, time: .max) == nil)
+        #expect(table.payload(300) == 3)
+        table.forget(before: .max)
+        #expect(table.payload(300) == 3)  // the horizon is not past the newest time
+        table.forget(before: .min)
+        #expect(table.payload(200) == nil)  // and it never moves back
+    }
+
+    @Test("a key seen again keeps its first time: insert updates the payload only")
+    func insertUpdatesPayload() {
+        let table = RecentKeys(capacity: 64)
+        table.insert(42, payload: 1, time: Self.tick(10))
+        table.insert(42, payload: 2, time: Self.tick(20))
+        #expect(table.payload(42) == 2)
+        table.forget(before: Self.tick(11))
+        #expect(table.payload(42) == nil)
+        #expect(table.mayHoldKeys == false)
     }
 }
 

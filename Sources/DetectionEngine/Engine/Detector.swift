@@ -13,11 +13,13 @@ public struct DetectorOptions: Sendable {
     public var requestTimeout: Int64 = 60_000_000
     /// How long an event's identity is remembered to recognise a second delivery of it.
     public var duplicateWindow: Int64 = 300_000_000
-    /// Identities remembered at most (about 48 bytes each); beyond it the oldest are
-    /// forgotten early (counted).
+    /// Identities the table is sized for (two 16-byte slots each: 8 MiB at the default, in
+    /// 2 MiB pages where the kernel allows); beyond it each new identity replaces the oldest
+    /// of the eight it could share buckets with (counted in `duplicateTableEvictions`).
     public var duplicateCapacity = 262_144
     /// Long-running requests (watch, exec, attach, port-forward) remembered as judged at
-    /// ResponseStarted, and for how long, so their ResponseComplete is not judged again.
+    /// ResponseStarted, and for how long, so their ResponseComplete is not judged again
+    /// (a table like the duplicates' one).
     public var longRunningCapacity = 65_536
     public var longRunningWindow: Int64 = 4 * 3_600_000_000
     /// RequestReceived matches held while waiting for the request's later stage.
@@ -202,19 +204,18 @@ public final class Detector {
     /// Adds the memo figures of a judge made by `makeJudge()` to `counters` (once, when it is done).
     public func absorbCounters(of other: EventJudge) { other.addMemoCounters(to: &judgedElsewhere) }
 
-    /// Starts fetching the duplicate-table cells a verdict applied `ahead` verdicts from now
-    /// will read (its own, and the oldest one it may push out), and its cell in the table of
-    /// long-running requests when it will touch that: the tables are larger than the caches,
-    /// and a caller applying a block of verdicts can hide the wait behind the verdicts before it.
+    /// Starts fetching the duplicate-table buckets a verdict applied a little later will read,
+    /// and its buckets in the table of long-running requests when it will touch that: the
+    /// tables are larger than the caches, and a caller applying a block of verdicts can hide
+    /// the wait behind the verdicts before it.
     @inline(__always)
-    public func prefetch(_ verdict: EventVerdict, ahead: Int) {
+    public func prefetch(_ verdict: EventVerdict) {
         if verdict.requestKey != 0 {
             duplicates.prefetch(verdict.duplicateKey)
-            if verdict.stage == .responseStarted || (verdict.mayBeLongRunning && startedRequests.count > 0) {
+            if verdict.stage == .responseStarted || (verdict.mayBeLongRunning && startedRequests.mayHoldKeys) {
                 startedRequests.prefetch(verdict.requestKey)
             }
         }
-        duplicates.prefetchOldest(ahead: ahead)
     }
 
     /// Applies one event's verdict, in input order: the duplicate check, the stage gate,
@@ -254,7 +255,7 @@ public final class Detector {
                 supersede(requestKey)
             case .responseComplete:
                 supersede(requestKey)
-                if startedRequests.count > 0, verdict.mayBeLongRunning, startedRequests.payload(requestKey) != nil {
+                if startedRequests.mayHoldKeys, verdict.mayBeLongRunning, startedRequests.payload(requestKey) != nil {
                     tally.laterStagesSkipped += 1
                     judgeOnce = false
                 }
@@ -539,9 +540,10 @@ public final class Detector {
     ///
     /// Each value is hashed on its own (its own seed) and the hashes are folded at the end:
     /// chained through one state, every hash waited for the one before (a sixth of the
-    /// detector's fixed cost per event).
+    /// detector's fixed cost per event). Folded to 32 bits, the size the duplicate table keeps:
+    /// two different events under one audit ID and stage pass for one with odds of 1 in 2^32.
     @inline(__always)
-    static func fingerprint(_ event: AuditEvent) -> UInt64 {
+    static func fingerprint(_ event: AuditEvent) -> UInt32 {
         @inline(__always) func hash(_ value: JSONValue?, _ seed: UInt64) -> UInt64 {
             guard let value else { return seed }
             return fastHash(value.rawBytes, seed: seed)
@@ -552,9 +554,11 @@ public final class Detector {
         let user = hash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
         let code = hash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
         let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
-        return ByteHasher.mix(stage &+ (received << 13 | received >> 51))
+        let h =
+            ByteHasher.mix(stage &+ (received << 13 | received >> 51))
             ^ ByteHasher.mix(verb &+ (user << 29 | user >> 35))
             ^ ByteHasher.mix(code &+ uriLength << 40)
+        return UInt32(truncatingIfNeeded: h ^ h >> 32)
     }
 
     /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be

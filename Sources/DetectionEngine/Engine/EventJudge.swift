@@ -16,7 +16,7 @@ public struct EventVerdict: Sendable {
     var requestKey: UInt64
     var duplicateKey: UInt64
     /// `Detector.fingerprint` of the event (0 without an audit ID).
-    var fingerprint: UInt64
+    var fingerprint: UInt32
     /// A ResponseComplete event of a request that may have been judged at ResponseStarted.
     var mayBeLongRunning: Bool
     /// How many of the event's matches (in the buffer given to `judge`) are of rules that do
@@ -109,12 +109,9 @@ public final class EventJudge {
             requestKey = h.state
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
-            prefetchTable?._withUnsafeGuaranteedRef { table in
-                table.prefetch(duplicateKey)
-                table.prefetchOldest(ahead: 0)
-            }
+            prefetchTable?._withUnsafeGuaranteedRef { table in table.prefetch(duplicateKey) }
             prefetchStarted?._withUnsafeGuaranteedRef { started in
-                if stage == .responseStarted || (stage == .responseComplete && started.count > 0) {
+                if stage == .responseStarted || (stage == .responseComplete && started.mayHoldKeys) {
                     started.prefetch(requestKey)
                 }
             }

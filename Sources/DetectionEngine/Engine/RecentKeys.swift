@@ -1,205 +1,229 @@
 import CAuditSIMD
 
-/// A bounded table of recently seen 64-bit keys, each with a 64-bit payload, forgotten
-/// oldest first: when a key is older than the table's horizon (in event time), or when the
-/// table is full (counted in `evicted`).
+/// A bounded table of recently seen 64-bit keys, each with a 32-bit payload, forgotten by
+/// age: a key inserted before the table's horizon (in event time) is gone, and when the
+/// table is full a new key takes the place of the oldest of the keys it could go to
+/// (counted in `evicted`).
 ///
-/// Open addressing with linear probing and backward-shift deletion, key and payload side by
-/// side in one 16-byte cell (one cache line read per probe), and a FIFO ring of keys in
-/// insertion order for forgetting. The ring is a power of two and grows by doubling up to
-/// the capacity given; the cells are a third more than the ring (at most 75% full, any
-/// size: a key's home is a multiply-high of its hash, not a mask), so a full table of the
-/// detector's 262,144 keys takes 9.3 MiB rather than the 12 MiB of cells twice the ring. A
-/// lookup or an insert costs a hash probe and allocates nothing once the table has reached
-/// its working size. Every event inserts a key, so the table is larger than the caches:
-/// `prefetch` lets the caller start the memory read early and do other work while it
-/// arrives.
+/// Every event inserts a key, and a busy stream keeps hundreds of thousands, so the table is
+/// larger than the caches and each memory access it makes is a likely cache miss. It is
+/// built for as few of them as possible:
+/// - Set-associative with two choices: a key may sit in any of the four 16-byte slots of
+///   two 64-byte buckets (one cache line each). A lookup or an insert reads those two lines
+///   and nothing else, and `prefetch` can ask for both while the caller works.
+/// - Forgetting costs nothing per key: each slot keeps the time its key came, and keys
+///   before the horizon count as absent (`forget(before:)` only moves the horizon); their
+///   slots are reused by later inserts. There is no queue of keys to walk.
+/// - Eviction is local: a new key goes to the emptier of its buckets, and a key whose eight
+///   slots all hold live keys replaces the oldest of them. The table has two slots per key
+///   of `capacity`: placed this way, keys first find both buckets full at about half of the
+///   slots (a simulation of 262,144 buckets: first at 50%, 1% of inserts at 80%). So up to
+///   `capacity` live keys are kept; beyond it, more and more new keys each replace the
+///   oldest of their eight, which is close to the oldest overall.
+///
+/// Times are kept at about a millisecond's precision (microseconds >> 10, within ±24 days of
+/// the first time seen; times beyond are clamped): the horizon and the oldest key are judged
+/// to that precision. The table starts at 32,768 slots and doubles (to at most two slots per
+/// key of `capacity`) when a key finds its buckets full, so a quiet stream keeps a small
+/// footprint; a full table for the detector's 262,144 keys is 8 MiB.
 final class RecentKeys {
-    private struct Cell {
-        var key: UInt64  // 0: empty
-        var payload: UInt64
+    private struct Slot {
+        var key: UInt64
+        var payload: UInt32
+        /// When the key came (`stamp(_:)`); 0 for a slot never used.
+        var stamp: UInt32
     }
 
-    private var cells: UnsafeMutablePointer<Cell>
-    private var cellCount: Int
-    /// Insertion order: key and the event time it was inserted at.
-    private var ring: UnsafeMutablePointer<(key: UInt64, time: Int64)>
-    private var ringMask: Int
-    private var ringHead = 0
-    private(set) var count = 0
+    static let ways = 4
+    private var slots: UnsafeMutablePointer<Slot>
+    private var bucketCount: Int
+    private let maxBuckets: Int
+    /// Keys the table is sized for: it has two slots for each, so it rarely forgets a key
+    /// early before it holds this many (see the type's description).
     let capacity: Int
-    /// Keys forgotten because the table was full rather than because they aged out.
+    /// Live keys replaced because the table was full rather than because they aged out.
     private(set) var evicted = 0
+    /// Stamps below this are before the horizon (forgotten); never 0.
+    private var horizon: UInt32 = 1
+    /// The newest stamp inserted (0 before any).
+    private var newest: UInt32 = 0
+    /// Ticks (microseconds >> 10) at stamp 0, set at the first time seen.
+    private var base: Int64?
 
     init(capacity: Int) {
         self.capacity = max(capacity, 16)
-        // Start at a size a busy minute fills, so a stream does not pay for rehashing
-        // while it warms up (under 1 MiB of cells).
-        var initial = 1024
-        while initial < min(self.capacity, 32_768) { initial *= 2 }
-        cellCount = Self.cells(forRing: initial)
-        cells = .allocate(capacity: cellCount)
-        cells.initialize(repeating: Cell(key: 0, payload: 0), count: cellCount)
-        ring = .allocate(capacity: initial)
-        ringMask = initial - 1
+        maxBuckets = (2 * self.capacity + Self.ways - 1) / Self.ways
+        bucketCount = min(maxBuckets, 32_768 / Self.ways)
+        slots = Self.allocateSlots(buckets: bucketCount)
     }
 
-    deinit {
-        cells.deallocate()
-        ring.deallocate()
+    deinit { slots.deallocate() }
+
+    private static func allocateSlots(buckets: Int) -> UnsafeMutablePointer<Slot> {
+        let p = LargeTableMemory.allocate(Slot.self, count: buckets * ways, alignment: 64)
+        p.initialize(repeating: Slot(key: 0, payload: 0, stamp: 0), count: buckets * ways)
+        return p
     }
 
-    /// Cells for a ring of `n` keys: at most 75% full when the ring is.
-    private static func cells(forRing n: Int) -> Int { n + n / 3 + 1 }
+    /// Whether any key inserted may still be live: false lets a caller skip a lookup.
+    var mayHoldKeys: Bool { newest >= horizon }
 
-    /// The key 0 marks empty slots; real keys are never 0.
-    @inline(__always)
-    private static func normalized(_ key: UInt64) -> UInt64 { key == 0 ? 1 : key }
-
-    @inline(__always)
-    private func home(_ key: UInt64) -> Int { Self.home(key, cellCount) }
-
-    /// The key's hash scaled to 0..<n (multiply-high: uniform for any n, no division).
-    @inline(__always)
-    private static func home(_ key: UInt64, _ n: Int) -> Int {
-        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15).multipliedFullWidth(by: UInt64(n)).high)
+    /// Live keys (a walk over the whole table: for tests and reports, not per event).
+    var count: Int {
+        var n = 0
+        for i in 0..<bucketCount * Self.ways where slots[i].stamp >= horizon { n += 1 }
+        return n
     }
 
-    @inline(__always)
-    private func next(_ i: Int) -> Int { i + 1 == cellCount ? 0 : i + 1 }
+    /// Slots the table has now (it grows up to `capacity`).
+    var slotCount: Int { bucketCount * Self.ways }
 
-    /// Asks the processor to fetch `key`'s cell now; a later lookup of it finds it in cache.
+    /// A time as a stamp: 1 ... UInt32.max, ordered as the times are. Times before the range
+    /// are 1 (before any horizon); a time past it moves the range on (`rebase`).
+    @inline(__always)
+    private func stamp(_ time: Int64) -> UInt32 {
+        let ticks = time >> 10
+        guard let origin = base else {
+            base = ticks &- (1 << 31)
+            return 1 << 31
+        }
+        let (relative, overflow) = ticks.subtractingReportingOverflow(origin)
+        if overflow || relative > Int64(UInt32.max) {
+            if ticks < origin { return 1 }
+            rebase(to: ticks)
+            return stamp(time)
+        }
+        return UInt32(clamping: max(relative, 1))
+    }
+
+    /// Moves the range of stamps on so that `ticks` falls in its middle: every stamp drops by
+    /// the shift, and keys that fall below the range are gone. A walk over the table, once
+    /// per 24 days of event time (or per forward jump of more than that).
+    private func rebase(to ticks: Int64) {
+        let newBase = ticks &- (1 << 31)
+        let shift = newBase.subtractingReportingOverflow(base ?? newBase)
+        @inline(__always) func moved(_ s: UInt32) -> UInt32 {
+            guard s != 0, !shift.overflow, shift.partialValue < Int64(s) else { return 0 }
+            return UInt32(Int64(s) - shift.partialValue)
+        }
+        for i in 0..<bucketCount * Self.ways { slots[i].stamp = moved(slots[i].stamp) }
+        horizon = max(moved(horizon), 1)
+        newest = moved(newest)
+        base = newBase
+    }
+
+    /// The two buckets of `key` (their first slots).
+    @inline(__always)
+    private func buckets(_ key: UInt64) -> (Int, Int) {
+        let n = UInt64(bucketCount)
+        let a = (key &* 0x9E37_79B9_7F4A_7C15).multipliedFullWidth(by: n).high
+        let b = (ByteHasher.mix(key) | 1).multipliedFullWidth(by: n).high
+        return (Int(truncatingIfNeeded: a) * Self.ways, Int(truncatingIfNeeded: b) * Self.ways)
+    }
+
+    /// Asks the processor to fetch `key`'s two buckets now; a later lookup finds them in cache.
     @inline(__always)
     func prefetch(_ key: UInt64) {
-        kaudit_prefetch(UnsafeRawPointer(cells + home(Self.normalized(key))))
+        let (a, b) = buckets(key)
+        kaudit_prefetch(UnsafeRawPointer(slots + a))
+        kaudit_prefetch(UnsafeRawPointer(slots + b))
     }
 
-    /// Asks the processor to fetch the cell of the key `ahead` places after the oldest: in a
-    /// full table (or one forgetting by time) each insert forgets about one key, so this is
-    /// the cell an insert `ahead` inserts from now deletes.
+    /// The slot holding `key` live, if any.
     @inline(__always)
-    func prefetchOldest(ahead: Int) {
-        guard count > ahead else { return }
-        kaudit_prefetch(UnsafeRawPointer(cells + home(ring[(ringHead + ahead) & ringMask].key)))
-    }
-
-    /// The slot holding `key` (normalized), or the empty slot where it would go.
-    @inline(__always)
-    private func probe(_ key: UInt64) -> (slot: Int, found: Bool) {
-        var i = home(key)
-        while true {
-            let k = cells[i].key
-            if k == key { return (i, true) }
-            if k == 0 { return (i, false) }
-            i = next(i)
-        }
-    }
-
-    /// The payload stored for `key`, if it is in the table.
-    func payload(_ key: UInt64) -> UInt64? {
-        let (i, found) = probe(Self.normalized(key))
-        return found ? cells[i].payload : nil
-    }
-
-    /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
-    /// returns nil. One probe for the common "look up, then remember" step.
-    func payloadOrInsert(_ key: UInt64, payload: UInt64, time: Int64) -> UInt64? {
-        let key = Self.normalized(key)
-        let (i, found) = probe(key)
-        if found { return cells[i].payload }
-        add(key, payload: payload, time: time, at: i)
+    private func find(_ key: UInt64, _ a: Int, _ b: Int) -> Int? {
+        for i in a..<a + Self.ways where slots[i].key == key && slots[i].stamp >= horizon { return i }
+        for i in b..<b + Self.ways where slots[i].key == key && slots[i].stamp >= horizon { return i }
         return nil
     }
 
-    /// Inserts `key` (or updates its payload when present).
-    func insert(_ key: UInt64, payload: UInt64, time: Int64) {
-        let key = Self.normalized(key)
-        let (i, found) = probe(key)
-        if found {
-            cells[i].payload = payload
+    /// The payload stored for `key`, if it is in the table.
+    func payload(_ key: UInt64) -> UInt32? {
+        let (a, b) = buckets(key)
+        return find(key, a, b).map { slots[$0].payload }
+    }
+
+    /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
+    /// returns nil. One pair of bucket reads for the common "look up, then remember" step.
+    func payloadOrInsert(_ key: UInt64, payload: UInt32, time: Int64) -> UInt32? {
+        let (a, b) = buckets(key)
+        if let i = find(key, a, b) { return slots[i].payload }
+        add(key, payload: payload, stamp: stamp(time), a, b)
+        return nil
+    }
+
+    /// Inserts `key` (or updates its payload when present, keeping its time).
+    func insert(_ key: UInt64, payload: UInt32, time: Int64) {
+        let (a, b) = buckets(key)
+        if let i = find(key, a, b) {
+            slots[i].payload = payload
         } else {
-            add(key, payload: payload, time: time, at: i)
+            add(key, payload: payload, stamp: stamp(time), a, b)
         }
     }
 
-    /// Stores a new key in the empty slot `i` found for it, making room first when full.
-    private func add(_ key: UInt64, payload: UInt64, time: Int64, at i: Int) {
-        guard count < capacity, count <= ringMask else {
-            if count == capacity {
-                evicted += 1
-                removeOldest()
-            } else {
-                grow()
+    /// Stores a new key in a free (never used or forgotten) slot of the emptier of its two
+    /// buckets; when all eight slots hold live keys, grows the table, or at its full size
+    /// replaces the oldest of them (counted).
+    private func add(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
+        if stamp > newest { newest = stamp }
+        var freeA = -1
+        var freeB = -1
+        var countA = 0
+        var countB = 0
+        var oldest = a
+        for k in 0..<Self.ways {
+            if slots[a + k].stamp < horizon {
+                countA += 1
+                freeA = a + k
+            } else if slots[a + k].stamp < slots[oldest].stamp {
+                oldest = a + k
             }
-            add(key, payload: payload, time: time, at: probe(key).slot)  // the slots moved
+            if slots[b + k].stamp < horizon {
+                countB += 1
+                freeB = b + k
+            } else if slots[b + k].stamp < slots[oldest].stamp || slots[oldest].stamp < horizon {
+                oldest = b + k
+            }
+        }
+        if countA > 0 || countB > 0 {
+            slots[countA >= countB ? freeA : freeB] = Slot(key: key, payload: payload, stamp: stamp)
             return
         }
-        cells[i] = Cell(key: key, payload: payload)
-        ring[(ringHead + count) & ringMask] = (key, time)
-        count += 1
+        if bucketCount < maxBuckets {
+            grow()
+            let (a, b) = buckets(key)
+            add(key, payload: payload, stamp: stamp, a, b)
+            return
+        }
+        evicted += 1
+        slots[oldest] = Slot(key: key, payload: payload, stamp: stamp)
     }
 
-    /// Forgets keys inserted before `time`.
+    /// Forgets keys inserted before `time` (to the table's precision).
     @inline(__always)
     func forget(before time: Int64) {
-        while count > 0 && ring[ringHead].time < time { removeOldest() }
+        guard base != nil else { return }
+        let s = stamp(time)
+        if s > horizon { horizon = s }
     }
 
     /// Forgets everything.
     func removeAll() {
-        while count > 0 { removeOldest() }
+        slots.update(repeating: Slot(key: 0, payload: 0, stamp: 0), count: bucketCount * Self.ways)
+        newest = 0
     }
 
-    private func removeOldest() {
-        let key = ring[ringHead].key
-        ringHead = (ringHead + 1) & ringMask
-        count -= 1
-        remove(key)
-    }
-
-    /// Deletes `key`, shifting later members of its probe run back so lookups stay correct.
-    private func remove(_ key: UInt64) {
-        var i = home(key)
-        while cells[i].key != key {
-            if cells[i].key == 0 { return }
-            i = next(i)
-        }
-        var hole = i
-        var j = next(i)
-        while cells[j].key != 0 {
-            let h = home(cells[j].key)
-            // Move j into the hole unless its home lies cyclically in (hole, j].
-            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
-            if !inRange {
-                cells[hole] = cells[j]
-                hole = j
-            }
-            j = next(j)
-        }
-        cells[hole] = Cell(key: 0, payload: 0)
-    }
-
-    /// Doubles the ring (up to a power of two at least `capacity`), keeping insertion order,
-    /// and rehashes the cells into a table sized for it.
+    /// Doubles the buckets (up to `maxBuckets`) and moves the live keys over, each to a free
+    /// slot of its new buckets (or, rarely, in place of the oldest there, counted).
     private func grow() {
-        let oldRing = ring
-        let oldRingCount = ringMask + 1
-        let newRing = oldRingCount * 2
-        ring = .allocate(capacity: newRing)
-        for n in 0..<count { ring[n] = oldRing[(ringHead + n) & ringMask] }
-        oldRing.deallocate()
-        ringHead = 0
-        ringMask = newRing - 1
-
-        let old = cells
-        let oldCount = cellCount
-        cellCount = Self.cells(forRing: newRing)
-        cells = .allocate(capacity: cellCount)
-        cells.initialize(repeating: Cell(key: 0, payload: 0), count: cellCount)
-        for j in 0..<oldCount where old[j].key != 0 {
-            var i = home(old[j].key)
-            while cells[i].key != 0 { i = next(i) }
-            cells[i] = old[j]
+        let old = slots
+        let oldSlots = bucketCount * Self.ways
+        bucketCount = min(bucketCount * 2, maxBuckets)
+        slots = Self.allocateSlots(buckets: bucketCount)
+        for j in 0..<oldSlots where old[j].stamp >= horizon {
+            let (a, b) = buckets(old[j].key)
+            add(old[j].key, payload: old[j].payload, stamp: old[j].stamp, a, b)
         }
         old.deallocate()
     }

@@ -1,0 +1,24 @@
+import Glibc
+
+/// Memory for the detector's large tables (the duplicate table, event classes), asked for
+/// in 2 MiB pages where the kernel allows them (`madvise(MADV_HUGEPAGE)`).
+///
+/// These tables are read at random, once or twice per event, and are larger than the
+/// second-level cache: with 4 KiB pages nearly every probe also misses the TLB, and in a
+/// virtual machine a TLB miss walks two page tables. Freed with `deallocate()` as usual.
+enum LargeTableMemory {
+    static let hugePage = 2 << 20
+
+    /// `count` values, at an address a multiple of `alignment` (a power of two; 2 MiB for a
+    /// table of 1 MiB or more).
+    static func allocate<T>(_: T.Type, count: Int, alignment: Int = 64) -> UnsafeMutablePointer<T> {
+        let bytes = max(count, 1) * MemoryLayout<T>.stride
+        let huge = bytes >= hugePage / 2
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, huge ? hugePage : max(alignment, MemoryLayout<T>.alignment), bytes) == 0, let raw else {
+            fatalError("out of memory allocating \(bytes) bytes for a detector table")
+        }
+        if huge { _ = madvise(raw, (bytes + hugePage - 1) & ~(hugePage - 1), Int32(MADV_HUGEPAGE)) }
+        return raw.bindMemory(to: T.self, capacity: count)
+    }
+}
