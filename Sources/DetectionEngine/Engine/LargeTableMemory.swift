@@ -1,11 +1,14 @@
 import Glibc
 
-/// Memory for the detector's large tables (the duplicate table, event classes), asked for
-/// in 2 MiB pages where the kernel allows them (`madvise(MADV_HUGEPAGE)`).
+/// Memory for the detector's tables of recent keys (duplicates, long-running requests):
+/// aligned to cache lines (a bucket is one line), and asked for in 2 MiB pages where the
+/// kernel allows them (`madvise(MADV_HUGEPAGE)`) once a table reaches 1 MiB.
 ///
-/// These tables are read at random, once or twice per event, and are larger than the
-/// second-level cache: with 4 KiB pages nearly every probe also misses the TLB, and in a
-/// virtual machine a TLB miss walks two page tables. Freed with `deallocate()` as usual.
+/// These tables are read at random at every event and are larger than the second-level
+/// cache: with 4 KiB pages nearly every probe also misses the TLB, and in a virtual machine a
+/// TLB miss walks two page tables. On the 1 GiB corpus the 2 MiB pages took detection from
+/// 778 to 752 ns per event (medians of six alternating runs; session 18). The event-class
+/// arena gained nothing from them. Freed with `deallocate()` as usual.
 enum LargeTableMemory {
     static let hugePage = 2 << 20
 

@@ -21,9 +21,9 @@ import CAuditSIMD
 ///   `capacity` live keys are kept; beyond it, more and more new keys each replace the
 ///   oldest of their eight, which is close to the oldest overall.
 ///
-/// Times are kept at about a millisecond's precision (microseconds >> 10, within ±24 days of
-/// the first time seen; times beyond are clamped): the horizon and the oldest key are judged
-/// to that precision. The table starts at 32,768 slots and doubles (to at most two slots per
+/// Times are kept at about a millisecond's precision (microseconds >> 10, in a range of ±24
+/// days around the first time seen, moved on when a later time falls past it; earlier times
+/// count as before any horizon): the horizon and the oldest key are judged to that precision. The table starts at 32,768 slots and doubles (to at most two slots per
 /// key of `capacity`) when a key finds its buckets full, so a quiet stream keeps a small
 /// footprint; a full table for the detector's 262,144 keys is 8 MiB.
 final class RecentKeys {
@@ -57,11 +57,13 @@ final class RecentKeys {
         slots = Self.allocateSlots(buckets: bucketCount)
     }
 
+    private static let empty = Slot(key: 0, payload: 0, stamp: 0)
+
     deinit { slots.deallocate() }
 
     private static func allocateSlots(buckets: Int) -> UnsafeMutablePointer<Slot> {
-        let p = LargeTableMemory.allocate(Slot.self, count: buckets * ways, alignment: 64)
-        p.initialize(repeating: Slot(key: 0, payload: 0, stamp: 0), count: buckets * ways)
+        let p = LargeTableMemory.allocate(Slot.self, count: buckets * ways)
+        p.initialize(repeating: empty, count: buckets * ways)
         return p
     }
 
@@ -71,7 +73,7 @@ final class RecentKeys {
     /// Live keys (a walk over the whole table: for tests and reports, not per event).
     var count: Int {
         var n = 0
-        for i in 0..<bucketCount * Self.ways where slots[i].stamp >= horizon { n += 1 }
+        for i in 0..<slotCount where slots[i].stamp >= horizon { n += 1 }
         return n
     }
 
@@ -106,7 +108,7 @@ final class RecentKeys {
             guard s != 0, !shift.overflow, shift.partialValue < Int64(s) else { return 0 }
             return UInt32(Int64(s) - shift.partialValue)
         }
-        for i in 0..<bucketCount * Self.ways { slots[i].stamp = moved(slots[i].stamp) }
+        for i in 0..<slotCount { slots[i].stamp = moved(slots[i].stamp) }
         horizon = max(moved(horizon), 1)
         newest = moved(newest)
         base = newBase
@@ -167,37 +169,30 @@ final class RecentKeys {
     /// replaces the oldest of them (counted).
     private func add(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
         if stamp > newest { newest = stamp }
+        let new = Slot(key: key, payload: payload, stamp: stamp)
         var freeA = -1
         var freeB = -1
         var countA = 0
         var countB = 0
-        var oldest = a
         for k in 0..<Self.ways {
-            if slots[a + k].stamp < horizon {
-                countA += 1
-                freeA = a + k
-            } else if slots[a + k].stamp < slots[oldest].stamp {
-                oldest = a + k
-            }
-            if slots[b + k].stamp < horizon {
-                countB += 1
-                freeB = b + k
-            } else if slots[b + k].stamp < slots[oldest].stamp || slots[oldest].stamp < horizon {
-                oldest = b + k
-            }
+            if slots[a + k].stamp < horizon { (countA, freeA) = (countA + 1, a + k) }
+            if slots[b + k].stamp < horizon { (countB, freeB) = (countB + 1, b + k) }
         }
-        if countA > 0 || countB > 0 {
-            slots[countA >= countB ? freeA : freeB] = Slot(key: key, payload: payload, stamp: stamp)
-            return
-        }
-        if bucketCount < maxBuckets {
+        if countA + countB > 0 {
+            slots[countA >= countB ? freeA : freeB] = new
+        } else if bucketCount < maxBuckets {
             grow()
             let (a, b) = buckets(key)
             add(key, payload: payload, stamp: stamp, a, b)
-            return
+        } else {
+            var oldest = a
+            for k in 0..<2 * Self.ways {
+                let i = k < Self.ways ? a + k : b + k - Self.ways
+                if slots[i].stamp < slots[oldest].stamp { oldest = i }
+            }
+            evicted += 1
+            slots[oldest] = new
         }
-        evicted += 1
-        slots[oldest] = Slot(key: key, payload: payload, stamp: stamp)
     }
 
     /// Forgets keys inserted before `time` (to the table's precision).
@@ -210,15 +205,15 @@ final class RecentKeys {
 
     /// Forgets everything.
     func removeAll() {
-        slots.update(repeating: Slot(key: 0, payload: 0, stamp: 0), count: bucketCount * Self.ways)
+        slots.update(repeating: Self.empty, count: slotCount)
         newest = 0
     }
 
-    /// Doubles the buckets (up to `maxBuckets`) and moves the live keys over, each to a free
-    /// slot of its new buckets (or, rarely, in place of the oldest there, counted).
+    /// Doubles the buckets (up to `maxBuckets`) and moves the live keys over (`add`, which may
+    /// grow the table again before they are all in).
     private func grow() {
         let old = slots
-        let oldSlots = bucketCount * Self.ways
+        let oldSlots = slotCount
         bucketCount = min(bucketCount * 2, maxBuckets)
         slots = Self.allocateSlots(buckets: bucketCount)
         for j in 0..<oldSlots where old[j].stamp >= horizon {
