@@ -11,14 +11,15 @@ import Glibc
 /// arena gained nothing from them. Freed with `deallocate()` as usual.
 enum LargeTableMemory {
     static let hugePage = 2 << 20
+    static let cacheLine = 64
 
-    /// `count` values, at an address a multiple of `alignment` (a power of two; 2 MiB for a
-    /// table of 1 MiB or more).
-    static func allocate<T>(_: T.Type, count: Int, alignment: Int = 64) -> UnsafeMutablePointer<T> {
+    /// `count` values, at an address a multiple of a cache line (of 2 MiB for a table of
+    /// 1 MiB or more).
+    static func allocate<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let bytes = max(count, 1) * MemoryLayout<T>.stride
         let huge = bytes >= hugePage / 2
         var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, huge ? hugePage : max(alignment, MemoryLayout<T>.alignment), bytes) == 0, let raw else {
+        guard posix_memalign(&raw, huge ? hugePage : max(cacheLine, MemoryLayout<T>.alignment), bytes) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes for a detector table")
         }
         if huge { _ = madvise(raw, (bytes + hugePage - 1) & ~(hugePage - 1), Int32(MADV_HUGEPAGE)) }
