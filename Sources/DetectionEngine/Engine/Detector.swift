@@ -38,10 +38,10 @@ public struct DetectorOptions: Sendable {
     /// Remember rule verdicts per combination of envelope values (`VerdictMemo`). Off only
     /// to check that the memo changes no result.
     public var memoizeVerdicts = true
-    /// Event classes (distinct identities and request shapes) the memo remembers which
-    /// rules to judge for, per rule index; when full, they are forgotten and relearnt
-    /// (counted in `verdictMemoResets`). About 500 bytes each, per judging thread (16,384
-    /// was 2-4% faster on the 1 GiB corpus and 2.5 MiB larger per thread).
+    /// Event classes the memo remembers which rules to judge for, per rule index, and as
+    /// many distinct identities and request shapes; when full, they are forgotten and
+    /// relearnt (counted in `verdictMemoResets`). A class is a 64-byte cell, an identity or
+    /// shape a record of its raw bytes (a few hundred bytes), per judging thread.
     public var eventClassCapacity = 8_192
 
     public init() {}

@@ -2,22 +2,19 @@ import AuditJSON
 import AuditModel
 import CAuditSIMD
 
-/// Remembers, per event class, which rules are left to judge, so that a request like one
-/// seen before costs one lookup instead of one per rule group.
+/// Byte-keyed records for the verdict memo: an event's identity or request shape (the raw
+/// bytes of the `MemoSlot` values it is made of) to its number and slot signatures, and a
+/// list of signatures to the rules left to judge.
 ///
-/// An event's class is its list of candidate rules (picked by verb, resource and
-/// subresource) and the bytes of every `MemoSlot` value those candidates' memo groups read.
-/// Everything the verdict memo concludes about the candidates is a function of those bytes,
-/// so two events of one class have the same verdicts: the class stores the candidates whose
-/// verdict is true (they match) or unknown (they must be judged in full), in rule order.
-/// Slots no candidate reads stay out of the key (the namespace of a request no namespace
-/// rule can judge makes no new class). Classes are compared byte for byte (the hash only
-/// finds them), so two classes never mix.
+/// A key is a list number and, per slot of a set, the value's length and raw bytes
+/// (`prepare(_:list:slots:)`), or bytes given whole (`prepare(key:)`). Keys are compared
+/// byte for byte (the hash only finds them), so two keys never mix; a record is its key and
+/// a list of `Int32`s side by side, so a hit reads one stretch of memory.
 ///
-/// Bounded: at most `capacity` classes and `maxArenaBytes` bytes of records; when
-/// either is reached, everything is forgotten (counted in `resets`) and refilled. An event
-/// whose class key would exceed `maxKeyBytes` (a long user agent, many groups) gets no
-/// class and goes through the per-group memo.
+/// Bounded: at most `capacity` records and `maxArenaBytes` bytes of them; when either is
+/// reached, everything is forgotten (counted in `resets`) and refilled. A key that would
+/// exceed `maxKeyBytes` (a long user agent, many groups) is not made, and the event goes
+/// through the per-group memo.
 struct EventClasses {
     /// Classes kept before everything is forgotten (`DetectorOptions.eventClassCapacity`).
     let capacity: Int
@@ -46,7 +43,8 @@ struct EventClasses {
     private(set) var count = 0
     private let scratch: UnsafeMutablePointer<UInt8>
     private var scratchCount = 0
-    private var scratchHash: UInt64 = 0
+    /// The prepared key's hash.
+    private(set) var scratchHash: UInt64 = 0
     private let seed: UInt64
     private static let initialCapacity = 256
 
@@ -154,13 +152,18 @@ struct EventClasses {
     private static func padded(_ n: Int) -> Int { (n + 3) & ~3 }
 
     /// Files the prepared key's class with its rule list (after a `lookup` that found none).
-    /// A list longer than a record holds is not filed.
-    mutating func insert(_ list: [Int32]) {
-        guard list.count <= Int(UInt16.max) else { return }
+    /// A list longer than a record holds is not filed. Returns the filed list (valid until the
+    /// next `insert`; nil when not filed) and whether the table was full and forgot every
+    /// class first.
+    @discardableResult
+    mutating func insert(_ list: [Int32]) -> (list: UnsafeMutablePointer<Int32>?, forgot: Bool) {
+        guard list.count <= Int(UInt16.max) else { return (nil, false) }
         let size = 4 + Self.padded(scratchCount) + 4 * list.count
+        var forgot = false
         if count >= capacity || arenaCount + size > Self.maxArenaBytes {
             resets += 1
             clear()
+            forgot = true
         }
         let r = arena + arenaCount
         r.storeBytes(of: UInt16(scratchCount), as: UInt16.self)
@@ -173,6 +176,15 @@ struct EventClasses {
         arenaCount += size
         count += 1
         if count * 2 > mask + 1 { grow() }
+        return ((r + 4 + Self.padded(scratchCount)).assumingMemoryBound(to: Int32.self), forgot)
+    }
+
+    /// Forgets every class, counted in `resets` (when what the classes were keyed by changed
+    /// meaning).
+    mutating func removeAll() {
+        guard count > 0 else { return }
+        resets += 1
+        clear()
     }
 
     private mutating func clear() {

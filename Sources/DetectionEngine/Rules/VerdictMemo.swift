@@ -65,27 +65,54 @@ final class VerdictMemo {
     private(set) var misses = 0
     private(set) var ownResets = 0
     /// Tables cleared, this memo's and its event classes'.
-    var resets: Int { ownResets + classes.resets + signatureClasses.resets }
-    /// The first level: whole event classes and the rules they leave to judge.
-    private var classes: EventClasses
+    var resets: Int { ownResets + identities.resets + shapes.resets + classes.resets + signatureClasses.resets }
+    /// The first level, in two halves: who made the request (`identities`, keyed by the bytes
+    /// of the identity slots any rule reads) and what was asked (`shapes`, the other slots).
+    /// Each numbers its distinct values and keeps, per slot, the value's signature. A
+    /// cluster has a few hundred identities and a thousand or so request shapes, but several
+    /// times as many pairs of them: keyed as one, each pair was a new class whose every slot
+    /// was numbered and signed again, and whose key bytes were compared on each hit.
+    private var identities: EventClasses
+    private var shapes: EventClasses
+    private let identitySlots: UInt32
+    private let shapeSlots: UInt32
+    /// The event classes: candidate list, identity number and shape number to the rules
+    /// they leave to judge. Forgotten whenever either half is, since the numbers are then
+    /// reused.
+    private var classes: PairClasses
     /// Per candidate list of the rule index: the slots its rules' groups read.
     private let listSlots: [UInt32]
-    /// Whether `prepareClass` made the current event's class key (false until it has, or
-    /// when the key does not fit).
+    /// Whether `prepareClass` made the current event's half keys (false until it has, or
+    /// when a key does not fit).
     private var classKeyed = false
+    /// Where the current event's class is looked up in `classes` (see `PairClasses`).
+    private var classHome: UInt32 = 0
+    /// A new half's record while it is built: its number, then the signature of each of its
+    /// slots (-1: none).
+    private var halfRecord: [Int32] = []
 
-    /// The first half of `forEachMatch`: the current event's class key for candidate list
-    /// `list`, and a prefetch of where its lookup starts (see `EventJudge.judge`).
+    /// The first half of `forEachMatch`: the current event's identity and shape keys, and a
+    /// prefetch of where their lookups start (see `EventJudge.judge`).
     @inline(__always)
     func prepareClass(list: Int, _ context: EventContext) {
-        classKeyed = classes.prepare(context.index, list: list, slots: listSlots[list])
-        if classKeyed { classes.prefetchCell() }
+        let index = context.index
+        classKeyed =
+            identities.prepare(index, list: 0, slots: identitySlots) && shapes.prepare(index, list: 0, slots: shapeSlots)
+        if classKeyed {
+            identities.prefetchCell()
+            shapes.prefetchCell()
+            classHome = PairClasses.home(list: list, identityHash: identities.scratchHash, shapeHash: shapes.scratchHash)
+            classes.prefetch(classHome)
+        }
     }
 
-    /// A prefetch of the prepared class's record, once its cell has had time to arrive.
+    /// A prefetch of the prepared halves' records, once their cells have had time to arrive.
     @inline(__always)
     func prefetchClassRecord() {
-        if classKeyed { classes.prefetchRecord() }
+        if classKeyed {
+            identities.prefetchRecord()
+            shapes.prefetchRecord()
+        }
     }
 
     /// The second level, for events of a new class: classes keyed by what the rules can
@@ -142,7 +169,11 @@ final class VerdictMemo {
         groupCount = groups.count
         let seed = UInt64.random(in: 1...UInt64.max)
         interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
-        classes = EventClasses(seed: seed, capacity: classCapacity)
+        // Half numbers must fit the pair key.
+        let halfCapacity = min(classCapacity, 1 << PairClasses.numberBits - 1)
+        identities = EventClasses(seed: seed, capacity: halfCapacity)
+        shapes = EventClasses(seed: seed, capacity: halfCapacity)
+        classes = PairClasses(capacity: classCapacity)
         signatureClasses = EventClasses(seed: seed, capacity: classCapacity)
         var slotTests: [[FieldTest]] = MemoSlot.allCases.map { _ in [] }
         for (i, rule) in rules.enumerated() where ruleGroup[i] >= 0 {
@@ -160,6 +191,9 @@ final class VerdictMemo {
         listSlots = candidateLists.map { list in
             list.reduce(UInt32(0)) { set, r in ruleGroup[r] >= 0 ? set | groups[Int(ruleGroup[r])] : set }
         }
+        let read = groups.reduce(UInt32(0), |)
+        identitySlots = read & MemoSlot.identityMask
+        shapeSlots = read & ~MemoSlot.identityMask
 
         unretainedRules = .allocate(capacity: max(rules.count, 1))
         unretainedRules.initialize(from: rules.map(Unmanaged.passUnretained), count: rules.count)
@@ -191,6 +225,8 @@ final class VerdictMemo {
         groupSlots.deallocate()
         for g in 0..<max(groupCount, 1) { tables[g].free() }
         for interner in interners { interner.free() }
+        identities.free()
+        shapes.free()
         classes.free()
         signatureClasses.free()
         signatureOfValue.deallocate()
@@ -216,22 +252,29 @@ final class VerdictMemo {
         }
     }
 
-    /// Calls `body` with every rule of `candidates` (the index's list number `list`, in rule order) that the context's event
-    /// matches: the event's class says which to skip, which match and which to judge; a
-    /// class seen for the first time is worked out rule by rule and remembered. The second
-    /// half: `prepareClass(list:_:)` made the event's class key first.
+    /// Calls `body` with every rule of `candidates` (the index's list number `list`, in rule
+    /// order) that the context's event matches: the event's class says which to skip, which
+    /// match and which to judge; a class seen for the first time is worked out and
+    /// remembered. The second half: `prepareClass(list:_:)` made the event's half keys first.
     @inline(__always)
     func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, list: Int, _ context: EventContext, _ body: (Int) -> Void) {
-        guard classKeyed else {
+        guard classKeyed, list < 1 << PairClasses.listBits else {
             for i in candidates where matches(i, context) { body(i) }
             return
         }
-        if let known = classes.lookup() {
+        let identity = identities.lookup() ?? file(half: &identities, slots: identitySlots, context)
+        let shape = shapes.lookup() ?? file(half: &shapes, slots: shapeSlots, context)
+        guard let identity, let shape else {
+            for i in candidates where matches(i, context) { body(i) }
+            return
+        }
+        let key = PairClasses.key(list: list, identity: identity[0], shape: shape[0])
+        if let known = classes.lookup(key, home: classHome) {
             judge(known, context, body)
             return
         }
         classList.removeAll(keepingCapacity: true)
-        let signed = prepareSignatures(list: list, slots: listSlots[list], context)
+        let signed = prepareSignatures(list: list, identity: identity, shape: shape)
         if signed, let known = signatureClasses.lookup() {
             classList.append(contentsOf: known)
         } else {
@@ -244,40 +287,73 @@ final class VerdictMemo {
             }
             if signed { signatureClasses.insert(classList) }
         }
-        classes.insert(classList)
+        classes.insert(key, home: classHome, classList)
         classList.withUnsafeBufferPointer { judge($0, context, body) }
     }
 
-    /// The signature-level key of the current event into `signatureClasses`: the list's
-    /// number and each slot's signature number. False when a value cannot be numbered (too
-    /// long) or its slot already has `maxSignatures` signatures.
-    private func prepareSignatures(list: Int, slots: UInt32, _ context: EventContext) -> Bool {
-        signatureKey.removeAll(keepingCapacity: true)
-        signatureKey.append(UInt16(truncatingIfNeeded: list))
-        signatureKey.append(UInt16(truncatingIfNeeded: list >> 16))
+    /// Files the current event's identity or shape (whose key `half` has prepared) as new:
+    /// numbers it and signs each of its slots. Returns the record (number, then signatures),
+    /// nil when it could not be filed. A half that was full forgets every half value, so the
+    /// classes keyed by their numbers are forgotten too.
+    private func file(half: inout EventClasses, slots: UInt32, _ context: EventContext) -> UnsafeBufferPointer<Int32>? {
+        halfRecord.removeAll(keepingCapacity: true)
+        halfRecord.append(0)
         var set = slots
         while set != 0 {
             let k = set.trailingZeroBitCount
             set &= set - 1
-            let id = self.id(k, context.index)
-            guard id >= 0 else { return false }
-            let at = k * (ValueInterner.maxValues + 1) + id
-            var signature = signatureOfValue[at]
-            if signature < 0 {
-                let passes = slotTests[k].map { $0.evaluate(context) }
-                if let n = signatureNumbers[k][passes] {
-                    signature = n
-                } else {
-                    guard signatureNumbers[k].count < Self.maxSignatures else { return false }
-                    signature = Int32(signatureNumbers[k].count)
-                    signatureNumbers[k][passes] = signature
-                }
-                signatureOfValue[at] = signature
-            }
+            halfRecord.append(signature(k, context) ?? -1)
+        }
+        let (filed, forgot) = half.insert(halfRecord)
+        if forgot { classes.removeAll() }
+        guard let filed else { return nil }
+        filed[0] = Int32(half.count - 1)
+        return UnsafeBufferPointer(start: filed, count: halfRecord.count)
+    }
+
+    /// The signature-level key of the current event into `signatureClasses`: the list's
+    /// number and the signature number of each slot the list reads, taken from the event's
+    /// identity and shape records. False when a slot has no signature (its value is too long
+    /// to number, or its slot already has `maxSignatures` signatures).
+    private func prepareSignatures(list: Int, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>) -> Bool {
+        signatureKey.removeAll(keepingCapacity: true)
+        signatureKey.append(UInt16(truncatingIfNeeded: list))
+        signatureKey.append(UInt16(truncatingIfNeeded: list >> 16))
+        var set = listSlots[list]
+        while set != 0 {
+            let k = set.trailingZeroBitCount
+            set &= set - 1
+            let bit = UInt32(1) << UInt32(k)
+            let below = bit - 1
+            let signature =
+                identitySlots & bit != 0
+                ? identity[1 + (identitySlots & below).nonzeroBitCount] : shape[1 + (shapeSlots & below).nonzeroBitCount]
+            guard signature >= 0 else { return false }
             signatureKey.append(UInt16(signature))
         }
         signatureKey.withUnsafeBytes { signatureClasses.prepare(key: $0) }
         return true
+    }
+
+    /// The signature number of the current event's value in slot `k` (which of the slot's
+    /// tests it passes), numbering it if new; nil when the value cannot be numbered (too
+    /// long) or the slot already has `maxSignatures` signatures.
+    private func signature(_ k: Int, _ context: EventContext) -> Int32? {
+        let id = self.id(k, context.index)
+        guard id >= 0 else { return nil }
+        let at = k * (ValueInterner.maxValues + 1) + id
+        if signatureOfValue[at] >= 0 { return signatureOfValue[at] }
+        let passes = slotTests[k].map { $0.evaluate(context) }
+        let signature: Int32
+        if let n = signatureNumbers[k][passes] {
+            signature = n
+        } else {
+            guard signatureNumbers[k].count < Self.maxSignatures else { return nil }
+            signature = Int32(signatureNumbers[k].count)
+            signatureNumbers[k][passes] = signature
+        }
+        signatureOfValue[at] = signature
+        return signature
     }
 
     @inline(__always)
@@ -456,6 +532,10 @@ enum MemoSlot: Int, CaseIterable, Hashable {
     case verb, stage, level, apiVersion, kind, resource, subresource, apiGroup, refAPIVersion
     case statusCode, statusStatus, statusReason, decision
     case namespace
+
+    /// The slots that say who made a request (the rest say what was asked).
+    static let identityMask: UInt32 = [username, groups, uid, userAgent, sourceIPs, impersonatedUser]
+        .reduce(0) { $0 | 1 << UInt32($1.rawValue) }
 
     /// The slot whose bytes decide every value of `source`, if any.
     init?(_ source: FieldSource) {
