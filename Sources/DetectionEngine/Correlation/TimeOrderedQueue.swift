@@ -9,34 +9,38 @@ protocol EventTimed {
 /// is O(1) amortized and the storage holds about twice what is queued at most. Inputs
 /// nearly always arrive in time order, so `insert` is nearly always an append.
 struct TimeOrderedQueue<Element: EventTimed> {
-    /// Each element with its time beside it: reading the time through the optional element
-    /// copied the element (retaining what it holds).
-    private var items: [(time: Int64, element: Element?)] = []
+    /// Each element's time, beside it in a parallel array: reading the time through the
+    /// optional element copied the element (retaining what it holds), and an array of
+    /// (time, element) pairs was copied through the runtime's generic tuple witnesses.
+    private var times: [Int64] = []
+    private var elements: [Element?] = []
     private var head = 0
 
-    var count: Int { items.count - head }
-    var isEmpty: Bool { head == items.count }
+    var count: Int { times.count - head }
+    var isEmpty: Bool { head == times.count }
     /// The oldest element's time, without copying the element.
-    var firstTime: Int64? { head < items.count ? items[head].time : nil }
+    var firstTime: Int64? { head < times.count ? times[head] : nil }
     /// The newest element's time.
-    var lastTime: Int64? { head < items.count ? items[items.count - 1].time : nil }
+    var lastTime: Int64? { head < times.count ? times[times.count - 1] : nil }
 
     /// The time of the element `i` places after the oldest.
-    func time(at i: Int) -> Int64 { items[head + i].time }
+    func time(at i: Int) -> Int64 { times[head + i] }
 
     /// The element `i` places after the oldest.
-    subscript(i: Int) -> Element { items[head + i].element! }  // Safe: slots from head on are filled.
+    subscript(i: Int) -> Element { elements[head + i]! }  // Safe: slots from head on are filled.
 
     /// Takes the oldest element out (its slot is emptied at once, releasing what it holds).
     @discardableResult @inline(__always)
     mutating func removeFirst() -> Element {
-        let element = items[head].element.take()!  // Safe: callers take only from a queue that is not empty.
+        let element = elements[head].take()!  // Safe: callers take only from a queue that is not empty.
         head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
+        if head == times.count {
+            times.removeAll(keepingCapacity: true)
+            elements.removeAll(keepingCapacity: true)
             head = 0
-        } else if head >= 32 && head * 2 >= items.count {
-            items.removeFirst(head)
+        } else if head >= 32 && head * 2 >= times.count {
+            times.removeFirst(head)
+            elements.removeFirst(head)
             head = 0
         }
         return element
@@ -46,17 +50,19 @@ struct TimeOrderedQueue<Element: EventTimed> {
     @discardableResult @inline(__always)
     mutating func insert(_ e: consuming Element) -> Int {
         let time = e.time
-        if head == items.count || time >= items[items.count - 1].time {
-            items.append((time, e))
-            return items.count - 1 - head
+        if head == times.count || time >= times[times.count - 1] {
+            times.append(time)
+            elements.append(consume e)
+            return times.count - 1 - head
         }
         var lo = head
-        var hi = items.count
+        var hi = times.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if items[mid].time <= time { lo = mid + 1 } else { hi = mid }
+            if times[mid] <= time { lo = mid + 1 } else { hi = mid }
         }
-        items.insert((time, e), at: lo)
+        times.insert(time, at: lo)
+        elements.insert(consume e, at: lo)
         return lo - head
     }
 }
