@@ -18,7 +18,7 @@ enum FieldFixtures {
 func fieldTexts(_ text: String, _ field: String) throws -> [String]? {
     let definition = try #require(FieldCatalogue.standard.resolve(field), "unknown field \(field)")
     let bytes = Array(text.utf8)
-    return try bytes.withUnsafeBufferPointer { buf -> [String]? in
+    return bytes.withUnsafeBufferPointer { buf -> [String]? in
         var event = AuditEvent()
         guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
             Issue.record("not an event")
