@@ -6,8 +6,8 @@ import CAuditSIMD
 /// bytes of the `MemoSlot` values it is made of) to its number and slot signatures, and a
 /// list of signatures to the rules left to judge.
 ///
-/// A key is a list number and, per slot of a set, the value's length and raw bytes
-/// (`prepare(_:list:slots:)`), or bytes given whole (`prepare(key:)`). Keys are compared
+/// A key is, per slot of a set, the value's length and raw bytes (`prepare(_:slots:)`),
+/// or bytes given whole (`prepare(key:)`). Keys are compared
 /// byte for byte (the hash only finds them), so two keys never mix; a record is its key and
 /// a list of `Int32`s side by side, so a hit reads one stretch of memory.
 ///
@@ -16,7 +16,7 @@ import CAuditSIMD
 /// exceed `maxKeyBytes` (a long user agent, many groups) is not made, and the event goes
 /// through the per-group memo.
 struct EventClasses {
-    /// Classes kept before everything is forgotten (`DetectorOptions.eventClassCapacity`).
+    /// Records kept before everything is forgotten (`DetectorOptions.eventClassCapacity`).
     let capacity: Int
     static let maxArenaBytes = 8 << 20
     static let maxKeyBytes = 2048
@@ -68,13 +68,12 @@ struct EventClasses {
         arena.deallocate()
     }
 
-    /// The current event's class key into the scratch buffer: the candidate list's number,
-    /// then per slot of `slots` (a bit set over `MemoSlot` raw values) a two-byte length
-    /// (0xFFFF when absent) and the value's raw bytes. False when it does not fit.
+    /// The current event's key into the scratch buffer: per slot of `slots` (a bit set over
+    /// `MemoSlot` raw values) a two-byte length (0xFFFF when absent) and the value's raw
+    /// bytes. False when it does not fit.
     @inline(__always)
-    mutating func prepare(_ index: EnvelopeIndex, list: Int, slots: UInt32) -> Bool {
-        UnsafeMutableRawPointer(scratch).storeBytes(of: UInt32(truncatingIfNeeded: list), as: UInt32.self)
-        var n = 4
+    mutating func prepare(_ index: EnvelopeIndex, slots: UInt32) -> Bool {
+        var n = 0
         var set = slots
         while set != 0 {
             let k = set.trailingZeroBitCount

@@ -40,6 +40,8 @@ struct PairClasses {
     private(set) var misses = 0
     private(set) var resets = 0
     private static let initialCapacity = 256
+    /// Where a cell's inline list starts, from the cell's address.
+    private static let itemsOffset = MemoryLayout<Cell>.offset(of: \Cell.items)!
     private static let empty = Cell(key: 0, home: 0, count: 0, items: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     init(capacity: Int) {
@@ -86,9 +88,8 @@ struct PairClasses {
                 hits &+= 1
                 let n = Int(cells[i].count)
                 if n <= Self.inlineCount {
-                    return withUnsafePointer(to: &cells[i].items) {
-                        UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: Int32.self), count: n)
-                    }
+                    let items = UnsafeRawPointer(cells + i) + Self.itemsOffset
+                    return UnsafeBufferPointer(start: items.assumingMemoryBound(to: Int32.self), count: n)
                 }
                 return UnsafeBufferPointer(start: arena + Int(cells[i].items.0), count: n)
             }
@@ -99,13 +100,12 @@ struct PairClasses {
         return nil
     }
 
-    /// Files `key`'s class with its rule list (after a `lookup` that found none).
+    /// Files `key`'s class with its rule list (after a `lookup` that found none); a list longer
+    /// than the whole arena is not filed.
     mutating func insert(_ key: UInt64, home: UInt32, _ list: [Int32]) {
+        guard list.count <= Self.maxArenaBytes / 4 else { return }
         let long = list.count > Self.inlineCount
-        if count >= capacity || (long && arenaCount + list.count > Self.maxArenaBytes / 4) {
-            removeAll()
-            if long && list.count > Self.maxArenaBytes / 4 { return }
-        }
+        if count >= capacity || (long && arenaCount + list.count > Self.maxArenaBytes / 4) { removeAll() }
         var cell = Self.empty
         cell.key = key
         cell.home = home

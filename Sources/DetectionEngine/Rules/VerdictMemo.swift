@@ -97,7 +97,7 @@ final class VerdictMemo {
     func prepareClass(list: Int, _ context: EventContext) {
         let index = context.index
         classKeyed =
-            identities.prepare(index, list: 0, slots: identitySlots) && shapes.prepare(index, list: 0, slots: shapeSlots)
+            identities.prepare(index, slots: identitySlots) && shapes.prepare(index, slots: shapeSlots)
         if classKeyed {
             identities.prefetchCell()
             shapes.prefetchCell()
