@@ -1,8 +1,9 @@
 import Glibc
 
-/// Memory for the detector's tables of recent keys (duplicates, long-running requests):
-/// aligned to cache lines (a bucket is one line), and asked for in 2 MiB pages where the
-/// kernel allows them (`madvise(MADV_HUGEPAGE)`) once a table reaches 1 MiB.
+/// Memory for the detector's hash tables (recent keys, event classes, and what
+/// `doubledTable` grows): aligned to cache lines (a bucket or class cell is one line, or
+/// several cells share one), and asked for in 2 MiB pages where the kernel allows them
+/// (`madvise(MADV_HUGEPAGE)`) once a table reaches 1 MiB.
 ///
 /// These tables are read at random at every event and are larger than the second-level
 /// cache: with 4 KiB pages nearly every probe also misses the TLB, and in a virtual machine a

@@ -23,9 +23,10 @@ import CAuditSIMD
 ///
 /// Times are kept at about a millisecond's precision (microseconds >> 10, in a range of ±24
 /// days around the first time seen, moved on when a later time falls past it; earlier times
-/// count as before any horizon): the horizon and the oldest key are judged to that precision. The table starts at 32,768 slots and doubles (to at most two slots per
-/// key of `capacity`) when a key finds its buckets full, so a quiet stream keeps a small
-/// footprint; a full table for the detector's 262,144 keys is 8 MiB.
+/// count as before any horizon): the horizon and the oldest key are judged to that
+/// precision. The table starts at 32,768 slots and doubles (to at most two slots per key of
+/// `capacity`) when a key finds its buckets full, so a quiet stream keeps a small footprint;
+/// a full table for the detector's 262,144 keys is 8 MiB.
 final class RecentKeys {
     private struct Slot {
         var key: UInt64
@@ -227,13 +228,13 @@ final class RecentKeys {
 /// Moves the occupied cells of an open-addressing table (linear probing, power-of-two size)
 /// into a new table twice as large, frees the old one, and returns the new one with its mask.
 /// `home` is where a cell's probe starts in a table of the given mask. The memo, interner and
-/// event-class tables double this way.
+/// event-class tables double this way (in `LargeTableMemory`, cache-line aligned).
 @inline(__always)
 func doubledTable<Cell>(
     _ old: UnsafeMutablePointer<Cell>, mask: Int, empty: Cell, isOccupied: (Cell) -> Bool, home: (Cell, Int) -> Int
 ) -> (cells: UnsafeMutablePointer<Cell>, mask: Int) {
     let capacity = (mask + 1) * 2
-    let cells = UnsafeMutablePointer<Cell>.allocate(capacity: capacity)
+    let cells = LargeTableMemory.allocate(Cell.self, count: capacity)
     cells.initialize(repeating: empty, count: capacity)
     let newMask = capacity - 1
     for j in 0...mask where isOccupied(old[j]) {

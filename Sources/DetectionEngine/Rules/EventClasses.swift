@@ -6,10 +6,10 @@ import CAuditSIMD
 /// bytes of the `MemoSlot` values it is made of) to its number and slot signatures, and a
 /// list of signatures to the rules left to judge.
 ///
-/// A key is, per slot of a set, the value's length and raw bytes (`prepare(_:slots:)`),
-/// or bytes given whole (`prepare(key:)`). Keys are compared
-/// byte for byte (the hash only finds them), so two keys never mix; a record is its key and
-/// a list of `Int32`s side by side, so a hit reads one stretch of memory.
+/// A key is, per slot of a set, the value's length and raw bytes (`prepare(_:slots:)`), or
+/// bytes given whole (`prepare(key:)`). Keys are compared byte for byte (the hash only finds
+/// them), so two keys never mix; a record is its key and a list of `Int32`s side by side, so
+/// a hit reads one stretch of memory.
 ///
 /// Bounded: at most `capacity` records and `maxArenaBytes` bytes of them; when either is
 /// reached, everything is forgotten (counted in `resets`) and refilled. A key that would

@@ -140,16 +140,7 @@ struct PairClasses {
     }
 
     private mutating func grow() {
-        let old = cells
-        let oldCount = mask + 1
-        mask = oldCount * 2 - 1
-        cells = LargeTableMemory.allocate(Cell.self, count: oldCount * 2)
-        cells.initialize(repeating: Self.empty, count: oldCount * 2)
-        for j in 0..<oldCount where old[j].key != 0 {
-            var i = Int(old[j].home) & mask
-            while cells[i].key != 0 { i = (i + 1) & mask }
-            cells[i] = old[j]
-        }
-        old.deallocate()
+        (cells, mask) = doubledTable(
+            cells, mask: mask, empty: Self.empty, isOccupied: { $0.key != 0 }, home: { Int($0.home) & $1 })
     }
 }
