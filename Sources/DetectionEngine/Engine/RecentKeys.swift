@@ -24,9 +24,9 @@ import CAuditSIMD
 /// Times are kept at about a millisecond's precision (microseconds >> 10, in a range of ±24
 /// days around the first time seen, moved on when a later time falls past it; earlier times
 /// count as before any horizon): the horizon and the oldest key are judged to that
-/// precision. The table starts at 32,768 slots and doubles (to at most two slots per key of
-/// `capacity`) when a key finds its buckets full, so a quiet stream keeps a small footprint;
-/// a full table for the detector's 262,144 keys is 8 MiB.
+/// precision. The table starts at `initialSlots` (32,768 by default) and doubles (to at most
+/// two slots per key of `capacity`) when a key finds its buckets full, so a quiet stream keeps
+/// a small footprint; a full table for the detector's 262,144 keys is 8 MiB.
 final class RecentKeys {
     private struct Slot {
         var key: UInt64
@@ -51,10 +51,10 @@ final class RecentKeys {
     /// Ticks (microseconds >> 10) at stamp 0, set at the first time seen.
     private var base: Int64?
 
-    init(capacity: Int) {
+    init(capacity: Int, initialSlots: Int = 32_768) {
         self.capacity = max(capacity, 16)
         maxBuckets = (2 * self.capacity + Self.ways - 1) / Self.ways
-        bucketCount = min(maxBuckets, 32_768 / Self.ways)
+        bucketCount = min(maxBuckets, max(initialSlots, Self.ways) / Self.ways)
         slots = Self.allocateSlots(buckets: bucketCount)
     }
 
