@@ -55,6 +55,7 @@ public struct DetectionReport {
             ("long_running_table_evictions", c.longRunningTableEvictions, "long-running requests forgotten early"),
             ("filtered", c.filtered, "rule matches dropped by filters"),
             ("late_inputs", c.lateInputs, "correlation inputs later than the lateness, ignored"),
+            ("clock_jumps_held", c.clockJumpsHeld, "event times over 10 minutes ahead of the stream that did not move its clock alone (a wrong clock, or a gap in the log)"),
             ("lateness_queue_overflows", c.latenessQueueOverflows, "correlation inputs applied early: the lateness queue was full"),
             ("correlation_groups_evicted", evicted, "correlation groups evicted under the state bound"),
             ("correlation_entries_dropped", dropped, "correlation entries dropped at the per-group bound"),

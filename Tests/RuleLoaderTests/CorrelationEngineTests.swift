@@ -80,6 +80,28 @@ private func secret(_ user: String, _ name: String, at: Double, code: Int = 200)
     Ev(verb: "get", resource: "secrets", name: name, user: user, at: at, code: code).json
 }
 
+/// Alerts a detector raised, collected by its sink.
+private final class AlertLog {
+    var alerts: [Alert] = []
+}
+
+/// Secret reads counted per user within a minute, under `condition`.
+private func secretReadsPack(name: String, condition: String) -> RulePack {
+    pack([
+        secretGet,
+        correlationYAML(
+            name: name, type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+            condition: condition),
+    ])
+}
+
+/// A detector running "few": fewer than three secret reads by one user within a minute,
+/// judged when the window closes in event time.
+private func fewReadsDetector() -> (Detector, AlertLog) {
+    let log = AlertLog()
+    return (Detector(plan: secretReadsPack(name: "few", condition: "lt: 3").plan) { log.alerts.append($0) }, log)
+}
+
 @Suite("Engine: correlations")
 struct CorrelationEngineTests {
     @Test("event_count: three reads by one user within a minute; spread out, nothing")
@@ -223,20 +245,52 @@ struct CorrelationEngineTests {
 
     @Test("windows close in event time: an upper-bounded condition is judged when the window ends")
     func windowClose() {
-        let p = pack([
-            secretGet,
-            correlationYAML(
-                name: "few", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
-                condition: "lt: 3"),
-        ])
-        var alerts: [Alert] = []
-        let d = Detector(plan: p.plan) { alerts.append($0) }
+        let (d, log) = fewReadsDetector()
         feed(d, secret("alice", "a", at: 0))
         feed(d, secret("alice", "b", at: 10))
-        #expect(alerts.isEmpty, "the window is still open")
+        #expect(log.alerts.isEmpty, "the window is still open")
         feed(d, Ev(at: 120).json)  // event time moves past the window (and the lateness)
-        #expect(alerts.count == 1)
-        #expect(alerts.first?.count == 2)
+        #expect(log.alerts.count == 1)
+        #expect(log.alerts.first?.count == 2)
+    }
+
+    @Test("one event stamped a year ahead moves no window: later events still correlate and duplicates are still found")
+    func farFutureOutlier() throws {
+        let p = secretReadsPack(name: "burst", condition: "gte: 3")
+        let again = secret("alice", "c", at: 20)
+        let events = [
+            secret("alice", "a", at: 0), secret("alice", "b", at: 10), Ev(at: 365 * 86_400).json, again, again,
+        ]
+        let (alerts, detector) = run(p, events)
+        #expect(titles(alerts) == ["Correlation burst"], "the read after the outlier is not late")
+        #expect(alerts.first?.count == 3)
+        let c = detector.counters
+        #expect(c.clockJumpsHeld == 1)
+        #expect(c.duplicates == 1, "the duplicate table kept its keys")
+        #expect(c.lateInputs == 0)
+    }
+
+    @Test("a gap in the log: the first event after it is held, the next one moves the clock")
+    func gapInTheLog() {
+        let (d, log) = fewReadsDetector()
+        feed(d, secret("alice", "a", at: 0))
+        feed(d, Ev(at: 7_200).json)  // two hours later: held, the window stays open
+        #expect(log.alerts.isEmpty)
+        #expect(d.counters.clockJumpsHeld == 1)
+        feed(d, Ev(at: 7_201).json)  // agrees with it: the clock moves and the window closes
+        #expect(log.alerts.count == 1)
+        #expect(d.newestEventTime.map { $0 - Int64(1_793_613_600_000_000) } == Int64(7_201_000_000))
+    }
+
+    @Test("a stream quieter than the allowed jump still moves its clock, one event late")
+    func quietStream() {
+        let (d, log) = fewReadsDetector()
+        feed(d, secret("alice", "a", at: 0))
+        feed(d, Ev(at: 1_200).json)  // 20 minutes on, beyond the 10-minute jump
+        #expect(log.alerts.isEmpty)
+        feed(d, Ev(at: 2_400).json)  // ahead as well and not earlier: the clock follows
+        #expect(log.alerts.count == 1)
+        #expect(d.counters.clockJumpsHeld == 1)
     }
 
     @Test("metric correlations and unknown group fields are load errors")

@@ -74,7 +74,7 @@ func json(_ c: DetectorCounters) -> String {
         ("late_inputs", c.lateInputs), ("alerts", c.alerts), ("verdict_memo_hits", c.verdictMemoHits),
         ("verdict_memo_misses", c.verdictMemoMisses), ("verdict_memo_resets", c.verdictMemoResets),
         ("event_class_hits", c.eventClassHits), ("event_class_misses", c.eventClassMisses),
-        ("lateness_queue_overflows", c.latenessQueueOverflows),
+        ("lateness_queue_overflows", c.latenessQueueOverflows), ("clock_jumps_held", c.clockJumpsHeld),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
 }

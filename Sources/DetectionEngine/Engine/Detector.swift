@@ -8,6 +8,13 @@ public struct DetectorOptions: Sendable {
     /// applied. 5 s suits a log file; the webhook backend delivers batches up to its
     /// 30 s timeout late, so `kaudit serve` behind a slow apiserver wants 30 s or more.
     public var lateness: Int64 = 5_000_000
+    /// How far ahead of the stream's clock (the newest event time) one event's time may lie
+    /// and move it. A time further ahead (a node's clock set wrong, a damaged or injected
+    /// line) moves the clock only when the next event agrees with it, being ahead as well and
+    /// not earlier (a log resuming after a gap): one event stamped next year would otherwise
+    /// move every correlation window, the lateness and the duplicate horizon with it, and
+    /// every later event would count as late. Such times are counted (`clockJumpsHeld`).
+    public var maxClockJump: Int64 = 600_000_000
     /// How long a request may stay at RequestReceived before that event is judged on its
     /// own (the apiserver's default request timeout is 60 s).
     public var requestTimeout: Int64 = 60_000_000
@@ -74,6 +81,10 @@ public struct DetectorCounters: Sendable, Equatable {
     public var correlationFirings = 0
     /// Correlation inputs that arrived later than the lateness allows.
     public var lateInputs = 0
+    /// Events whose time lay more than `maxClockJump` ahead of the stream's clock and did not
+    /// move it on their own: an outlier, or the first event after a gap in the log (the next
+    /// one then moved the clock).
+    public var clockJumpsHeld = 0
     public var alerts = 0
     /// Rule verdicts answered by the verdict memo, computed for it, and memo tables cleared
     /// because they were full (many distinct user names, agents or addresses).
@@ -148,6 +159,8 @@ public final class Detector {
 
     /// The newest event time seen; `Int64.min` before the first timed event.
     private var newestTime = Int64.min
+    /// The time of the event before (duplicates aside), for `maxClockJump`.
+    private var previousTime = Int64.min
     /// The earliest window deadline of any correlation (never later than the truth), lowered
     /// as inputs are applied and recomputed after windows advanced or a chained correlation
     /// took an input, so an event that feeds no correlation checks one number.
@@ -228,14 +241,19 @@ public final class Detector {
     public func apply(_ verdict: EventVerdict, matches: UnsafeBufferPointer<Int32>, reload: (() -> AuditEvent)?) {
         tally.events += 1
         let time = verdict.time ?? (newestTime == .min ? 0 : newestTime)
-        if time > newestTime { newestTime = time }
+        // A time far ahead of the clock is kept out of the tables' clocks (a stamp past their
+        // range would make them forget every key) until the clock has followed it.
+        let ahead = isFarAhead(time, of: newestTime)
+        let tableTime = ahead ? newestTime : time
         var loaded = reload == nil
         let requestKey = verdict.requestKey
 
         if requestKey != 0 {
             let fingerprint = verdict.fingerprint
-            if let seen = duplicates.payloadOrInsert(verdict.duplicateKey, payload: fingerprint, time: time) {
+            if let seen = duplicates.payloadOrInsert(verdict.duplicateKey, payload: fingerprint, time: tableTime) {
                 if seen == fingerprint {
+                    // Its first delivery moved the clock (or was held): a second copy of a
+                    // time far ahead does not confirm it.
                     tally.duplicates += 1
                     housekeeping()
                     return
@@ -243,9 +261,10 @@ public final class Detector {
                 tally.auditIDReuses += 1
                 if !loaded { context.reset(reload!()); loaded = true }  // Safe: loaded is false only with a reload.
                 reportReuse(context.event, time: time)
-                duplicates.insert(verdict.duplicateKey, payload: fingerprint, time: time)
+                duplicates.insert(verdict.duplicateKey, payload: fingerprint, time: tableTime)
             }
         }
+        advanceClock(to: time, ahead: ahead)
 
         var judgeOnce = true
         var hold = false
@@ -254,7 +273,7 @@ public final class Detector {
             case .requestReceived:
                 hold = true
             case .responseStarted:
-                startedRequests.insert(requestKey, payload: 1, time: time)
+                startedRequests.insert(requestKey, payload: 1, time: tableTime)
                 supersede(requestKey)
             case .responseComplete:
                 supersede(requestKey)
@@ -297,10 +316,35 @@ public final class Detector {
             matched(rules.stagedRules[Int(m >> 1)], context, time: time, evidence: &evidence)
         }
         if !heldMatches.isEmpty {
-            self.hold(requestKey, time: time, evidence: evidence.first ?? Evidence(context.event, time: time), rules: heldMatches)
+            self.hold(
+                requestKey, time: time, releaseFrom: tableTime, evidence: evidence.first ?? Evidence(context.event, time: time),
+                rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
         housekeeping()
+    }
+
+    /// Whether `time` lies more than `maxClockJump` past `clock` (never before the first event).
+    @inline(__always)
+    private func isFarAhead(_ time: Int64, of clock: Int64) -> Bool {
+        guard clock != .min else { return false }
+        let (gap, overflow) = time.subtractingReportingOverflow(clock)
+        return overflow ? time > clock : gap > options.maxClockJump
+    }
+
+    /// Moves the stream's clock on to `time` (an event's, duplicates aside): at once when it is
+    /// within `maxClockJump`, else only when the event before was far ahead too and not later
+    /// than this one (see `DetectorOptions.maxClockJump`).
+    @inline(__always)
+    private func advanceClock(to time: Int64, ahead: Bool) {
+        if time > newestTime {
+            if !ahead || (isFarAhead(previousTime, of: newestTime) && time >= previousTime) {
+                newestTime = time
+            } else {
+                tally.clockJumpsHeld += 1
+            }
+        }
+        previousTime = time
     }
 
     /// End of input: judges held RequestReceived events, applies every queued correlation
@@ -313,7 +357,8 @@ public final class Detector {
         }
     }
 
-    /// The newest event time seen (microseconds), nil before the first event: the clock that
+    /// The newest event time seen (microseconds; a time far ahead only once the next event
+    /// agrees with it, see `DetectorOptions.maxClockJump`), nil before the first event: the clock that
     /// consumers of alerts (suppression windows) run on, so a replay behaves as the live run.
     public var newestEventTime: Int64? { newestTime == .min ? nil : newestTime }
 
@@ -395,7 +440,9 @@ public final class Detector {
 
     // MARK: - Held RequestReceived matches
 
-    private func hold(_ key: UInt64, time: Int64, evidence: Evidence, rules: [Int]) {
+    /// `releaseFrom`: the time the request timeout runs from (the event's, or the clock's when
+    /// the event's lies far ahead of it: held requests are released in arrival order).
+    private func hold(_ key: UInt64, time: Int64, releaseFrom: Int64, evidence: Evidence, rules: [Int]) {
         tally.requestReceivedHeld += 1
         if pending.count >= options.pendingCapacity {
             tally.pendingOverflows += 1
@@ -403,7 +450,7 @@ public final class Detector {
         }
         pending[key] = Held(time: time, evidence: evidence, rules: rules)
         pendingFilter.insert(key)
-        pendingOrder.append((key, time))
+        pendingOrder.append((key, releaseFrom))
     }
 
     /// The request reached a later stage: its RequestReceived matches are dropped (the later
