@@ -189,7 +189,7 @@ public final class Detector {
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         // Every event inserts a key, so a busy stream fills the first sizes within seconds:
         // starting at one 2 MiB page (65,536 keys before it first grows) spares the first two
-        // doublings, whose rehashes were 6% of detection on the 64 MiB corpus.
+        // doublings, whose rehashes were 4% of detection's instructions on the 64 MiB corpus.
         duplicates = RecentKeys(capacity: options.duplicateCapacity, initialSlots: 131_072)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
         judge.prefetchTable = Unmanaged.passUnretained(duplicates)
