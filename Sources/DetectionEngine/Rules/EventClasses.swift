@@ -178,14 +178,6 @@ struct EventClasses {
         return ((r + 4 + Self.padded(scratchCount)).assumingMemoryBound(to: Int32.self), forgot)
     }
 
-    /// Forgets every class, counted in `resets` (when what the classes were keyed by changed
-    /// meaning).
-    mutating func removeAll() {
-        guard count > 0 else { return }
-        resets += 1
-        clear()
-    }
-
     private mutating func clear() {
         cells.deallocate()
         cells = .allocate(capacity: Self.initialCapacity)
