@@ -15,6 +15,9 @@ public struct ScanRunner {
         public var jobs = 1
         /// Size of the blocks of lines handed to those threads (small ones only in tests).
         public var blockSize = 512 << 10
+        /// Events the detector judges as one batch on the calling thread (see
+        /// `DetectingHandler.batchSize`); 1 judges each event as it is read (tests compare).
+        public var detectionBatch = DetectingHandler.detectionBatchSize
         public init() {}
     }
 
@@ -152,6 +155,7 @@ public struct ScanRunner {
     ) -> ScanSummary {
         var handler = DetectingHandler(summary: ScanSummary(onIssue: onIssue), detector: detector)
         handler.afterEvent = afterEvent
+        handler.detectionBatch = options.detectionBatch
         let expansion = InputPaths.expand(paths)
         handler.summary.inputsLeftOut += expansion.leftOut
         handler.summary.inputErrors += expansion.errors
@@ -195,11 +199,29 @@ public struct DetectingHandler: AuditRecordHandler {
         self.detector = detector
     }
 
+    /// Events judged as one batch by default: enough to keep the judge's code and tables in
+    /// the processor's caches through a run (one event at a time, the parser's code and the
+    /// judge's took turns in the instruction cache: 12% of detection time on the benchmark
+    /// corpus), few enough that the events' bytes and indexes stay in the second-level cache.
+    public static let detectionBatchSize = 32
+    /// This handler's batch (1 to `AuditStreamReader.maxBatchSize`).
+    public var detectionBatch = detectionBatchSize
+
     public mutating func handle(event: AuditEvent, at location: RecordLocation) {
         summary.handle(event: event, at: location)
+        guard batchSize == 1 else { return }  // judged when its batch ends
         detector?.process(event)
         afterEvent?()
     }
 
     public mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
+
+    public var batchSize: Int { detector == nil ? 1 : min(max(detectionBatch, 1), AuditStreamReader.maxBatchSize) }
+
+    /// Judges the batch's events, then applies their verdicts (see `Detector.process(batch:afterEach:)`).
+    public mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {
+        guard let detector, batchSize > 1 else { return }
+        let after = afterEvent
+        detector.process(batch: events) { after?() }
+    }
 }

@@ -81,8 +81,16 @@ public final class AuditStreamReader {
 
     public let limits: ReaderLimits
     public private(set) var stats = ReaderStats()
-    /// The index memory every event view of this reader uses (no allocation per event).
-    let eventStorage = AuditEventStorage()
+    /// The event views this reader hands out, one per event of a batch
+    /// (`AuditRecordHandler.batchSize`), each with its own index memory, loaded in place
+    /// batch after batch: no allocation and no reference counting per event.
+    let batchEvents: UnsafeMutablePointer<AuditEvent>
+    /// Views made so far (they are made when a batch first needs them).
+    var batchEventsMade = 0
+    /// Events handed out in the current batch.
+    var batched = 0
+    /// The largest batch a handler may ask for.
+    public static let maxBatchSize = 256
 
     var buffer: UnsafeMutablePointer<UInt8>
     var capacity: Int
@@ -117,9 +125,14 @@ public final class AuditStreamReader {
         self.limits = limits
         capacity = 2 * limits.readSize
         buffer = .allocate(capacity: capacity + Self.padding)
+        batchEvents = .allocate(capacity: Self.maxBatchSize)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        batchEvents.deinitialize(count: batchEventsMade)
+        batchEvents.deallocate()
+    }
 
     /// Reads `source` to its end, handing every event and every problem to `handler`.
     /// - Throws: `InputError` when the source cannot be read or an archive is damaged;
@@ -302,7 +315,14 @@ public final class AuditStreamReader {
 
     // MARK: Processing
 
+    /// Handles every record the buffer holds now, then ends the handler's batch: the
+    /// buffer may change after this returns.
     func process<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) {
+        processRecords(isFinal: isFinal, &handler)
+        endBatch(&handler)
+    }
+
+    func processRecords<H: AuditRecordHandler>(isFinal: Bool, _ handler: inout H) {
         while true {
             // Finish skipping a garbage line that the previous read ended inside.
             if skippingGarbage && !skipGarbageLine(isFinal: isFinal, &handler) { return }
@@ -711,10 +731,11 @@ public final class AuditStreamReader {
         guard s < to else { return }  // blank line
         stats.records += 1
         let base = UnsafePointer(buffer)
-        var event = AuditEvent(reusing: eventStorage)
-        switch event.load(base, start: s, end: to) {
+        let event = nextEvent()
+        switch event.pointee.load(base, start: s, end: to) {
         case .event:
-            handler.handle(event: event, at: RecordLocation(line: line, byteOffset: offset(s), itemIndex: item))
+            handler.handle(event: event.pointee, at: RecordLocation(line: line, byteOffset: offset(s), itemIndex: item))
+            handed(&handler)
         case .eventList(let items, let apiVersion):
             var index = 0
             var elements = items.elements
@@ -725,10 +746,12 @@ public final class AuditStreamReader {
                         "EventList item \(index) is not an object", &handler)
                     continue
                 }
-                switch event.load(object: element, listAPIVersion: apiVersion) {
+                let item = nextEvent()
+                switch item.pointee.load(object: element, listAPIVersion: apiVersion) {
                 case .event:
                     handler.handle(
-                        event: event, at: RecordLocation(line: line, byteOffset: offset(element.start), itemIndex: index))
+                        event: item.pointee, at: RecordLocation(line: line, byteOffset: offset(element.start), itemIndex: index))
+                    handed(&handler)
                 case .eventList:
                     report(.invalidListItem, at: element.start, line: line,
                         "EventList item \(index) is itself an EventList", &handler)
@@ -751,9 +774,37 @@ public final class AuditStreamReader {
         }
     }
 
+    /// The view the next event is loaded into: the batch's next one, with its own index
+    /// memory while the handler holds the events before it.
+    @inline(__always)
+    func nextEvent() -> UnsafeMutablePointer<AuditEvent> {
+        if batched == batchEventsMade {
+            (batchEvents + batched).initialize(to: AuditEvent())
+            batchEventsMade += 1
+        }
+        return batchEvents + batched
+    }
+
+    /// An event was handed out: ends the batch when it is full.
+    @inline(__always)
+    func handed<H: AuditRecordHandler>(_ handler: inout H) {
+        batched += 1
+        if batched >= min(handler.batchSize, Self.maxBatchSize) { endBatch(&handler) }
+    }
+
+    /// Hands the batch's events to the handler (none when the batch is empty).
+    @inline(__always)
+    func endBatch<H: AuditRecordHandler>(_ handler: inout H) {
+        guard batched > 0 else { return }
+        let events = UnsafeBufferPointer(start: UnsafePointer(batchEvents), count: batched)
+        batched = 0
+        handler.endBatch(events)
+    }
+
     func report<H: AuditRecordHandler>(
         _ kind: ReadIssue.Kind, at position: Int, line: Int, _ detail: String, _ handler: inout H
     ) {
+        endBatch(&handler)  // the events before the problem first, in input order
         handler.handle(issue: ReadIssue(kind: kind, source: name, line: line, byteOffset: offset(position), detail: detail))
     }
 }

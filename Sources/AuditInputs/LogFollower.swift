@@ -416,4 +416,6 @@ struct EventTimeTracker<Inner: AuditRecordHandler>: AuditRecordHandler {
     }
 
     mutating func handle(issue: ReadIssue) { inner.handle(issue: issue) }
+    var batchSize: Int { inner.batchSize }
+    mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) { inner.endBatch(events) }
 }

@@ -58,9 +58,26 @@ public struct RecordLocation: Sendable, Equatable {
 }
 
 /// Receives what the reader finds: events and problems, in input order.
+///
+/// A handler may take events in batches (`batchSize`): a detector judges a run of events
+/// one after another and then applies the verdicts, so its judging code and tables stay in
+/// the processor's caches instead of taking turns with the parser's.
 public protocol AuditRecordHandler {
-    /// Called for every event. The event's bytes are valid only during the call.
+    /// Called for every event. The event (its bytes and index) is valid during the call,
+    /// and again in the `endBatch(_:)` call that ends its batch.
     mutating func handle(event: AuditEvent, at location: RecordLocation)
-    /// Called for every record that could not be read.
+    /// Called for every record that could not be read (after the batch before it has ended).
     mutating func handle(issue: ReadIssue)
+    /// How many events a batch holds at most (1 to `AuditStreamReader.maxBatchSize`; 1 by
+    /// default). The reader gives each event of a batch its own index, and ends a batch when
+    /// it is full, before it reports a problem, and before it reuses its buffer (at the end
+    /// of every read it processed), so a batch never waits for more input.
+    var batchSize: Int { get }
+    /// The events handed since the last call, in order: valid until this returns.
+    mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>)
+}
+
+extension AuditRecordHandler {
+    public var batchSize: Int { 1 }
+    public mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {}
 }

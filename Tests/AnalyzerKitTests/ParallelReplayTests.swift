@@ -24,13 +24,17 @@ struct ParallelReplayTests {
         var classLookups = 0
     }
 
-    static func scan(_ paths: [String], jobs: Int, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 16) -> Outcome {
+    static func scan(
+        _ paths: [String], jobs: Int, blockSize: Int = 1 << 20, maxRecordBytes: Int = 1 << 16,
+        detectionBatch: Int = DetectingHandler.detectionBatchSize, readSize: Int = 1 << 20
+    ) -> Outcome {
         var outcome = Outcome()
         let detector = Detector(plan: pack.plan) { outcome.alerts.append(AlertFormat.json($0)) }
         var options = ScanRunner.Options()
         options.jobs = jobs
         options.blockSize = blockSize
-        options.limits = ReaderLimits(maxRecordBytes: maxRecordBytes)
+        options.limits = ReaderLimits(maxRecordBytes: maxRecordBytes, readSize: readSize)
+        options.detectionBatch = detectionBatch
         let summary = ScanRunner(options: options).summarize(paths, detector: detector) { outcome.issues.append($0.description) }
         func top(_ c: BoundedByteCounter) -> String {
             c.top(1_000).map { "\(String(decoding: $0.key, as: UTF8.self))=\($0.count)" }.joined(separator: ",")
@@ -102,6 +106,39 @@ struct ParallelReplayTests {
             #expect(many.summary == one.summary, "summary with \(jobs) threads, \(blockSize)-byte blocks")
             #expect(many.counters == one.counters, "counters with \(jobs) threads, \(blockSize)-byte blocks")
         }
+    }
+
+    /// The detector judges a batch of events before applying their verdicts: every alert,
+    /// problem and counter is what judging each event as it is read gives, whatever the
+    /// batch size and wherever reads end. The log also reuses audit IDs on other requests
+    /// (the finding reads the event back while later events of its batch are judged).
+    @Test("the same alerts, problems, summary and counters whatever the detection batch")
+    func sameInBatches() throws {
+        let dir = try TempDir()
+        var bytes = Self.hostileLog(bytes: 600_000, byteOrderMark: false)
+        var generator = SyntheticAuditLog(.init(seed: 5, attackInterval: 20))
+        let lines = generator.makeEvents(300).split(separator: UInt8(ascii: "\n")).map { Array($0) }
+        let reuser = lines.first { $0.count > 200 }!
+        for (i, line) in lines.enumerated() {
+            bytes += [UInt8(ascii: "\n")] + line
+            // Every 25th line again with another verb: the same audit ID and stage, other content.
+            if i % 25 == 0, let range = line.firstRange(of: Array(#""verb":""#.utf8)) {
+                var other = line
+                other.insert(contentsOf: Array("x".utf8), at: range.upperBound)
+                bytes += [UInt8(ascii: "\n")] + other
+            }
+        }
+        bytes += [UInt8(ascii: "\n")] + reuser
+        let log = try dir.file("audit.log", Data(bytes))
+        let one = Self.scan([log.path], jobs: 1, detectionBatch: 1)
+        #expect(one.alerts.count > 20 && one.issues.count > 5)
+        #expect(one.counters.auditIDReuses >= 10 && one.counters.duplicates > 10)
+        for batch in [2, 7, 32, AuditStreamReader.maxBatchSize] {
+            let batched = Self.scan([log.path], jobs: 1, detectionBatch: batch)
+            #expect(batched == one, "batches of \(batch)")
+        }
+        // Smaller reads end batches early: still the same.
+        #expect(Self.scan([log.path], jobs: 1, detectionBatch: 32, readSize: 64 << 10) == one)
     }
 
     @Test("several files, a line over the cap at the end of a file, and a layout that is not lines")

@@ -195,6 +195,36 @@ struct ReaderSplitTests {
         }
     }
 
+    /// A handler holding events (as the detector does) gets each its own index, valid until
+    /// its batch ends, at every read size: the records it sees are the one-by-one ones.
+    @Test("batches of held events, pieces of every size", arguments: names, [2, 3, 64])
+    func batchesAtEveryChunkSize(_ name: String, batchSize: Int) {
+        let b = Self.input(name)
+        let reader = AuditStreamReader(limits: Self.limits(name, readSize: 64 << 10))
+        #expect(readInPlace(b.bytes, limits: Self.limits(name), batchSize: batchSize).entries == b.expected, "\(name) in place")
+        for k in 1...b.bytes.count {
+            let found = readStream(b.bytes, chunk: k, reader: reader, batchSize: batchSize)
+            if found.entries != b.expected {
+                Issue.record("\(name), batches of \(batchSize), pieces of \(k) bytes:\n got \(found.entries)\n want \(b.expected)")
+                return
+            }
+        }
+    }
+
+    @Test("a batch ends after its size and at the end of every read")
+    func batchEnds() {
+        let lines = (0..<10).map { Events.compact("b\($0)") + "\n" }
+        // Ten events in one read, batches of 4: ends after 4, 8 and at the read's end.
+        let whole = readStream(utf8(lines.joined()), batchSize: 4)
+        #expect(whole.auditIDs == (0..<10).map { "b\($0)" })
+        #expect(whole.batchEnds == 3)
+        // One event per read: every read ends its batch, so no event waits for the next read.
+        let reader = AuditStreamReader()
+        let pieces = readPieces(lines.map(utf8), reader: reader, batchSize: 4)
+        #expect(pieces.auditIDs == (0..<10).map { "b\($0)" })
+        #expect(pieces.batchEnds == 10)
+    }
+
     @Test("random piece sizes", arguments: names)
     func randomPieces(_ name: String) {
         let b = Self.input(name)

@@ -52,20 +52,56 @@ enum Entry: Equatable, CustomStringConvertible {
 struct Collector: AuditRecordHandler {
     var entries: [Entry] = []
     var details: [String] = []
+    /// With more than 1, events are held until `endBatch()` (or the next issue) and only then
+    /// recorded, read again from the held views: each must still show what it showed when
+    /// it was handed over (its bytes and its own index), and no batch may exceed the size.
+    let batchSize: Int
+    private var held: [(event: AuditEvent, record: EventRecord, raw: [UInt8])] = []
+    /// Calls of `endBatch()`.
+    private(set) var batchEnds = 0
+
+    init(batchSize: Int = 1) { self.batchSize = batchSize }
 
     var events: [EventRecord] { entries.compactMap { if case .event(let e) = $0 { return e } else { return nil } } }
     var issues: [IssueRecord] { entries.compactMap { if case .issue(let i) = $0 { return i } else { return nil } } }
     var auditIDs: [String?] { events.map(\.auditID) }
 
-    mutating func handle(event: AuditEvent, at location: RecordLocation) {
-        entries.append(.event(EventRecord(
+    static func record(_ event: AuditEvent, _ location: RecordLocation) -> EventRecord {
+        EventRecord(
             auditID: event.auditID?.string, apiVersion: event.apiVersion?.string,
-            line: location.line, byteOffset: location.byteOffset, itemIndex: location.itemIndex)))
+            line: location.line, byteOffset: location.byteOffset, itemIndex: location.itemIndex)
+    }
+
+    mutating func handle(event: AuditEvent, at location: RecordLocation) {
+        let record = Self.record(event, location)
+        guard batchSize > 1 else { return entries.append(.event(record)) }
+        held.append((event, record, Array(event.object.rawBytes)))
+        if held.count > batchSize { Issue.record("the reader handed out \(held.count) events in a batch of \(batchSize)") }
     }
 
     mutating func handle(issue: ReadIssue) {
+        if !held.isEmpty { Issue.record("a problem was reported inside a batch of \(held.count) events") }
         entries.append(.issue(IssueRecord(kind: issue.kind, line: issue.line, byteOffset: issue.byteOffset, source: issue.source)))
         details.append(issue.description)
+    }
+
+    /// Each event given must be the one held for it, still showing what it showed when it
+    /// was handed over.
+    mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {
+        batchEnds += 1
+        guard batchSize > 1 else { return }  // recorded as handed over
+        if events.count != held.count { Issue.record("a batch of \(events.count) events ends \(held.count) handed over") }
+        for (k, (event, record, raw)) in held.enumerated() {
+            let again = EventRecord(
+                auditID: event.auditID?.string, apiVersion: event.apiVersion?.string,
+                line: record.line, byteOffset: record.byteOffset, itemIndex: record.itemIndex)
+            let given = k < events.count ? Array(events[k].object.rawBytes) : []
+            if again != record || Array(event.object.rawBytes) != raw || given != raw {
+                Issue.record("held event \(record) changed before its batch ended: now \(again)")
+            }
+            entries.append(.event(record))
+        }
+        held.removeAll()
     }
 }
 
@@ -130,11 +166,11 @@ struct FailingSource: ByteSource {
 /// Reads `bytes` through a source that returns at most `chunk` bytes per read.
 func readStream(
     _ bytes: [UInt8], chunk: Int = .max, limits: ReaderLimits = ReaderLimits(), reader: AuditStreamReader? = nil,
-    name: String = "test.log"
+    name: String = "test.log", batchSize: Int = 1
 ) -> Collector {
     let reader = reader ?? AuditStreamReader(limits: limits)
     var source = ChunkedSource(bytes, maxChunk: chunk)
-    var collector = Collector()
+    var collector = Collector(batchSize: batchSize)
     do {
         try reader.read(from: &source, name: name, into: &collector)
     } catch {
@@ -144,9 +180,9 @@ func readStream(
 }
 
 /// Reads `bytes` through a source that returns exactly `pieces`.
-func readPieces(_ pieces: [[UInt8]], reader: AuditStreamReader, name: String = "test.log") -> Collector {
+func readPieces(_ pieces: [[UInt8]], reader: AuditStreamReader, name: String = "test.log", batchSize: Int = 1) -> Collector {
     var source = PiecesSource(pieces)
-    var collector = Collector()
+    var collector = Collector(batchSize: batchSize)
     do {
         try reader.read(from: &source, name: name, into: &collector)
     } catch {
@@ -156,9 +192,9 @@ func readPieces(_ pieces: [[UInt8]], reader: AuditStreamReader, name: String = "
 }
 
 /// Reads `bytes` in place (no copy), as for a webhook body.
-func readInPlace(_ bytes: [UInt8], limits: ReaderLimits = ReaderLimits(), name: String = "test.log") -> Collector {
+func readInPlace(_ bytes: [UInt8], limits: ReaderLimits = ReaderLimits(), name: String = "test.log", batchSize: Int = 1) -> Collector {
     let reader = AuditStreamReader(limits: limits)
-    var collector = Collector()
+    var collector = Collector(batchSize: batchSize)
     bytes.withUnsafeBytes { reader.read(bytes: $0, name: name, into: &collector) }
     return collector
 }

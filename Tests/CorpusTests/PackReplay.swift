@@ -1,3 +1,4 @@
+import AnalyzerKit
 import AuditInputs
 import AuditModel
 import DetectionEngine
@@ -13,13 +14,15 @@ struct PackReplay {
     /// How many alerts each rule id raised.
     var firings: [String: Int] { alerts.reduce(into: [:]) { $0[$1.rule.id, default: 0] += 1 } }
 
-    /// Feeds every event to the detector and keeps the problems.
+    /// Feeds the events to the detector in batches, as `kaudit scan` does, and keeps the problems.
     private struct DetectingHandler: AuditRecordHandler {
         let detector: Detector
         var issues: [ReadIssue] = []
+        var batchSize: Int { AnalyzerKit.DetectingHandler.detectionBatchSize }
 
-        mutating func handle(event: AuditEvent, at location: RecordLocation) { detector.process(event) }
+        mutating func handle(event: AuditEvent, at location: RecordLocation) {}
         mutating func handle(issue: ReadIssue) { issues.append(issue) }
+        mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) { detector.process(batch: events) }
     }
 
     static func run(_ pack: RulePack, over file: URL) throws -> PackReplay {

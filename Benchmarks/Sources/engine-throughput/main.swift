@@ -1,14 +1,15 @@
 // engine-throughput: how fast the detection engine judges audit logs, against parsing alone.
 //
-//   engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--profile-rules]
+//   engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--batch N] [--profile-rules]
 //   engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N]
 //                     [--max-bytes N] [--control]
 //
 // Throughput (the first form): loads the rule pack (`RulePack.load`), loads CORPUS into
 // memory once, then for each of N repetitions, interleaved, on one core:
 //   parse   the stream reader over a `MemorySource` into a handler that counts events
-//   detect  the same, the handler calling `Detector.process` on a fresh `Detector` for the
-//           pack's plan (alerts counted), and `finish()` at the end
+//   detect  the same, the handler handing events to a fresh `Detector` for the pack's plan
+//           as `kaudit scan` does, in batches of `--batch` (default 32; 1: `Detector.process`
+//           per event), alerts counted, and `finish()` at the end
 // Reports the medians (GB = 10^9 bytes), the ratio detect / parse, the alerts, the
 // detector's counters and the correlation state left at the end. `--profile-rules` adds an
 // untimed pass that reports how many rules the verb x resource index leaves to try per
@@ -35,7 +36,7 @@ import RuleLoader
 // MARK: Setup
 
 let usage = """
-    usage: engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--profile-rules]
+    usage: engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--batch N] [--profile-rules]
            engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N] [--max-bytes N] [--control]
 
     """
@@ -127,16 +128,24 @@ struct CountEvents: AuditRecordHandler {
     mutating func handle(issue: ReadIssue) { issues &+= 1 }
 }
 
-/// Counts events and hands each to the detector.
+/// Counts events and hands them to the detector as `kaudit scan` does
+/// (`DetectingHandler`): in batches of `batchSize`, or one by one with a batch size of 1.
 struct Detect: AuditRecordHandler {
     let detector: Detector
+    let batchSize: Int
     var events: UInt64 = 0
     var issues: UInt64 = 0
+
     mutating func handle(event: AuditEvent, at location: RecordLocation) {
         events &+= 1
-        detector.process(event)
+        if batchSize == 1 { detector.process(event) }
     }
+
     mutating func handle(issue: ReadIssue) { issues &+= 1 }
+
+    mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {
+        if batchSize > 1 { detector.process(batch: events) }
+    }
 }
 
 final class AlertCount {
@@ -204,7 +213,7 @@ func profileRules(_ plan: DetectionPlan, _ data: UnsafeRawBufferPointer, name: S
 
 // MARK: Throughput
 
-func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
+func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool, batchSize: Int) {
     let t0 = now()
     let pack = RulePack.load(paths: rulePaths)
     let loadSeconds = now() - t0
@@ -241,7 +250,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool) {
             let count = AlertCount()
             let detector = Detector(plan: plan) { _ in count.n += 1 }
             var source = MemorySource(data)
-            var h = Detect(detector: detector)
+            var h = Detect(detector: detector, batchSize: batchSize)
             let m0 = mallocCalls()
             let t = now()
             try! reader.read(from: &source, name: corpus, into: &h)
@@ -381,7 +390,7 @@ func stateAtCap(events: Int, eventBytes: Int, limits: CorrelationLimits, control
     batch.reserveCapacity(4096 * (eventBytes + 64))
     let before = memory()
     let detector = Detector(plan: pack.plan, options: options) { _ in count.n += 1 }
-    var h = Detect(detector: detector)
+    var h = Detect(detector: detector, batchSize: DetectingHandler.detectionBatchSize)
     var generated = 0
     var bytes = 0
     let t0 = now()
@@ -443,4 +452,6 @@ guard !rulePaths.isEmpty else {
     fputs(usage, stderr)
     exit(2)
 }
-throughput(corpus: args[1], rulePaths: rulePaths, reps: intValue("--reps", 5), profile: args.contains("--profile-rules"))
+throughput(
+    corpus: args[1], rulePaths: rulePaths, reps: intValue("--reps", 5), profile: args.contains("--profile-rules"),
+    batchSize: min(max(intValue("--batch", DetectingHandler.detectionBatchSize), 1), AuditStreamReader.maxBatchSize))
