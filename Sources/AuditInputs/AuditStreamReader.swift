@@ -83,8 +83,10 @@ public final class AuditStreamReader {
     public private(set) var stats = ReaderStats()
     /// The event views this reader hands out, one per event of a batch
     /// (`AuditRecordHandler.batchSize`), each with its own index memory, loaded in place
-    /// batch after batch: no allocation and no reference counting per event.
+    /// batch after batch: no allocation and no reference counting per event (the views do
+    /// not keep their storage; `batchStorages` does).
     let batchEvents: UnsafeMutablePointer<AuditEvent>
+    var batchStorages: [AuditEventStorage] = []
     /// Views made so far (they are made when a batch first needs them).
     var batchEventsMade = 0
     /// Events handed out in the current batch.
@@ -779,7 +781,9 @@ public final class AuditStreamReader {
     @inline(__always)
     func nextEvent() -> UnsafeMutablePointer<AuditEvent> {
         if batched == batchEventsMade {
-            (batchEvents + batched).initialize(to: AuditEvent())
+            let storage = AuditEventStorage()
+            batchStorages.append(storage)
+            (batchEvents + batched).initialize(to: AuditEvent(unownedStorage: storage))
             batchEventsMade += 1
         }
         return batchEvents + batched

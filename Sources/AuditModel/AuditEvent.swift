@@ -98,8 +98,9 @@ public struct AuditEvent {
     /// The index, in `storage`. Reads and writes go through the pointer: an index stored
     /// inline (41 slots, 328 bytes) was copied whole on every read of a slot.
     @usableFromInline private(set) var slots: EnvelopeSlots
-    /// Keeps the index memory alive.
-    @usableFromInline private(set) var storage: AuditEventStorage
+    /// Keeps the index memory alive; nil for a view whose storage its maker keeps
+    /// (`init(unownedStorage:)`), so that copying the view touches no reference count.
+    @usableFromInline private(set) var storage: AuditEventStorage?
     /// The `apiVersion` of the EventList this event came from, for items that have none.
     public private(set) var listAPIVersion: JSONValue?
     /// Whether a top-level key appeared more than once (the last occurrence is used).
@@ -128,10 +129,22 @@ public struct AuditEvent {
     /// every event, so loading an event allocates nothing; the previous view made from
     /// the same storage is overwritten by the next `load`.
     public init(reusing storage: AuditEventStorage) {
+        self.init(storage.slots, keeping: storage)
+    }
+
+    /// An empty view whose index lives in `storage`, without keeping it: the caller keeps
+    /// the storage as long as the view or any copy of it is read, and copies then cost no
+    /// reference counting. For a reader, whose views are valid only while it keeps their
+    /// bytes anyway (`AuditStreamReader` hands a detector batches of such views).
+    public init(unownedStorage storage: AuditEventStorage) {
+        self.init(storage.slots, keeping: nil)
+    }
+
+    private init(_ slots: UnsafeMutablePointer<FieldSlot>, keeping storage: AuditEventStorage?) {
         object = JSONValue(base: AuditEvent.nothing, start: 0, end: 0)
         self.storage = storage
-        slots = EnvelopeSlots(storage.slots)
-        storage.stageTime.pointee.known = false
+        self.slots = EnvelopeSlots(slots)
+        self.slots.stageTime.pointee.known = false
         listAPIVersion = nil
         hasDuplicateKeys = false
     }
@@ -144,10 +157,8 @@ public struct AuditEvent {
     /// only the plain fields change, and the storage's reference count is not touched
     /// (assigning retained and released it for every event).
     public mutating func show(_ other: AuditEvent) {
-        if storage !== other.storage {
-            storage = other.storage
-            slots = other.slots
-        }
+        if storage !== other.storage { storage = other.storage }
+        slots = other.slots
         object = other.object
         listAPIVersion = other.listAPIVersion
         hasDuplicateKeys = other.hasDuplicateKeys
@@ -209,7 +220,7 @@ public struct AuditEvent {
     public mutating func load(
         object: JSONValue, savedIndex: UnsafePointer<FieldSlot>, listAPIVersion: JSONValue?, hasDuplicateKeys: Bool
     ) {
-        storage.stageTime.pointee.known = false
+        slots.stageTime.pointee.known = false
         self.object = object
         self.listAPIVersion = listAPIVersion
         self.hasDuplicateKeys = hasDuplicateKeys
@@ -231,7 +242,7 @@ public struct AuditEvent {
         self.object = object
         self.listAPIVersion = listAPIVersion
         slots.reset()
-        storage.stageTime.pointee.known = false
+        slots.stageTime.pointee.known = false
         var duplicate = false
         let end = object.end
         var cursor = JSONObjectCursor(base, open: object.start, end: end)
@@ -399,7 +410,7 @@ public struct AuditEvent {
 
     /// `requestReceivedTimestamp` in microseconds since the epoch (v1beta1: `timestamp`).
     public var requestReceivedMicros: Int64? {
-        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v, cache: storage.dateCache) {
+        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) {
             return t
         }
         if let v = self[.timestamp], let t = RFC3339.microseconds(v) { return t }
@@ -410,7 +421,7 @@ public struct AuditEvent {
     /// This is the event time that windows and ordering use.
     /// Worked out once per loaded event: the detector and the scan summary both ask.
     public var stageMicros: Int64? {
-        let memo = storage.stageTime
+        let memo = slots.stageTime
         if memo.pointee.known { return memo.pointee.micros }
         let micros = parsedStageMicros
         memo.pointee = StageTimeMemo(known: true, micros: micros)
@@ -418,7 +429,7 @@ public struct AuditEvent {
     }
 
     private var parsedStageMicros: Int64? {
-        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: storage.dateCache) { return t }
+        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) { return t }
         if let v = slots[.metadataCreationTimestamp].value(object.base), let t = RFC3339.microseconds(v) { return t }
         return requestReceivedMicros
     }
@@ -508,28 +519,22 @@ public enum NestedField: Int, CaseIterable, Sendable {
     }
 }
 
-/// Memory for one event's index, reused from event to event (see `AuditEvent(reusing:)`).
+/// Memory for one event's index, reused from event to event (see `AuditEvent(reusing:)`):
+/// one block holding the slots, then the stage time memo and the date cache, so that a view
+/// reaches all three from its slot pointer alone.
 public final class AuditEventStorage {
     @usableFromInline let slots: UnsafeMutablePointer<FieldSlot>
-    /// The last timestamp date turned into days, shared by this storage's events.
-    @usableFromInline let dateCache: UnsafeMutablePointer<DateCache>
-    /// The loaded event's `stageMicros`, once asked for.
-    let stageTime: UnsafeMutablePointer<StageTimeMemo>
 
     public init() {
-        slots = .allocate(capacity: EnvelopeSlots.count)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: EnvelopeSlots.blockBytes, alignment: 16)
+        slots = raw.bindMemory(to: FieldSlot.self, capacity: EnvelopeSlots.count)
         slots.initialize(repeating: FieldSlot(), count: EnvelopeSlots.count)
-        dateCache = .allocate(capacity: 1)
-        dateCache.initialize(to: DateCache())
-        stageTime = .allocate(capacity: 1)
-        stageTime.initialize(to: StageTimeMemo())
+        let view = EnvelopeSlots(slots)
+        view.dateCache.initialize(to: DateCache())
+        view.stageTime.initialize(to: StageTimeMemo())
     }
 
-    deinit {
-        slots.deallocate()
-        dateCache.deallocate()
-        stageTime.deallocate()
-    }
+    deinit { UnsafeMutableRawPointer(slots).deallocate() }
 }
 
 /// An event's time as `AuditEvent.stageMicros` gives it, kept until the next load.
@@ -580,6 +585,24 @@ public struct EnvelopeSlots {
     @usableFromInline let base: UnsafeMutablePointer<FieldSlot>
 
     @inlinable init(_ base: UnsafeMutablePointer<FieldSlot>) { self.base = base }
+
+    /// The storage block (`AuditEventStorage`): the slots, then the stage time memo, then
+    /// the date cache, each at an offset aligned for it.
+    @usableFromInline static let stageTimeOffset = aligned(count * MemoryLayout<FieldSlot>.stride, MemoryLayout<StageTimeMemo>.alignment)
+    @usableFromInline static let dateCacheOffset = aligned(stageTimeOffset + MemoryLayout<StageTimeMemo>.stride, MemoryLayout<DateCache>.alignment)
+    static let blockBytes = dateCacheOffset + MemoryLayout<DateCache>.stride
+
+    @inlinable static func aligned(_ n: Int, _ alignment: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    /// The last timestamp date turned into days, shared by the storage's events.
+    @inlinable var dateCache: UnsafeMutablePointer<DateCache> {
+        (UnsafeMutableRawPointer(base) + Self.dateCacheOffset).assumingMemoryBound(to: DateCache.self)
+    }
+
+    /// The loaded event's `stageMicros`, once asked for.
+    var stageTime: UnsafeMutablePointer<StageTimeMemo> {
+        (UnsafeMutableRawPointer(base) + Self.stageTimeOffset).assumingMemoryBound(to: StageTimeMemo.self)
+    }
 
     @inlinable
     subscript(_ f: EnvelopeField) -> FieldSlot { base[f.rawValue] }

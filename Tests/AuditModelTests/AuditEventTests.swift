@@ -52,6 +52,37 @@ struct AuditEventTests {
         }
     }
 
+    /// A reader's batch: views that do not keep their storages (the reader does), each with
+    /// its own; a view shown one and then another follows each, times included.
+    @Test("views over unowned storages: each its own index, followed by show")
+    func unownedStorages() throws {
+        let a = Array(Fixtures.v1Event.utf8)
+        let b = Array(Fixtures.falcoExecPod.utf8)
+        try a.withUnsafeBufferPointer { ab in
+            try b.withUnsafeBufferPointer { bb in
+                let storages = [AuditEventStorage(), AuditEventStorage()]
+                var first = AuditEvent(unownedStorage: storages[0])
+                var second = AuditEvent(unownedStorage: storages[1])
+                guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
+                guard case .event = second.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
+                // Loading the second left the first as it was.
+                #expect(text(first.verb) == "patch")
+                #expect(text(first.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
+                #expect(text(second.verb) == "create")
+                #expect(first.stageMicros != second.stageMicros)
+                var held = AuditEvent()
+                held.show(first)
+                #expect(text(held.auditID) == text(first.auditID))
+                held.show(second)  // neither keeps a storage: the view still follows
+                #expect(text(held.auditID) == text(second.auditID))
+                #expect(held.stageMicros == second.stageMicros)
+                held.show(first)
+                #expect(text(held.verb) == "patch")
+                #expect(held.stageMicros == first.stageMicros)
+            }
+        }
+    }
+
     @Test("user and impersonatedUser")
     func users() throws {
         try withEvent(Fixtures.v1Event) { e in
