@@ -23,32 +23,35 @@ struct AuditEventTests {
         }
     }
 
-    @Test("show: a view takes another event's fields, from its own storage or a shared one")
-    func showOtherEvent() throws {
+    /// The bytes of two different events (`Fixtures.v1Event`, `Fixtures.falcoExecPod`).
+    func withTwoEventTexts(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         let a = Array(Fixtures.v1Event.utf8)
         let b = Array(Fixtures.falcoExecPod.utf8)
-        try a.withUnsafeBufferPointer { ab in
-            try b.withUnsafeBufferPointer { bb in
-                // A reader's way: one storage, loaded event after event.
-                let storage = AuditEventStorage()
-                var first = AuditEvent(reusing: storage)
-                guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
-                var held = AuditEvent()
-                held.show(first)
-                #expect(text(held.verb) == "patch")
-                var next = AuditEvent(reusing: storage)
-                guard case .event = next.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
-                held.show(next)
-                #expect(text(held.verb) == text(next.verb))
-                #expect(text(held.auditID) == text(next.auditID))
-                #expect(held.stageMicros == next.stageMicros)
-                // Another storage: the view follows it.
-                var other = AuditEvent()
-                guard case .event = other.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("c") }
-                held.show(other)
-                #expect(text(held.verb) == "patch")
-                #expect(text(held.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
-            }
+        try a.withUnsafeBufferPointer { ab in try b.withUnsafeBufferPointer { bb in try body(ab, bb) } }
+    }
+
+    @Test("show: a view takes another event's fields, from its own storage or a shared one")
+    func showOtherEvent() throws {
+        try withTwoEventTexts { ab, bb in
+            // A reader's way: one storage, loaded event after event.
+            let storage = AuditEventStorage()
+            var first = AuditEvent(reusing: storage)
+            guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
+            var held = AuditEvent()
+            held.show(first)
+            #expect(text(held.verb) == "patch")
+            var next = AuditEvent(reusing: storage)
+            guard case .event = next.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
+            held.show(next)
+            #expect(text(held.verb) == text(next.verb))
+            #expect(text(held.auditID) == text(next.auditID))
+            #expect(held.stageMicros == next.stageMicros)
+            // Another storage: the view follows it.
+            var other = AuditEvent()
+            guard case .event = other.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("c") }
+            held.show(other)
+            #expect(text(held.verb) == "patch")
+            #expect(text(held.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
         }
     }
 
@@ -56,30 +59,26 @@ struct AuditEventTests {
     /// its own; a view shown one and then another follows each, times included.
     @Test("views over unowned storages: each its own index, followed by show")
     func unownedStorages() throws {
-        let a = Array(Fixtures.v1Event.utf8)
-        let b = Array(Fixtures.falcoExecPod.utf8)
-        try a.withUnsafeBufferPointer { ab in
-            try b.withUnsafeBufferPointer { bb in
-                let storages = [AuditEventStorage(), AuditEventStorage()]
-                var first = AuditEvent(unownedStorage: storages[0])
-                var second = AuditEvent(unownedStorage: storages[1])
-                guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
-                guard case .event = second.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
-                // Loading the second left the first as it was.
-                #expect(text(first.verb) == "patch")
-                #expect(text(first.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
-                #expect(text(second.verb) == "create")
-                #expect(first.stageMicros != second.stageMicros)
-                var held = AuditEvent()
-                held.show(first)
-                #expect(text(held.auditID) == text(first.auditID))
-                held.show(second)  // neither keeps a storage: the view still follows
-                #expect(text(held.auditID) == text(second.auditID))
-                #expect(held.stageMicros == second.stageMicros)
-                held.show(first)
-                #expect(text(held.verb) == "patch")
-                #expect(held.stageMicros == first.stageMicros)
-            }
+        try withTwoEventTexts { ab, bb in
+            let storages = [AuditEventStorage(), AuditEventStorage()]
+            var first = AuditEvent(unownedStorage: storages[0])
+            var second = AuditEvent(unownedStorage: storages[1])
+            guard case .event = first.load(ab.baseAddress!, start: 0, end: ab.count) else { throw TestFailure("a") }
+            guard case .event = second.load(bb.baseAddress!, start: 0, end: bb.count) else { throw TestFailure("b") }
+            // Loading the second left the first as it was.
+            #expect(text(first.verb) == "patch")
+            #expect(text(first.auditID) == "5b4a8e3c-2f1d-4c9a-9e27-0d6f3b1a7c42")
+            #expect(text(second.verb) == "create")
+            #expect(first.stageMicros != second.stageMicros)
+            var held = AuditEvent()
+            held.show(first)
+            #expect(text(held.auditID) == text(first.auditID))
+            held.show(second)  // neither keeps a storage: the view still follows
+            #expect(text(held.auditID) == text(second.auditID))
+            #expect(held.stageMicros == second.stageMicros)
+            held.show(first)
+            #expect(text(held.verb) == "patch")
+            #expect(held.stageMicros == first.stageMicros)
         }
     }
 
