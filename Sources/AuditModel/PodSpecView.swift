@@ -174,6 +174,9 @@ public struct ContainerView {
     public var capabilitiesAdd: JSONValue? { securityContext?["capabilities"]?["add"] }
     /// `volumeMounts`, each with `name`, `mountPath` and `readOnly`.
     public var volumeMounts: JSONValue? { object["volumeMounts"] }
+    /// `command` (the entrypoint) and `args`, arrays of strings.
+    public var command: JSONValue? { object["command"] }
+    public var args: JSONValue? { object["args"] }
 }
 
 /// One pod volume.

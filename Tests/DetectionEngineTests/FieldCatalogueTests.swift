@@ -10,7 +10,7 @@ enum FieldFixtures {
         """#
 
     static let cronJob = #"""
-        {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0","stage":"ResponseComplete","requestURI":"/apis/batch/v1/namespaces/ops/cronjobs","verb":"create","user":{"username":"system:serviceaccount:ops:deployer","groups":["system:serviceaccounts","system:serviceaccounts:ops","system:authenticated"]},"sourceIPs":["10.0.3.14"],"objectRef":{"resource":"cronjobs","namespace":"ops","name":"backup","apiGroup":"batch","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"backup","namespace":"ops"},"spec":{"schedule":"*/5 * * * *","jobTemplate":{"spec":{"template":{"spec":{"hostNetwork":true,"serviceAccountName":"backup","initContainers":[{"name":"prep","image":"busybox:1.36"}],"containers":[{"name":"dump","image":"registry.example.com/backup:2.1","securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}},"volumeMounts":[{"name":"root","mountPath":"/host"}]}],"volumes":[{"name":"root","hostPath":{"path":"/","type":"Directory"}}]}}}}}},"requestReceivedTimestamp":"2026-01-05T10:01:00.000000Z","stageTimestamp":"2026-01-05T10:01:00.030000Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}
+        {"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0","stage":"ResponseComplete","requestURI":"/apis/batch/v1/namespaces/ops/cronjobs","verb":"create","user":{"username":"system:serviceaccount:ops:deployer","groups":["system:serviceaccounts","system:serviceaccounts:ops","system:authenticated"]},"sourceIPs":["10.0.3.14"],"objectRef":{"resource":"cronjobs","namespace":"ops","name":"backup","apiGroup":"batch","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":201},"requestObject":{"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"backup","namespace":"ops"},"spec":{"schedule":"*/5 * * * *","jobTemplate":{"spec":{"template":{"spec":{"hostNetwork":true,"serviceAccountName":"backup","initContainers":[{"name":"prep","image":"busybox:1.36","command":["sh","-c","sleep 1"]}],"containers":[{"name":"dump","image":"registry.example.com/backup:2.1","command":["/bin/backup"],"args":["--all","--to=s3"],"securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}},"volumeMounts":[{"name":"root","mountPath":"/host"}]}],"volumes":[{"name":"root","hostPath":{"path":"/","type":"Directory"}}]}}}}}},"requestReceivedTimestamp":"2026-01-05T10:01:00.000000Z","stageTimestamp":"2026-01-05T10:01:00.030000Z","annotations":{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":""}}
         """#
 }
 
@@ -111,6 +111,8 @@ struct FieldCatalogueTests {
         #expect(try fieldTexts(c, "pod.containers.capabilities.add") == ["SYS_ADMIN", "NET_ADMIN"])
         #expect(try fieldTexts(c, "capabilities") == ["SYS_ADMIN", "NET_ADMIN"])
         #expect(try fieldTexts(c, "pod.containers.volumeMounts.mountPath") == ["/host"])
+        #expect(try fieldTexts(c, "pod.containers.command") == ["/bin/backup", "sh", "-c", "sleep 1"])
+        #expect(try fieldTexts(c, "pod.containers.args") == ["--all", "--to=s3"])
         #expect(try fieldTexts(c, "pod.hostNetwork") == ["true"])
         #expect(try fieldTexts(c, "pod.hostPID") == nil)
         #expect(try fieldTexts(c, "pod.serviceAccountName") == ["backup"])

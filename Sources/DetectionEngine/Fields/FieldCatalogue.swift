@@ -142,7 +142,7 @@ public enum DerivedField: String, Sendable, CaseIterable {
     case execStdin, execTTY
     /// For every container of every kind in the pod spec, wherever it sits:
     case podContainerName, podImage, podPrivileged, podAllowPrivilegeEscalation, podRunAsUser, podCapabilitiesAdd
-    case podVolumeMountPath
+    case podVolumeMountPath, podCommand, podArgs
     /// The pod spec's host namespaces, service account and hostPath volumes.
     case podHostNetwork, podHostPID, podHostIPC, podServiceAccountName, podHostPath, podHostPathType
     /// For a `system:serviceaccount:<namespace>:<name>` user, the namespace and the name (so
@@ -209,6 +209,8 @@ extension FieldCatalogue {
             D(name: "pod.containers.runAsUser", type: .integer, summary: "securityContext.runAsUser of any container.", source: .derived(.podRunAsUser)),
             D(name: "pod.containers.capabilities.add", type: .stringList, summary: "Capabilities added to any container.", source: .derived(.podCapabilitiesAdd)),
             D(name: "pod.containers.volumeMounts.mountPath", type: .stringList, summary: "Mount paths of any container.", source: .derived(.podVolumeMountPath)),
+            D(name: "pod.containers.command", type: .stringList, summary: "Command (entrypoint) words of every container of every kind.", source: .derived(.podCommand)),
+            D(name: "pod.containers.args", type: .stringList, summary: "Arguments of every container of every kind.", source: .derived(.podArgs)),
             D(name: "pod.hostNetwork", type: .boolean, summary: "The pod shares the node's network namespace.", source: .derived(.podHostNetwork)),
             D(name: "pod.hostPID", type: .boolean, summary: "The pod shares the node's PID namespace.", source: .derived(.podHostPID)),
             D(name: "pod.hostIPC", type: .boolean, summary: "The pod shares the node's IPC namespace.", source: .derived(.podHostIPC)),

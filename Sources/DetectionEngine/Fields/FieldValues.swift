@@ -127,6 +127,8 @@ extension FieldSource {
                         case .podAllowPrivilegeEscalation: walk.json(body, c.securityContext?["allowPrivilegeEscalation"])
                         case .podRunAsUser: walk.json(body, c.securityContext?["runAsUser"])
                         case .podCapabilitiesAdd: walk.json(body, c.capabilitiesAdd)
+                        case .podCommand: walk.json(body, c.command)
+                        case .podArgs: walk.json(body, c.args)
                         case .podVolumeMountPath:
                             if let mounts = c.volumeMounts {
                                 for m in mounts.elements where walk.going { walk.json(body, m["mountPath"]) }
