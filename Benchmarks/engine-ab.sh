@@ -13,18 +13,22 @@
 #   Benchmarks/engine-ab.sh /tmp/kaudit-bench/audit-67108864.ndjson 5 8 \
 #       ../base/main/Benchmarks/.build/release/engine-throughput Benchmarks/.build/release/engine-throughput
 #
-# RULES (default: the bundled Detections/) sets the rule directory.
+# RULES (default: the bundled Detections/) sets the rule directory; BINARY@DIR gives one
+# binary its own (an older build that cannot load the current pack runs the pack of its day).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-[ $# -ge 4 ] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 corpus="$1"; reps="$2"; rounds="$3"; shift 3
 rules="${RULES:-$here/../Detections}"
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 for _ in $(seq "$rounds"); do
-    for binary in "$@"; do
-        "$binary" "$corpus" --rules "$rules" --reps "$reps" 2>/dev/null | grep '"bench":"engine"' |
-            BINARY="$binary" python3 -c '
+    for arg in "$@"; do
+        binary="${arg%%@*}"
+        dir="$rules"
+        [ "$binary" != "$arg" ] && dir="${arg#*@}"
+        "$binary" "$corpus" --rules "$dir" --reps "$reps" 2>/dev/null | grep '"bench":"engine"' |
+            BINARY="$arg" python3 -c '
 import json, os, sys
 j = json.loads(sys.stdin.read())
 parse = j["bytes"] / j["parse_GBps"] / 1e9
