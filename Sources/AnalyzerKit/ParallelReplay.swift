@@ -420,30 +420,42 @@ final class ParallelReplay {
         }
     }
 
+    /// Summarizes a block's records as they are read and judges its events in batches (as
+    /// `DetectingHandler` does on one thread: parsing and judging do not take turns in the
+    /// instruction cache event by event).
     struct BlockHandler: AuditRecordHandler {
         let block: Block
         let judge: EventJudge?
 
+        var batchSize: Int { judge == nil ? 1 : DetectingHandler.detectionBatchSize }
+
         mutating func handle(event: AuditEvent, at location: RecordLocation) {
             block.summary.handle(event: event, at: location)
             block.events += 1
-            guard let judge else { return }
-            let verdict = judge.judge(event, into: &block.matches)
-            block.verdicts.append(verdict)
-            var saved = -1
-            if verdict.matchCount > 0 {
-                saved = block.savedIndexes.count
-                block.savedIndexes.append(contentsOf: repeatElement(FieldSlot(), count: AuditEvent.savedIndexCount))
-                block.savedIndexes.withUnsafeMutableBufferPointer { event.saveIndex(to: $0.baseAddress! + saved) }  // Safe: just appended.
-            }
             let list = event.listAPIVersion
             block.records.append(
                 Record(
                     start: event.object.start, end: event.object.end, listStart: list?.start ?? -1, listEnd: list?.end ?? -1,
-                    savedIndex: saved, hasDuplicateKeys: event.hasDuplicateKeys))
+                    savedIndex: -1, hasDuplicateKeys: event.hasDuplicateKeys))
         }
 
         mutating func handle(issue: ReadIssue) { block.issues.append((block.events, issue)) }
+
+        /// Judges the batch's events (the last records filed); an event that matched keeps
+        /// its index, so applying it needs no second parse.
+        mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {
+            guard let judge else { return }
+            let first = block.records.count - events.count
+            for (j, event) in events.enumerated() {
+                let verdict = judge.judge(event, into: &block.matches)
+                block.verdicts.append(verdict)
+                guard verdict.matchCount > 0 else { continue }
+                let saved = block.savedIndexes.count
+                block.savedIndexes.append(contentsOf: repeatElement(FieldSlot(), count: AuditEvent.savedIndexCount))
+                block.savedIndexes.withUnsafeMutableBufferPointer { event.saveIndex(to: $0.baseAddress! + saved) }  // Safe: just appended.
+                block.records[first + j].savedIndex = saved
+            }
+        }
     }
 
     /// The queue of blocks waiting for a worker, and who is done, under one lock.
