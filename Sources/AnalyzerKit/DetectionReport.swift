@@ -10,8 +10,11 @@ public struct DetectionReport {
     public let correlationCounters: [CorrelationCounters]
     public let ruleErrors: Int
     public let alertsByLevel: [AlertLevel: Int]
+    /// `DetectorOptions.maxClockJump` of the run, for what `clock_jumps_held` means.
+    public let maxClockJump: Int64
 
     public init(detector: Detector, ruleErrors: Int, alertsByLevel: [AlertLevel: Int]) {
+        maxClockJump = detector.options.maxClockJump
         plan = detector.plan
         counters = detector.counters
         matchesByRule = detector.matchesByRule
@@ -55,12 +58,21 @@ public struct DetectionReport {
             ("long_running_table_evictions", c.longRunningTableEvictions, "long-running requests forgotten early"),
             ("filtered", c.filtered, "rule matches dropped by filters"),
             ("late_inputs", c.lateInputs, "correlation inputs later than the lateness, ignored"),
-            ("clock_jumps_held", c.clockJumpsHeld, "event times over 10 minutes ahead of the stream that did not move its clock alone (a wrong clock, or a gap in the log)"),
+            ("clock_jumps_held", c.clockJumpsHeld, "event times over \(Self.duration(maxClockJump)) ahead of the stream that did not move its clock alone (a wrong clock, or a gap in the log)"),
             ("lateness_queue_overflows", c.latenessQueueOverflows, "correlation inputs applied early: the lateness queue was full"),
             ("correlation_groups_evicted", evicted, "correlation groups evicted under the state bound"),
             ("correlation_entries_dropped", dropped, "correlation entries dropped at the per-group bound"),
             ("verdict_memo_resets", c.verdictMemoResets, "verdict memo tables cleared when full (many distinct users, agents or addresses)"),
         ].filter { $0.1 > 0 }.map { (key: $0.0, value: $0.1, meaning: $0.2) }
+    }
+
+    /// A span of microseconds as people say it: "10 minutes", "90 seconds", "2 hours".
+    static func duration(_ micros: Int64) -> String {
+        let seconds = micros / 1_000_000
+        func unit(_ n: Int64, _ name: String) -> String { "\(n) \(name)\(n == 1 ? "" : "s")" }
+        if seconds % 3600 == 0 && seconds >= 3600 { return unit(seconds / 3600, "hour") }
+        if seconds % 60 == 0 && seconds >= 60 { return unit(seconds / 60, "minute") }
+        return unit(seconds, "second")
     }
 
     /// Plain text, for stderr after the scan summary.

@@ -17,6 +17,9 @@ struct DetectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("How late (seconds, event time) an event may arrive and still be correlated in order. Default: 5; 30 for serve (the apiserver's webhook sends batches up to 30 s late).", valueName: "seconds"))
     var lateness: Double?
 
+    @Option(name: .long, help: ArgumentHelp("How far (seconds) one event's time may lie ahead of the stream's clock (the newest event time) and move it on its own. A time further ahead (a node with a wrong clock, a damaged line) moves it only when the next event is ahead too (a log resuming after a gap), and is counted as clock_jumps_held. Default: 600.", valueName: "seconds"))
+    var maxClockJump: Double?
+
     @OptionGroup(title: "Suppression") var suppression: SuppressionOptions
 
     @OptionGroup(title: "Alert delivery over HTTP") var delivery: DeliveryFlags
@@ -24,6 +27,9 @@ struct DetectionOptions: ParsableArguments {
     func validate() throws {
         if let lateness, lateness < 0 || lateness > 86_400 {
             throw ValidationError("--lateness must be between 0 and 86400 seconds")
+        }
+        if let maxClockJump, !(maxClockJump >= 1 && maxClockJump <= 31_536_000) {
+            throw ValidationError("--max-clock-jump must be between 1 and 31536000 seconds (a year)")
         }
     }
 
@@ -40,6 +46,7 @@ struct DetectionOptions: ParsableArguments {
         let color = stdoutFormat == .text && Terminal.colors(1)
         var options = DetectorOptions()
         options.lateness = Int64((lateness ?? defaultLateness) * 1_000_000)
+        if let maxClockJump { options.maxClockJump = Int64(maxClockJump * 1_000_000) }
         let deliveries = try delivery.start(defaultFormat: stdoutFormat == .falco ? .falco : .json)
         Output.outlivesStdout = report != nil || !deliveries.targets.isEmpty
         let suppressor: AlertSuppressor.Options? = suppression.noSuppress ? nil : suppression.options(grace: options.lateness)

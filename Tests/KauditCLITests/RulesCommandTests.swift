@@ -198,6 +198,40 @@ struct BundledPackTests {
         }
     }
 
+    /// The first three events of the sample log, the second stamped 20 minutes ahead: the
+    /// default 10-minute guard holds it (counted, and the summary says the bound), a
+    /// larger `--max-clock-jump` lets it move the clock; out-of-range values are usage errors.
+    @Test("--max-clock-jump: the bound on one event moving the event-time clock")
+    func maxClockJump() throws {
+        let lines = try String(contentsOf: CLI.sample("streams/sample.ndjson"), encoding: .utf8).split(separator: "\n").prefix(3).map(String.init)
+        let stamp = #/"stageTimestamp":"2025-03-14T09:(\d\d)/#
+        let minute = try #require(lines[1].firstMatch(of: stamp)).1
+        let ahead = lines[1].replacing(stamp, with: { _ in #""stageTimestamp":"2025-03-14T09:\#(Int(minute)! + 20)"# })
+        #expect(ahead != lines[1])
+        let dir = try TempDir()
+        let log = try dir.file("ahead.ndjson", [lines[0], ahead, lines[2]].joined(separator: "\n") + "\n")
+        func held(_ extra: [String]) throws -> (Int?, String) {
+            let r = try CLI.run(["scan", "--summary", "json", "--format", "ndjson"] + extra + [log.path])
+            #expect(r.status == 0, "\(r)")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(r.stderr.utf8)) as? [String: Any])
+            let detection = try #require(summary["detection"] as? [String: Any])
+            let text = try CLI.run(["scan", "--summary", "text", "--format", "ndjson"] + extra + [log.path]).stderr
+            return (detection["clock_jumps_held"] as? Int, text)
+        }
+        let (byDefault, text) = try held([])
+        #expect(byDefault == 1)
+        #expect(text.contains("clock_jumps_held  1  (event times over 10 minutes ahead"), "\(text)")
+        let (wider, _) = try held(["--max-clock-jump", "3600"])
+        #expect(wider == nil, "not held: the counter is not reported")
+        let (_, narrowText) = try held(["--max-clock-jump", "90"])
+        #expect(narrowText.contains("over 90 seconds ahead"), "\(narrowText)")
+        for bad in ["0", "-5", "40000000", "soon"] {
+            let r = try CLI.run(["scan", "--max-clock-jump", bad, log.path])
+            #expect(r.status == 2, "\(bad): \(r)")
+            #expect(r.stderr.contains("max-clock-jump"), "\(bad): \(r)")
+        }
+    }
+
     @Test("activity rules are off by default and on with --activity (scan, rules list, lint, test)")
     func activityFlag() throws {
         let created = CLI.sample("detections/kaudit/activity_deployment_created.match.ndjson").path
