@@ -139,12 +139,14 @@ struct RuleProgram: Sendable {
     private static func cost(_ t: FieldTest) -> Int {
         var c: Int
         switch t.source {
-        case .envelope(let f): c = (f == .requestObject || f == .responseObject) ? 30 : 1
+        // The response body holds the stored object (status, managed fields): usually
+        // several times the request's size, and every member is listed to find one.
+        case .envelope(let f): c = f == .responseObject ? 90 : f == .requestObject ? 30 : 1
         case .nested: c = 1
         case .derived: c = 10
         case .element, .containerKind: c = 5
         case .path: c = 5
-        case .body: c = 20
+        case .body(let body, _): c = body == .response ? 60 : 20
         }
         if let m = t.valueMatcher, m.usesRegex { c += 20 }
         if case .reference = t.check { c += 5 }
