@@ -64,8 +64,7 @@ final class JudgeRules: Sendable {
 /// one per thread with `Detector.makeJudge()`.
 public final class EventJudge {
     let rules: JudgeRules
-    /// The indexes, held here too: reached through `rules`, each use copied the index (a
-    /// retain and release of each of its arrays per event).
+    /// The indexes, held here too (one load fewer per use than through `rules`).
     private let gated: RuleIndex
     private let staged: RuleIndex
     let context: EventContext

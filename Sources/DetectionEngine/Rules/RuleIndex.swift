@@ -12,7 +12,10 @@ import AuditModel
 /// lists of rules that are not pinned. Most audit traffic is get/list/watch of resources
 /// few rules name, so most events meet a short list, found with two linear scans over a
 /// handful of byte strings: no hashing and no allocation per event.
-public struct RuleIndex: Sendable {
+///
+/// A class, not a struct: a judge calls it several times per event, and each call on a
+/// struct stored in the judge copied its 192 bytes to the stack first.
+public final class RuleIndex: Sendable {
     public let rules: [CompiledRule]
     /// Lower-cased verbs, resources and subresources some rule is pinned to.
     let verbs: [[UInt8]]
