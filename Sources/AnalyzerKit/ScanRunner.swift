@@ -204,7 +204,7 @@ public struct DetectingHandler: AuditRecordHandler {
     /// judge's took turns in the instruction cache: 12% of detection time on the benchmark
     /// corpus), few enough that the events' bytes and indexes stay in the second-level cache.
     public static let detectionBatchSize = 32
-    /// This handler's batch (1 to `AuditStreamReader.maxBatchSize`).
+    /// This handler's batch (at least 1; the reader caps it at `AuditStreamReader.maxBatchSize`).
     public var detectionBatch = detectionBatchSize
 
     public mutating func handle(event: AuditEvent, at location: RecordLocation) {
@@ -216,7 +216,7 @@ public struct DetectingHandler: AuditRecordHandler {
 
     public mutating func handle(issue: ReadIssue) { summary.handle(issue: issue) }
 
-    public var batchSize: Int { detector == nil ? 1 : min(max(detectionBatch, 1), AuditStreamReader.maxBatchSize) }
+    public var batchSize: Int { detector == nil ? 1 : max(detectionBatch, 1) }
 
     /// Judges the batch's events, then applies their verdicts (see `Detector.process(batch:afterEach:)`).
     public mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {

@@ -84,11 +84,10 @@ public final class AuditStreamReader {
     /// The event views this reader hands out, one per event of a batch
     /// (`AuditRecordHandler.batchSize`), each with its own index memory, loaded in place
     /// batch after batch: no allocation and no reference counting per event (the views do
-    /// not keep their storage; `batchStorages` does).
+    /// not keep their storage; `batchStorages` does, one per view made so far: views are made
+    /// when a batch first needs them).
     let batchEvents: UnsafeMutablePointer<AuditEvent>
     var batchStorages: [AuditEventStorage] = []
-    /// Views made so far (they are made when a batch first needs them).
-    var batchEventsMade = 0
     /// Events handed out in the current batch.
     var batched = 0
     /// The largest batch a handler may ask for.
@@ -132,7 +131,7 @@ public final class AuditStreamReader {
 
     deinit {
         buffer.deallocate()
-        batchEvents.deinitialize(count: batchEventsMade)
+        batchEvents.deinitialize(count: batchStorages.count)
         batchEvents.deallocate()
     }
 
@@ -780,11 +779,10 @@ public final class AuditStreamReader {
     /// memory while the handler holds the events before it.
     @inline(__always)
     func nextEvent() -> UnsafeMutablePointer<AuditEvent> {
-        if batched == batchEventsMade {
+        if batched == batchStorages.count {
             let storage = AuditEventStorage()
             batchStorages.append(storage)
             (batchEvents + batched).initialize(to: AuditEvent(unownedStorage: storage))
-            batchEventsMade += 1
         }
         return batchEvents + batched
     }

@@ -28,7 +28,6 @@ public final class RuleIndex: Sendable {
     /// The keys and candidate lists again, in memory the index owns, for the per-event
     /// lookup: reading the nested arrays retained and released each one it touched.
     private let tables: Tables
-    private let tablesOwner: TablesOwner
 
     public init(_ rules: [CompiledRule]) {
         self.rules = rules
@@ -60,7 +59,13 @@ public final class RuleIndex: Sendable {
         tables = Tables(
             verbs: KeyList(keys[0]), resources: KeyList(keys[1]), subresources: KeyList(keys[2]),
             lists: FlatLists(candidates))
-        tablesOwner = TablesOwner(tables)
+    }
+
+    deinit {
+        tables.verbs.free()
+        tables.resources.free()
+        tables.subresources.free()
+        tables.lists.free()
     }
 
     @inline(__always)
@@ -291,19 +296,5 @@ extension RuleIndex {
             let start = bounds[i]
             return UnsafeBufferPointer(start: items + start, count: bounds[i + 1] - start)
         }
-    }
-}
-
-/// Frees an index's tables when the last copy of the index goes.
-private final class TablesOwner: Sendable {
-    private let tables: RuleIndex.Tables
-
-    init(_ tables: RuleIndex.Tables) { self.tables = tables }
-
-    deinit {
-        tables.verbs.free()
-        tables.resources.free()
-        tables.subresources.free()
-        tables.lists.free()
     }
 }
