@@ -205,6 +205,15 @@ extension JSONValue {
         return JSONString(base: base, start: start + 1, end: end - 1, hasEscapes: escaped)
     }
 
+    /// The raw bytes between the quotes, escapes and all (nil unless the value is a string):
+    /// for hashing and for comparisons with text that has no backslash, without the scan for
+    /// escapes `jsonString` makes.
+    @inlinable
+    public var rawStringContents: UnsafeBufferPointer<UInt8>? {
+        guard kind == .string, end - start >= 2 else { return nil }
+        return UnsafeBufferPointer(start: base + start + 1, count: end - start - 2)
+    }
+
     /// The decoded string value (nil unless the value is a string). Allocates; cold path.
     public var string: String? { jsonString?.string }
 

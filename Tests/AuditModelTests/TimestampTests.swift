@@ -54,6 +54,48 @@ struct TimestampTests {
         }
     }
 
+    @Test("the apiserver's layout: every clock and fraction value, and every byte out of place")
+    func microTimeLayout() {
+        // Parsed eight bytes at a time: each field is checked against timegm, and each
+        // digit and separator position against bytes that are not what it needs.
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<5_000 {
+            let (h, mi, s, us) = (Int.random(in: 0...23, using: &rng), Int.random(in: 0...59, using: &rng),
+                Int.random(in: 0...59, using: &rng), Int.random(in: 0...999_999, using: &rng))
+            let text = "2026-11-23T" + [h, mi, s].map { pad($0, 2) }.joined(separator: ":") + "." + pad(us, 6) + "Z"
+            #expect(rfc3339(text) == utcMicros(2026, 11, 23, h, mi, s, us), "\(text)")
+        }
+        for (h, mi, s) in [(23, 59, 59), (0, 0, 0), (9, 9, 9), (19, 50, 60)] {
+            let text = "2026-11-23T\(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).999999Z"
+            #expect(rfc3339(text) == utcMicros(2026, 11, 23, h, mi, s, 999_999), "\(text)")
+        }
+        for bad in ["2026-11-23T24:00:00.000000Z", "2026-11-23T00:60:00.000000Z", "2026-11-23T00:00:61.000000Z",
+            "2026-11-23T99:00:00.000000Z"] {
+            #expect(rfc3339(bad) == nil, "\(bad)")
+        }
+        let valid = Array("2026-11-23T12:34:56.789012Z".utf8)
+        let digits = Set([11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25])
+        let strangers: [UInt8] = [0x00, 0x2F, 0x3A, 0x3B, 0x3F, 0x40, 0x20, 0x61, 0x7F, 0xB0, 0xFF, 0x2E, 0x5A]
+        for position in 10...25 {
+            for byte in strangers + Array(0x30...0x39) {
+                var text = valid
+                text[position] = byte
+                let needsDigit = digits.contains(position)
+                let fits = needsDigit ? (0x30...0x39).contains(byte) : byte == valid[position]
+                guard !fits else { continue }
+                let parsed = text.withUnsafeBufferPointer { RFC3339.microseconds($0.baseAddress!, $0.count) }
+                // A lower-case `t` or a space is accepted by the general parser at 10.
+                if position == 10 && (byte == 0x74 || byte == 0x20) { continue }
+                #expect(parsed == nil, "byte \(byte) at \(position): \(String(decoding: text, as: UTF8.self))")
+            }
+        }
+    }
+
+    private func pad(_ n: Int, _ width: Int) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+
     @Test("daysFromCivil agrees with timegm over four centuries")
     func civilDays() {
         var rng = SplitMix64(seed: 1)

@@ -41,6 +41,22 @@ struct KeyListTests {
         #expect(Self.slot(list, #""p\u006fds""#) == nil)
     }
 
+    @Test("raw text is matched before escapes are looked for, unless a key has a backslash")
+    func escapesAndBackslashKeys() {
+        let plain = RuleIndex.KeyList(["get", "pods"].map { Array($0.utf8) })
+        defer { plain.free() }
+        #expect(Self.slot(plain, #""get""#) == 0)
+        #expect(Self.slot(plain, #""g\u0065t""#) == nil)  // decodes to a key: every rule is checked
+        #expect(Self.slot(plain, #""ge\u0074s""#) == nil)
+        #expect(Self.slot(plain, #""list""#) == 2)
+        // `a\b` as raw JSON text is `a` and a backspace: it must not pass for the key `a\b`.
+        let slashed = RuleIndex.KeyList([Array(#"a\b"#.utf8), Array("pods".utf8)])
+        defer { slashed.free() }
+        #expect(Self.slot(slashed, #""a\b""#) == nil)
+        #expect(Self.slot(slashed, #""pods""#) == 1)
+        #expect(Self.slot(slashed, #""list""#) == 2)
+    }
+
     @Test("random keys: the table answers as a scan of the keys")
     func randomKeys() {
         var rng = SplitMix64(seed: 0x4B_4C)

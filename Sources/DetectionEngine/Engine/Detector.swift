@@ -646,21 +646,50 @@ public final class Detector {
     /// two different events under one audit ID and stage pass for one with odds of 1 in 2^32.
     @inline(__always)
     static func fingerprint(_ event: AuditEvent) -> UInt32 {
-        @inline(__always) func hash(_ value: JSONValue?, _ seed: UInt64) -> UInt64 {
-            guard let value else { return seed }
-            return fastHash(value.rawBytes, seed: seed)
-        }
-        let stage = hash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
-        let received = hash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
-        let verb = hash(event[.verb], 0xA409_3822_299F_31D0)
-        let user = hash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
-        let code = hash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
+        let stage = Self.fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
+        let received = Self.fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
+        let verb = Self.fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
+        let user = Self.fingerprintHash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
+        let code = Self.fingerprintHash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
         let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
         let h =
             ByteHasher.mix(stage &+ (received << 13 | received >> 51))
             ^ ByteHasher.mix(verb &+ (user << 29 | user >> 35))
             ^ ByteHasher.mix(code &+ uriLength << 40)
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
+    }
+
+    /// A hash of one value's raw bytes for `fingerprint`: values of up to 32 bytes (the
+    /// timestamps, verbs, status codes, most user names) in one or two multiplies of words
+    /// that together cover every byte; longer ones through `fastHash`.
+    @inline(__always)
+    static func fingerprintHash(_ value: JSONValue?, _ seed: UInt64) -> UInt64 {
+        @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let r = a.multipliedFullWidth(by: b)
+            return r.high ^ r.low
+        }
+        guard let value else { return seed }
+        let bytes = value.rawBytes
+        let n = bytes.count
+        guard let p = bytes.baseAddress, n > 0, n <= 32 else { return fastHash(bytes, seed: seed) }
+        let raw = UnsafeRawPointer(p)
+        @inline(__always) func word(_ at: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+        let length = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+        if n > 16 {
+            // First and last sixteen bytes (overlapping): every byte.
+            return mum(word(0) ^ seed, word(8) ^ length) ^ mum(word(n - 16) ^ 0xA076_1D64_78BD_642F, word(n - 8) ^ seed)
+        }
+        let a: UInt64
+        let b: UInt64
+        if n >= 8 {
+            (a, b) = (word(0), word(n - 8))
+        } else if n >= 4 {
+            a = UInt64(raw.loadUnaligned(as: UInt32.self))
+            b = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+        } else {
+            (a, b) = (UInt64(p[0]) << 16 | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]), 0)
+        }
+        return mum(a ^ seed, b ^ length)
     }
 
     /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be
@@ -675,11 +704,34 @@ public final class Detector {
     enum Stage: UInt8 {
         case requestReceived = 1, responseStarted, responseComplete, panic, other
 
+        /// Every event's stage is recognised, so the raw length picks the one name to compare
+        /// (an escaped name is longer than its text and takes the general way).
+        @inline(__always)
         init(_ value: JSONValue?) {
             guard let value else {
                 self = .other
                 return
             }
+            if let raw = value.rawStringContents {
+                let p = raw.baseAddress!  // Safe: a string's contents lie inside its quotes.
+                let named: Stage? =
+                    switch raw.count {
+                    case 16: bytesEqual(p, 16, "ResponseComplete") ? .responseComplete : nil
+                    case 15:
+                        bytesEqual(p, 15, "ResponseStarted")
+                            ? .responseStarted : bytesEqual(p, 15, "RequestReceived") ? .requestReceived : nil
+                    case 5: bytesEqual(p, 5, "Panic") ? .panic : nil
+                    default: nil
+                    }
+                if let named {
+                    self = named
+                    return
+                }
+            }
+            self = Self(named: value)
+        }
+
+        private init(named value: JSONValue) {
             if value.stringEquals("ResponseComplete") {
                 self = .responseComplete
             } else if value.stringEquals("ResponseStarted") {

@@ -102,9 +102,9 @@ public final class EventJudge {
         let stage = Detector.Stage(event[.stage])
         var requestKey: UInt64 = 0
         var duplicateKey: UInt64 = 0
-        if let id = event.auditID?.jsonString {
+        if let id = event.auditID?.rawStringContents {
             var h = ByteHasher()
-            h.combine(id.rawBytes)
+            h.combine(id)
             requestKey = h.state
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.

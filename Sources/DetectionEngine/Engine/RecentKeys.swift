@@ -50,6 +50,8 @@ final class RecentKeys {
     private var newest: UInt32 = 0
     /// Ticks (microseconds >> 10) at stamp 0, set at the first time seen.
     private var base: Int64?
+    /// The newest tick `forget(before:)` has moved the horizon to (or found it past).
+    private var forgottenTicks = Int64.min
 
     init(capacity: Int, initialSlots: Int = 32_768) {
         self.capacity = max(capacity, 16)
@@ -197,9 +199,14 @@ final class RecentKeys {
     }
 
     /// Forgets keys inserted before `time` (to the table's precision).
+    ///
+    /// Called for every event with the clock, which moves by less than a tick between most
+    /// events: a time in the tick last forgotten before (or earlier) changes nothing.
     @inline(__always)
     func forget(before time: Int64) {
-        guard base != nil else { return }
+        let ticks = time >> 10
+        guard ticks > forgottenTicks, base != nil else { return }
+        forgottenTicks = ticks
         let s = stamp(time)
         if s > horizon { horizon = s }
     }

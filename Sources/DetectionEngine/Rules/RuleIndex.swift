@@ -217,6 +217,9 @@ extension RuleIndex {
         /// A key's position, or -1 for an empty cell; twice as many cells as keys at least.
         let cells: UnsafeMutablePointer<Int32>
         let mask: Int
+        /// Whether a key holds a backslash (a raw match then proves nothing: escapes are
+        /// looked for first).
+        let keysHaveBackslash: Bool
         var count: Int { keys.count }
 
         init(_ keys: [[UInt8]]) {
@@ -226,6 +229,7 @@ extension RuleIndex {
             cells = .allocate(capacity: size)
             cells.initialize(repeating: -1, count: size)
             mask = size - 1
+            keysHaveBackslash = keys.contains { $0.contains(0x5C) }
             for (i, key) in keys.enumerated() {
                 var h = key.withUnsafeBufferPointer { Self.hash($0.baseAddress, $0.count) } & mask
                 while cells[h] >= 0 { h = (h + 1) & mask }
@@ -252,18 +256,20 @@ extension RuleIndex {
         /// caller resolves by checking every rule).
         @inline(__always)
         func slot(_ value: JSONValue?) -> Int? {
-            guard let value, let s = value.jsonString else { return count }
-            if s.hasEscapes { return nil }
-            let b = s.rawBytes
-            guard let p = b.baseAddress else { return count }
+            guard let value, let b = value.rawStringContents, let p = b.baseAddress else { return count }
+            if keysHaveBackslash && JSONScanner.containsBackslash(value.base, value.start + 1, value.end - 1) { return nil }
             var h = Self.hash(p, b.count) & mask
             while true {
                 let i = Int(cells[h])
-                if i < 0 { return count }
+                if i < 0 { break }
                 let key = keys[i]
+                // No key has a backslash here: raw text equal to one is that key.
                 if key.count == b.count && bytesMatch(p, key.baseAddress!, b.count, fold: true) { return i }
                 h = (h + 1) & mask
             }
+            // Not a key as written; escaped text may still decode to one. Most values have no
+            // backslash, so the scan for one is made only here.
+            return JSONScanner.containsBackslash(value.base, value.start + 1, value.end - 1) ? nil : count
         }
     }
 
