@@ -183,19 +183,29 @@ final class RecentKeys {
         }
         if countA + countB > 0 {
             slots[countA >= countB ? freeA : freeB] = new
-        } else if bucketCount < maxBuckets {
-            grow()
-            let (a, b) = buckets(key)
-            add(key, payload: payload, stamp: stamp, a, b)
         } else {
-            var oldest = a
-            for k in 0..<2 * Self.ways {
-                let i = k < Self.ways ? a + k : b + k - Self.ways
-                if slots[i].stamp < slots[oldest].stamp { oldest = i }
-            }
-            evicted += 1
-            slots[oldest] = new
+            addToFullBuckets(new, a, b)
         }
+    }
+
+    /// `add` when all eight slots hold live keys: the table grows, or at its full size the
+    /// oldest of them goes. Out of line: inlined, its preparations (the key's buckets in a
+    /// doubled table, the slots' stamps kept for the search) ran on every insert.
+    @inline(never)
+    private func addToFullBuckets(_ new: Slot, _ a: Int, _ b: Int) {
+        if bucketCount < maxBuckets {
+            grow()
+            let (a, b) = buckets(new.key)
+            add(new.key, payload: new.payload, stamp: new.stamp, a, b)
+            return
+        }
+        var oldest = a
+        for k in 0..<2 * Self.ways {
+            let i = k < Self.ways ? a + k : b + k - Self.ways
+            if slots[i].stamp < slots[oldest].stamp { oldest = i }
+        }
+        evicted += 1
+        slots[oldest] = new
     }
 
     /// Forgets keys inserted before `time` (to the table's precision).
