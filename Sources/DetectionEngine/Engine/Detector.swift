@@ -664,32 +664,19 @@ public final class Detector {
     /// that together cover every byte; longer ones through `fastHash`.
     @inline(__always)
     static func fingerprintHash(_ value: JSONValue?, _ seed: UInt64) -> UInt64 {
-        @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
-            let r = a.multipliedFullWidth(by: b)
-            return r.high ^ r.low
-        }
         guard let value else { return seed }
         let bytes = value.rawBytes
         let n = bytes.count
         guard let p = bytes.baseAddress, n > 0, n <= 32 else { return fastHash(bytes, seed: seed) }
-        let raw = UnsafeRawPointer(p)
-        @inline(__always) func word(_ at: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
         let length = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
-        if n > 16 {
-            // First and last sixteen bytes (overlapping): every byte.
-            return mum(word(0) ^ seed, word(8) ^ length) ^ mum(word(n - 16) ^ 0xA076_1D64_78BD_642F, word(n - 8) ^ seed)
+        guard n > 16 else {
+            let (a, b) = coveringWords(p, n)
+            return foldedMultiply(a ^ seed, b ^ length)
         }
-        let a: UInt64
-        let b: UInt64
-        if n >= 8 {
-            (a, b) = (word(0), word(n - 8))
-        } else if n >= 4 {
-            a = UInt64(raw.loadUnaligned(as: UInt32.self))
-            b = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
-        } else {
-            (a, b) = (UInt64(p[0]) << 16 | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]), 0)
-        }
-        return mum(a ^ seed, b ^ length)
+        // First and last sixteen bytes (overlapping): every byte.
+        let (a, b) = coveringWords(p, 16)
+        let (c, d) = coveringWords(p + (n - 16), 16)
+        return foldedMultiply(a ^ seed, b ^ length) ^ foldedMultiply(c ^ 0xA076_1D64_78BD_642F, d ^ seed)
     }
 
     /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be

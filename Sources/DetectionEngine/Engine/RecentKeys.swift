@@ -289,40 +289,45 @@ struct ByteHasher {
 /// bytes, and `ByteHasher`'s users accept collisions as described there.
 @inlinable @inline(__always)
 public func fastHash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
-    @inline(__always) func mum(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        let r = a.multipliedFullWidth(by: b)
-        return r.high ^ r.low
-    }
     let k1: UInt64 = 0xA076_1D64_78BD_642F
     let k2: UInt64 = 0xE703_7ED1_A0B4_28DB
     let n = bytes.count
-    var h = seed ^ mum(UInt64(n) ^ k1, k2)
+    var h = seed ^ foldedMultiply(UInt64(n) ^ k1, k2)
     guard let p = bytes.baseAddress, n > 0 else { return h }
     let raw = UnsafeRawPointer(p)
     var i = 0
     while i + 16 <= n {
-        h = mum(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1, raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ h)
+        h = foldedMultiply(
+            raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1, raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ h)
         i += 16
     }
     if i < n {
-        var a: UInt64 = 0
-        var b: UInt64 = 0
-        if n >= 16 {
-            // The last 16 bytes, overlapping what was hashed: no byte outside the buffer.
-            a = raw.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
-            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        } else if n >= 8 {
-            a = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-            b = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        } else if n >= 4 {
-            // First and last four bytes (overlapping): together they are every byte.
-            a = UInt64(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            b = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
-        } else {
-            // One to three bytes: first, middle and last (with the length, every byte).
-            a = UInt64(p[0]) << 16 | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1])
-        }
-        h = mum(a ^ k2, b ^ h)
+        // The last 16 bytes, overlapping what was hashed (no byte outside the buffer), or all
+        // of a shorter value.
+        let (a, b) = n >= 16 ? coveringWords(p + (n - 16), 16) : coveringWords(p, n)
+        h = foldedMultiply(a ^ k2, b ^ h)
     }
-    return mum(h ^ k1, k2 ^ UInt64(n))
+    return foldedMultiply(h ^ k1, k2 ^ UInt64(n))
+}
+
+/// The 128-bit product of `a` and `b`, its halves xored: the mixing step of `fastHash`.
+@usableFromInline @inline(__always)
+func foldedMultiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let r = a.multipliedFullWidth(by: b)
+    return r.high ^ r.low
+}
+
+/// Two words that together hold every one of the `n` bytes at `p` (1 to 16; with the length,
+/// they determine the bytes), read with loads that may overlap but never leave the bytes:
+/// the first and last eight, the first and last four, or first, middle and last byte.
+@usableFromInline @inline(__always)
+func coveringWords(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64) {
+    let raw = UnsafeRawPointer(p)
+    if n >= 8 {
+        return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    }
+    if n >= 4 {
+        return (UInt64(raw.loadUnaligned(as: UInt32.self)), UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+    }
+    return (UInt64(p[0]) << 16 | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]), 0)
 }
