@@ -91,8 +91,9 @@ public struct DetectorCounters: Sendable, Equatable {
     public var verdictMemoHits = 0
     public var verdictMemoMisses = 0
     public var verdictMemoResets = 0
-    /// Events whose class (identity and request shape) was seen before, so one lookup said
-    /// which rules to judge, and events of a new class.
+    /// Events settled by their identity's and request shape's records (every candidate rule
+    /// ruled out by one or the other, or the pair's class seen before, so one lookup said which
+    /// rules to judge), and events of a new class worked out rule by rule.
     public var eventClassHits = 0
     public var eventClassMisses = 0
     /// Correlation inputs applied before their lateness had passed, because the queue was at
