@@ -99,22 +99,38 @@ public final class RuleIndex: Sendable {
         forEachMatch(context, list: list, memo: memo, body)
     }
 
-    /// The first half of `forEachMatch(_:memo:_:)`: starts the memo's event and returns the
-    /// event's candidate list number, having the memo prepare (and prefetch) its class; nil
-    /// when a key has escapes (every rule is checked).
+    /// `prepare`'s answer when the memo has keyed the event and its request shape's record
+    /// holds the candidate list (see `VerdictMemo.shapeGivesList`).
+    static let listInShape = -1
+
+    /// The first half of `forEachMatch(_:memo:_:)`: starts the memo's event, has it prepare
+    /// (and prefetch) the event's class, and returns the event's candidate list number:
+    /// `listInShape` when the memo will read it from the shape's record (most events: the
+    /// lookup of verb, resource and subresource is then made once per shape), nil when a key
+    /// has escapes (every rule is checked).
     @inline(__always)
     func prepare(_ context: EventContext, memo: VerdictMemo?) -> Int? {
         guard !rules.isEmpty else { return nil }
-        memo?.begin()
-        let index = context.index
+        if memo != nil {  // `if let` retained it.
+            memo!.begin()  // Safe: checked.
+            if memo!.prepareClass(context) && memo!.shapeGivesList { return Self.listInShape }
+        }
+        return listNumber(context.index)
+    }
+
+    /// The candidate list of an event with these envelope values; nil when a key has escapes.
+    @inline(__always)
+    func listNumber(_ index: EnvelopeIndex) -> Int? {
         let t = tables
         guard let v = t.verbs.slot(index[.verb]), let r = t.resources.slot(index[nested: .refResource]),
             let s = t.subresources.slot(index[nested: .refSubresource])
         else { return nil }
-        let number = slot(v, r, s)
-        if memo != nil { memo!.prepareClass(list: number, context) }  // Safe: checked; `if let` retained it.
-        return number
+        return slot(v, r, s)
     }
+
+    /// Candidate list `number`'s rules.
+    @inline(__always)
+    func candidateList(_ number: Int) -> UnsafeBufferPointer<Int> { tables.lists[number] }
 
     /// The second half: `body` with every rule of candidate list `list` (from `prepare`) the
     /// event matches.
@@ -126,10 +142,10 @@ public final class RuleIndex: Sendable {
             for i in rules.indices where memo?.matches(i, context) ?? rules[i].matches(context) { body(i) }
             return
         }
-        let list = tables.lists[number]
         if memo != nil {
-            memo!.forEachMatch(list, list: number, context, body)  // Safe: checked.
+            memo!.forEachMatch(in: self, list: number, context, body)  // Safe: checked.
         } else {
+            let list = tables.lists[number]
             rules.withUnsafeBufferPointer { rules in
                 for i in list where rules[i].matches(context) { body(i) }
             }

@@ -98,10 +98,9 @@ final class VerdictMemo {
     /// Whether `prepareClass` made the current event's half keys (false until it has, or
     /// when a key does not fit).
     private var classKeyed = false
-    /// Where the current event's class is looked up in `classes` (see `PairClasses`).
-    private var classHome: UInt32 = 0
     /// A new half's record while it is built: its number, the signature of each of its slots
-    /// (-1: none), then the rules it leaves possible (see `appendPossibleRules`).
+    /// (-1: none), then the rules it leaves possible (see `appendPossibleRules`); a shape's
+    /// record ends with its candidate list (-1: none, a key has escapes).
     private var halfRecord: [Int32] = []
     /// Slots in each half: where a record's possible rules start (after number and signatures).
     private let identitySlotCount: Int
@@ -118,22 +117,23 @@ final class VerdictMemo {
     /// Events whose identity and shape together rule out every candidate (no class lookup).
     private(set) var ruledOut = 0
     /// Whether the shape half holds the verb, resource and subresource, so that one shape
-    /// always comes with one candidate list.
-    private let shapeGivesList: Bool
+    /// always comes with one candidate list: the shape's record keeps it, and the rule index
+    /// looks it up once per shape instead of once per event.
+    let shapeGivesList: Bool
 
     /// The first half of `forEachMatch`: the current event's identity and shape keys, and a
-    /// prefetch of where their lookups start (see `EventJudge.judge`).
+    /// prefetch of where their lookups start (see `EventJudge.judge`). False when a key does
+    /// not fit (the event goes rule by rule).
     @inline(__always)
-    func prepareClass(list: Int, _ context: EventContext) {
+    func prepareClass(_ context: EventContext) -> Bool {
         let index = context.index
         classKeyed =
             identities.prepare(index, slots: identitySlots) && shapes.prepare(index, slots: shapeSlots)
         if classKeyed {
             identities.prefetchCell()
             shapes.prefetchCell()
-            classHome = PairClasses.home(list: list, identityHash: identities.scratchHash, shapeHash: shapes.scratchHash)
-            classes.prefetch(classHome)
         }
+        return classKeyed
     }
 
     /// A prefetch of the prepared halves' records, once their cells have had time to arrive.
@@ -309,19 +309,33 @@ final class VerdictMemo {
         }
     }
 
-    /// Calls `body` with every rule of `candidates` (the index's list number `list`, in rule
-    /// order) that the context's event matches: the event's class says which to skip, which
-    /// match and which to judge; a class seen for the first time is worked out and
-    /// remembered. The second half: `prepareClass(list:_:)` made the event's half keys first.
+    /// Calls `body` with every rule of `index`'s candidate list `given` (in rule order) that
+    /// the context's event matches: the event's identity and shape records, or its class, say
+    /// which to skip, which match and which to judge; a class seen for the first time is
+    /// worked out and remembered. The second half: `prepareClass(_:)` made the event's half
+    /// keys first. `given` is `RuleIndex.listInShape` when the shape's record says which list.
     @inline(__always)
-    func forEachMatch(_ candidates: UnsafeBufferPointer<Int>, list: Int, _ context: EventContext, _ body: (Int) -> Void) {
-        guard classKeyed, list < 1 << PairClasses.listBits else {
-            for i in candidates where matches(i, context) { body(i) }
+    func forEachMatch(in index: RuleIndex, list given: Int, _ context: EventContext, _ body: (Int) -> Void) {
+        guard classKeyed else {
+            // `prepare` gives `listInShape` only for a keyed event.
+            for i in index.candidateList(given) where matches(i, context) { body(i) }
             return
         }
-        let identity = identities.lookup() ?? file(half: &identities, slots: identitySlots, list: list, context)
-        let shape = shapes.lookup() ?? file(half: &shapes, slots: shapeSlots, list: list, context)
-        guard let identity, let shape else {
+        let identity = identities.lookup() ?? file(half: &identities, slots: identitySlots, list: nil, context)
+        let shape =
+            shapes.lookup()
+            ?? file(half: &shapes, slots: shapeSlots, list: given == RuleIndex.listInShape ? index.listNumber(context.index) : given, context)
+        var list = given
+        if given == RuleIndex.listInShape {
+            // The shape's own record, or when it could not be filed the index.
+            guard let found = shape.map({ Int($0[$0.count - 1]) }) ?? index.listNumber(context.index), found >= 0 else {
+                for i in 0..<rules.count where matches(i, context) { body(i) }  // escaped text: every rule
+                return
+            }
+            list = found
+        }
+        let candidates = index.candidateList(list)
+        guard let identity, let shape, list < 1 << PairClasses.listBits else {
             for i in candidates where matches(i, context) { body(i) }
             return
         }
@@ -330,6 +344,7 @@ final class VerdictMemo {
             return
         }
         let key = PairClasses.key(list: list, identity: identity[0], shape: shape[0])
+        let classHome = PairClasses.home(list: list, identityHash: identities.scratchHash, shapeHash: shapes.scratchHash)
         if let known = classes.lookup(key, home: classHome) {
             judge(known, context, body)
             return
@@ -373,7 +388,7 @@ final class VerdictMemo {
     /// numbers it, signs each of its slots and works out the rules it leaves possible.
     /// Returns the record, nil when it could not be filed. A half that was full forgets every
     /// half value, so the classes keyed by their numbers are forgotten too.
-    private func file(half: inout EventClasses, slots: UInt32, list: Int, _ context: EventContext) -> UnsafeBufferPointer<Int32>? {
+    private func file(half: inout EventClasses, slots: UInt32, list: Int?, _ context: EventContext) -> UnsafeBufferPointer<Int32>? {
         halfRecord.removeAll(keepingCapacity: true)
         halfRecord.append(0)
         var set = slots
@@ -386,6 +401,7 @@ final class VerdictMemo {
             appendPossibleRules(verdicts: &identityVerdicts, known: knownIdentity, list: nil, context)
         } else {
             appendPossibleRules(verdicts: &shapeVerdicts, known: knownShape, list: shapeGivesList ? list : nil, context)
+            halfRecord.append(Int32(truncatingIfNeeded: list ?? -1))
         }
         let (filed, forgot) = half.insert(halfRecord)
         if forgot { classes.removeAll() }
