@@ -150,6 +150,38 @@ import Testing
         #expect(with.counters.eventClassHits > 10 * with.counters.eventClassMisses)
     }
 
+    /// A request shape's record keeps the candidate list the index gave its first event;
+    /// verbs and resources written with escapes have no list (every rule is checked), and
+    /// two spellings of one verb are two shapes: each is judged as its text says.
+    @Test func escapedVerbsAndResourcesAreJudgedAsTheyDecode() {
+        let rules = [
+            ruleYAML(title: "Delete", detection: "sel:\n  verb: delete\n  objectRef.resource: secrets\ncondition: sel"),
+            ruleYAML(title: "Anyone", detection: "sel:\n  user.username: mallory\ncondition: sel"),
+            ruleYAML(title: "List", detection: "sel:\n  verb: list\n  objectRef.resource: pods\ncondition: sel"),
+            // A rule reading the subresource: the shape then holds all three index keys.
+            ruleYAML(title: "Exec", detection: "sel:\n  objectRef.subresource: exec\ncondition: sel"),
+        ]
+        let plan = pack(rules).plan
+        var text = ""
+        let spellings = [
+            ("delete", "secrets"), (#"d\u0065lete"#, "secrets"), ("delete", #"s\u0065crets"#), ("DELETE", "secrets"),
+            ("get", "secrets"), (#"g\u0065t"#, "secrets"),
+        ]
+        for i in 0..<60 {
+            var e = Ev(verb: "VERB", resource: "RESOURCE", user: i % 3 == 0 ? "mallory" : "alice", at: Double(i))
+            let (verb, resource) = spellings[i % spellings.count]
+            e.requestURI = "/api/v1/x"
+            text += e.json.replacingOccurrences(of: "VERB", with: verb).replacingOccurrences(of: "RESOURCE", with: resource) + "\n"
+        }
+        let bytes = Array(text.utf8)
+        let with = Self.alerts(plan, bytes, memo: true)
+        let without = Self.alerts(plan, bytes, memo: false)
+        #expect(with.alerts == without.alerts)
+        // Ten rounds of four spellings of "delete secrets" (values compare case-insensitively),
+        // and every third event's user.
+        #expect(with.alerts.count == 40 + 20)
+    }
+
     /// More distinct user names and agents than a memo table holds: tables are cleared and
     /// refilled (counted), and nothing changes.
     @Test func overflowingTablesChangeNothing() {
