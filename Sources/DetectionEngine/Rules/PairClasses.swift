@@ -6,9 +6,9 @@ import CAuditSIMD
 /// Every event looks its class up here, and the table is read at random, so a hit reads one
 /// cache line: each cell holds its whole key (a packed integer, compared as is) and a rule
 /// list of up to `inlineCount` entries. Longer lists lie in a side arena the cell points to.
-/// A class's cell is found from a hash of its list and of its identity's and shape's bytes
-/// (`home`), not of its numbers: the judge knows that hash before the halves are looked up,
-/// so the cell is fetched while they are.
+/// A class's cell is found from a hash of its identity's and shape's bytes (`home`), not of
+/// its numbers: the judge knows that hash before the halves are looked up, so the cell is
+/// fetched while they are.
 ///
 /// Bounded like `EventClasses`: at most `capacity` classes and `maxArenaBytes` of long
 /// lists; when either is reached, everything is forgotten (counted in `resets`).
@@ -64,11 +64,13 @@ struct PairClasses {
         UInt64(list) << 41 | UInt64(UInt32(bitPattern: identity)) << 21 | UInt64(UInt32(bitPattern: shape)) << 1 | 1
     }
 
-    /// Where the lookup of a class starts: from its candidate list and the hashes of its
-    /// identity's and shape's key bytes.
+    /// Where the lookup of a class starts: from the hashes of its identity's and shape's key
+    /// bytes, known before the halves are looked up. Not from its list, which is usually read
+    /// from the shape's record (and then adds nothing to the shape); classes of one pair on
+    /// other lists probe on from the same cell.
     @inline(__always)
-    static func home(list: Int, identityHash: UInt64, shapeHash: UInt64) -> UInt32 {
-        UInt32(truncatingIfNeeded: ByteHasher.mix(identityHash ^ (shapeHash &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(list) << 40))
+    static func home(identityHash: UInt64, shapeHash: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: ByteHasher.mix(identityHash ^ (shapeHash &* 0x9E37_79B9_7F4A_7C15)))
     }
 
     /// Asks the processor for the cell where a lookup from `home` starts.

@@ -98,6 +98,8 @@ final class VerdictMemo {
     /// Whether `prepareClass` made the current event's half keys (false until it has, or
     /// when a key does not fit).
     private var classKeyed = false
+    /// Where the current event's class is looked up in `classes` (see `PairClasses`).
+    private var classHome: UInt32 = 0
     /// A new half's record while it is built: its number, the signature of each of its slots
     /// (-1: none), then the rules it leaves possible (see `appendPossibleRules`); a shape's
     /// record ends with its candidate list (-1: none, a key has escapes).
@@ -132,6 +134,8 @@ final class VerdictMemo {
         if classKeyed {
             identities.prefetchCell()
             shapes.prefetchCell()
+            classHome = PairClasses.home(identityHash: identities.scratchHash, shapeHash: shapes.scratchHash)
+            classes.prefetch(classHome)
         }
         return classKeyed
     }
@@ -344,7 +348,6 @@ final class VerdictMemo {
             return
         }
         let key = PairClasses.key(list: list, identity: identity[0], shape: shape[0])
-        let classHome = PairClasses.home(list: list, identityHash: identities.scratchHash, shapeHash: shapes.scratchHash)
         if let known = classes.lookup(key, home: classHome) {
             judge(known, context, body)
             return
