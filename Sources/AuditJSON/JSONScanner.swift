@@ -135,7 +135,9 @@ public enum JSONScanner {
 
     /// Skips an object or array by jumping from one quote or bracket to the next (16 bytes
     /// at a time) and skipping strings whole. Cheaper than `skipContainer` for containers
-    /// of a few hundred bytes; `skipContainer` wins on large, string-dense bodies.
+    /// of a few hundred bytes; `skipContainer` wins on large, string-dense bodies, so a
+    /// container still open `skimLimit` bytes in is finished by a `ContainerScan` (a pod
+    /// spec, a response body's `managedFields`).
     /// Depth is a counter, so nesting costs no stack.
     ///
     /// In compact JSON the byte after a string or a bracket is almost always the next token
@@ -147,6 +149,11 @@ public enum JSONScanner {
         var j = i
         while true {
             guard j < end else { return -1 }
+            if j &- i > skimLimit {
+                // Between tokens, outside any string: the block scan goes on from here.
+                var scan = ContainerScan(start: j, depth: depth)
+                return scan.advance(base, end: end, isFinal: true)
+            }
             var c = base[j]
             if c == ASCII.comma || c == ASCII.colon {
                 j &+= 1
@@ -191,6 +198,9 @@ public enum JSONScanner {
         }
     }
 
+    /// How far `skimContainer` goes before it hands a container to `ContainerScan`.
+    @usableFromInline static var skimLimit: Int { 384 }
+
     /// Skips an object or array whose opening bracket is at `i`.
     /// - Complexity: O(n) over 64-byte blocks, independent of nesting depth.
     @inlinable
@@ -218,6 +228,13 @@ public struct ContainerScan: Sendable {
 
     /// Starts a scan at the container's opening bracket.
     @inlinable public init(start: Int) { self.position = start }
+
+    /// Goes on with a container `depth` brackets deep at `position`, which lies between
+    /// tokens (outside any string).
+    @inlinable init(start position: Int, depth: Int) {
+        self.position = position
+        self.depth = depth
+    }
 
     /// Shifts the scan's offsets after the caller moved its buffer contents by `-delta` bytes.
     public mutating func rebase(by delta: Int) { position -= delta }

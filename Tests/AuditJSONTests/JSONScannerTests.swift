@@ -94,6 +94,29 @@ struct JSONScannerTests {
         }
     }
 
+    @Test("skipValue hands containers longer than the skim limit to the block scan at the right depth")
+    func longContainersMatchReference() {
+        var generator = JSONishGenerator(seed: 0x736B_696D)
+        for _ in 0..<200 {
+            // An array of generated containers, nested one to three levels deeper, past the limit.
+            var document = utf8("[")
+            while document.count < 384 + generator.int(1...2_000) {  // `JSONScanner.skimLimit`
+                if document.count > 1 { document += utf8(",") }
+                document += generator.container(depth: 0)
+            }
+            document += utf8("]")
+            for _ in 0..<generator.int(0...2) { document = utf8("{\"k\":") + document + utf8("}") }
+            let prefix = Array(repeating: UInt8(ascii: " "), count: generator.int(0...63))
+            let bytes = prefix + document + utf8(" ,{\"after\":[1]} ]]")
+            let start = prefix.count
+            let expected = referenceSkipContainer(bytes, from: start, to: bytes.count)
+            #expect(expected == start + document.count)
+            #expect(withBytes(bytes) { JSONScanner.skipValue($0, start, $1) } == expected)
+            let cut = start + generator.int(1...document.count - 1)
+            #expect(withBytes(bytes) { base, _ in JSONScanner.skipValue(base, start, cut) } == -1)
+        }
+    }
+
     /// A run of `run` backslashes at offset `padding` in a string, then a quote; the run
     /// crosses 64-byte block boundaries for most combinations.
     static func backslashRunDocument(padding: Int, run: Int) -> [UInt8] {
