@@ -325,10 +325,10 @@ final class VerdictMemo {
             for i in index.candidateList(given) where matches(i, context) { body(i) }
             return
         }
-        let identity = identities.lookup() ?? file(half: &identities, slots: identitySlots, list: nil, context)
+        let identity = identities.lookup() ?? file(identity: true, list: nil, context)
         let shape =
             shapes.lookup()
-            ?? file(half: &shapes, slots: shapeSlots, list: given == RuleIndex.listInShape ? index.listNumber(context.index) : given, context)
+            ?? file(identity: false, list: given == RuleIndex.listInShape ? index.listNumber(context.index) : given, context)
         var list = given
         if given == RuleIndex.listInShape {
             // The shape's own record, or when it could not be filed the index.
@@ -387,29 +387,36 @@ final class VerdictMemo {
         return left == 0
     }
 
-    /// Files the current event's identity or shape (whose key `half` has prepared) as new:
-    /// numbers it, signs each of its slots and works out the rules it leaves possible.
-    /// Returns the record, nil when it could not be filed. A half that was full forgets every
-    /// half value, so the classes keyed by their numbers are forgotten too.
-    private func file(half: inout EventClasses, slots: UInt32, list: Int?, _ context: EventContext) -> UnsafeBufferPointer<Int32>? {
+    /// Files the current event's identity or shape (whose key `prepareClass` made) as new:
+    /// numbers it, signs each of its slots and works out the rules it leaves possible; a
+    /// shape's record ends with `list`, its candidate list (-1: none). Returns the record, nil
+    /// when it could not be filed. A half that was full forgets every half value, so the
+    /// classes keyed by their numbers are forgotten too.
+    private func file(identity: Bool, list: Int?, _ context: EventContext) -> UnsafeBufferPointer<Int32>? {
         halfRecord.removeAll(keepingCapacity: true)
         halfRecord.append(0)
-        var set = slots
+        var set = identity ? identitySlots : shapeSlots
         while set != 0 {
             let k = set.trailingZeroBitCount
             set &= set - 1
             halfRecord.append(signature(k, context) ?? -1)
         }
-        if slots == identitySlots {
+        let filed: UnsafeMutablePointer<Int32>?
+        let forgot: Bool
+        let number: Int
+        if identity {
             appendPossibleRules(verdicts: &identityVerdicts, known: knownIdentity, list: nil, context)
+            (filed, forgot) = identities.insert(halfRecord)
+            number = identities.count - 1
         } else {
             appendPossibleRules(verdicts: &shapeVerdicts, known: knownShape, list: shapeGivesList ? list : nil, context)
             halfRecord.append(Int32(truncatingIfNeeded: list ?? -1))
+            (filed, forgot) = shapes.insert(halfRecord)
+            number = shapes.count - 1
         }
-        let (filed, forgot) = half.insert(halfRecord)
         if forgot { classes.removeAll() }
         guard let filed else { return nil }
-        filed[0] = Int32(half.count - 1)
+        filed[0] = Int32(number)
         return UnsafeBufferPointer(start: filed, count: halfRecord.count)
     }
 
