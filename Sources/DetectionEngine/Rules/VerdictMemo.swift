@@ -326,17 +326,19 @@ final class VerdictMemo {
             return
         }
         let identity = identities.lookup() ?? file(identity: true, list: nil, context)
-        let shape =
-            shapes.lookup()
-            ?? file(identity: false, list: given == RuleIndex.listInShape ? index.listNumber(context.index) : given, context)
+        // The list from the shape's record, or for a new shape from the index (-1: none).
         var list = given
-        if given == RuleIndex.listInShape {
-            // The shape's own record, or when it could not be filed the index.
-            guard let found = shape.map({ Int($0[$0.count - 1]) }) ?? index.listNumber(context.index), found >= 0 else {
-                for i in 0..<rules.count where matches(i, context) { body(i) }  // escaped text: every rule
-                return
-            }
-            list = found
+        let shape: UnsafeBufferPointer<Int32>?
+        if let known = shapes.lookup() {
+            shape = known
+            if given == RuleIndex.listInShape { list = Int(known[known.count - 1]) }
+        } else {
+            if given == RuleIndex.listInShape { list = index.listNumber(context.index) ?? -1 }
+            shape = file(identity: false, list: list >= 0 ? list : nil, context)
+        }
+        guard list >= 0 else {
+            for i in 0..<rules.count where matches(i, context) { body(i) }  // escaped text: every rule
+            return
         }
         let candidates = index.candidateList(list)
         guard let identity, let shape, list < 1 << PairClasses.listBits else {
