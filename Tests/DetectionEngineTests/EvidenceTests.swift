@@ -1,6 +1,7 @@
 // Evidence: an event kept with an alert or a correlation input, its audit ID read back
 // from its bytes.
 import AuditJSON
+import AuditModel
 import AuditTestSupport
 @testable import DetectionEngine
 import Testing
@@ -85,4 +86,113 @@ struct FingerprintTests {
             return Detector.fingerprintHash(value, 0x1234)
         }
     }
+}
+
+@Suite("Evidence of a correlation input (one event inline, or several)")
+struct EvidenceItemsTests {
+    static func evidence(_ n: Int, stage: String = "ResponseComplete") -> Evidence {
+        Evidence(auditID: "id-\(n)", stage: stage, time: Int64(n), raw: Array(repeating: UInt8(n), count: 10 + n))
+    }
+
+    @Test("one event and a list of events read back alike; the cap keeps the first cap-1 and the newest")
+    func itemsAndCap() {
+        let one = EvidenceItems(Self.evidence(1))
+        #expect(one.count == 1 && !one.isEmpty && one[0] == Self.evidence(1) && one.last == Self.evidence(1))
+        #expect(Array(EvidenceItems([Self.evidence(7)])) == [Self.evidence(7)])
+        let none = EvidenceItems([])
+        #expect(none.count == 0 && none.isEmpty && none.last == nil && Array(none).isEmpty)
+        let five = EvidenceItems((1...5).map { Self.evidence($0) })
+        #expect(five.count == 5 && Array(five).map(\.time) == [1, 2, 3, 4, 5])
+        #expect(Array(five.capped(3)).map(\.time) == [1, 2, 5])
+        #expect(Array(five.capped(1)).map(\.time) == [5])
+        #expect(five.capped(0).isEmpty)
+        #expect(Array(five.capped(5)).map(\.time) == [1, 2, 3, 4, 5])
+        #expect(Array(one.capped(1)).map(\.time) == [1] && one.capped(0).isEmpty)
+        // The byte estimate is the sum of the events' own.
+        #expect(five.estimatedBytes == (1...5).reduce(0) { $0 + Self.evidence($1).estimatedBytes })
+        #expect(one.estimatedBytes == Self.evidence(1).estimatedBytes && none.estimatedBytes == 0)
+    }
+
+    @Test("an event's byte estimate counts its bytes, its stage's name and its audit ID when kept apart")
+    func estimatedBytes() throws {
+        let json = #"{"kind":"Event","auditID":"abc","stage":"ResponseComplete","verb":"get"}"#
+        let e = try #require(EvidenceTests.evidence(json))
+        #expect(e.estimatedBytes == json.utf8.count + "ResponseComplete".utf8.count + 64)
+        for stage in ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic", "Custom", ""] {
+            let apart = Evidence(auditID: "xyz", stage: stage, time: 0, raw: [1, 2, 3])
+            #expect(apart.stage == stage && apart.auditID == "xyz")
+            #expect(apart.estimatedBytes == 3 + 3 + stage.utf8.count + 64)
+        }
+        let escaped = #"{"kind":"Event","auditID":"a\u0062","stage":"Stage\u0058","verb":"get"}"#
+        let f = try #require(EvidenceTests.evidence(escaped))
+        #expect(f.auditID == "ab" && f.stage == "StageX")
+        #expect(f.estimatedBytes == escaped.utf8.count + 2 + 6 + 64)
+    }
+}
+
+@Suite("Group keys as bytes: read back, estimated, made from events")
+struct GroupKeyBytesTests {
+    @Test("values read back as given; keys are equal exactly when their values are")
+    func roundTripAndEquality() {
+        let cases: [[String?]] = [
+            [], [nil], [""], ["", nil], [nil, ""], ["alice", "secrets", "default"], ["a", "bc"], ["ab", "c"],
+            ["abc"], ["a,b"], ["a", "b"], ["système:ünïcode", nil, "命名空间"], [String(repeating: "x", count: 300)],
+            [nil, nil], ["\u{0}", "\u{1}"],
+        ]
+        for values in cases { #expect(GroupKey(values).values == values, "\(values)") }
+        for (i, a) in cases.enumerated() {
+            for (j, b) in cases.enumerated() {
+                #expect((GroupKey(a) == GroupKey(b)) == (i == j), "\(a) vs \(b)")
+                if i == j { #expect(GroupKey(a).hashValue == GroupKey(b).hashValue) }
+            }
+        }
+        var table: [GroupKey: Int] = [:]
+        for (i, values) in cases.enumerated() { table[GroupKey(values)] = i }
+        #expect(table.count == cases.count)
+        for (i, values) in cases.enumerated() { #expect(table[GroupKey(values)] == i) }
+    }
+
+    @Test("the byte estimate is 16 per value plus the values' UTF-8 bytes")
+    func estimatedBytes() {
+        #expect(GroupKey([]).estimatedBytes == 0)
+        #expect(GroupKey([nil, "abc", "é"]).estimatedBytes == 48 + 3 + 2)
+    }
+
+    @Test("a key made from an event's bytes equals the key of the same values as strings (escapes decoded, invalid UTF-8 repaired, lists joined)")
+    func builtFromEvents() throws {
+        let bad = "\u{FFFD}"  // what `String(decoding:)` makes of an invalid byte
+        let cases: [(json: [UInt8], values: [String?])] = [
+            (Array(#"{"kind":"Event","verb":"get","user":{"username":"alice"},"objectRef":{"resource":"pods","namespace":"prod"}}"#.utf8),
+             ["alice", "pods", "prod"]),
+            (Array(#"{"kind":"Event","verb":"get","user":{"username":"b\u00f6b\"x"},"objectRef":{"resource":"pods"}}"#.utf8),
+             ["böb\"x", "pods", nil]),
+            (Array(#"{"kind":"Event","verb":"get","user":{"username":"caf"#.utf8) + [0xC3, 0x28]
+                + Array(#""},"objectRef":{"resource":"pods","namespace":"x"}}"#.utf8),
+             ["caf\(bad)(", "pods", "x"]),
+        ]
+        var all = cases.map { (json: $0.json, fields: ["user.username", "objectRef.resource", "objectRef.namespace"], values: $0.values) }
+        // A field with several values is one value of the key, joined with commas.
+        all.append(
+            (Array(#"{"kind":"Event","verb":"get","user":{"username":"u","groups":["a","b\u0063","d"]}}"#.utf8),
+             ["user.groups", "user.username"], ["a,bc,d", "u"]))
+        for c in all {
+            let fields = c.fields
+            let key = try c.json.withUnsafeBufferPointer { buffer -> GroupKey in
+                let object = try #require(JSONValue.parse(buffer))
+                var event = AuditEvent()
+                guard case .event = event.load(object: object) else { throw GroupKeyBytesError.notAnEvent }
+                let context = EventContext(event)
+                var builder = GroupKey.Builder()
+                for name in fields {
+                    let field = try #require(FieldCatalogue.standard.resolve(name))
+                    Detector.append(.field(field), context, to: &builder)
+                }
+                return builder.key()
+            }
+            #expect(key == GroupKey(c.values), "\(String(decoding: c.json, as: UTF8.self))")
+            #expect(key.values == c.values)
+        }
+    }
+
+    enum GroupKeyBytesError: Error { case notAnEvent }
 }

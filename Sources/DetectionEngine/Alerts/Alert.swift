@@ -145,19 +145,20 @@ extension Evidence {
     public init(_ event: AuditEvent, time: Int64) {
         let object = event.object.rawBytes
         let raw = Array(object)
-        let stage = Self.stageName(event[.stage])
+        let standard = event[.stage].flatMap(AuditStage.init)
+        let other = standard == nil ? Self.stageName(event[.stage]) : ""
         guard let id = event.auditID?.jsonString else {
-            self.init(idIn: raw, idStart: 0, idCount: 0, stage: stage, time: time)
+            self.init(idIn: raw, idStart: 0, idCount: 0, stage: standard, otherStage: other, time: time)
             return
         }
         let text = id.rawBytes
         guard !id.hasEscapes, let base = object.baseAddress, let start = text.baseAddress,
             start >= base, start + text.count <= base + object.count
         else {
-            self.init(auditID: id.string, stage: stage, time: time, raw: raw)
+            self.init(auditID: id.string, stage: standard?.rawValue ?? other, time: time, raw: raw)
             return
         }
-        self.init(idIn: raw, idStart: start - base, idCount: text.count, stage: stage, time: time)
+        self.init(idIn: raw, idStart: start - base, idCount: text.count, stage: standard, otherStage: other, time: time)
     }
 
     /// The stage as text: one of the four stage names is the enum's literal (no allocation;

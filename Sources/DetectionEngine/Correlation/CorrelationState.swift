@@ -492,7 +492,7 @@ public final class CorrelationState {
             break
         case .valueCount:
             let value = input.value!
-            g.bytes += g.values.upsert(value, time: t, evidence: [], total: 1, bytes: Cost.value + value.utf8.count)
+            g.bytes += g.values.upsert(value, time: t, evidence: EvidenceItems([]), total: 1, bytes: Cost.value + value.utf8.count)
             while g.values.count > maxEntries {
                 g.bytes -= g.values.oldest!.bytes
                 g.values.removeOldest()
@@ -570,13 +570,7 @@ public final class CorrelationState {
         return best
     }
 
-    private func capped(_ evidence: [Evidence]) -> [Evidence] {
-        if evidence.count <= maxEvidence { return evidence }
-        if maxEvidence == 0 { return [] }
-        var out = Array(evidence[0..<(maxEvidence - 1)])
-        out.append(evidence[evidence.count - 1])
-        return out
-    }
+    private func capped(_ evidence: EvidenceItems) -> EvidenceItems { evidence.capped(maxEvidence) }
 
     // MARK: - Groups, LRU and deadlines
 
@@ -591,9 +585,7 @@ public final class CorrelationState {
             slot = Int32(slots.count)
             slots.append(nil)
         }
-        var base = Cost.group
-        for v in key.values { base += 16 + (v?.utf8.count ?? 0) }
-        let g = Group(key: key, slot: slot, baseBytes: base)
+        let g = Group(key: key, slot: slot, baseBytes: Cost.group + key.estimatedBytes)
         switch mode {
         case .temporal:
             g.positions = Array(repeating: nil, count: spec.inputCount)
@@ -726,11 +718,7 @@ public final class CorrelationState {
     /// t + timespan + 1, saturating.
     private func deadline(after t: Int64) -> Int64 { plus(plus(t, timespan), 1) }
 
-    private func evidenceBytes(_ evidence: [Evidence]) -> Int {
-        var n = 0
-        for e in evidence { n += e.estimatedBytes }
-        return n
-    }
+    private func evidenceBytes(_ evidence: EvidenceItems) -> Int { evidence.estimatedBytes }
 }
 
 // MARK: - Storage
@@ -761,7 +749,7 @@ private struct EvidenceList {
     var total = 0
     var bytes = 0
 
-    mutating func append(_ evidence: [Evidence], total count: Int, cap: Int) {
+    mutating func append(_ evidence: EvidenceItems, total count: Int, cap: Int) {
         total += count
         guard cap > 0, !evidence.isEmpty else { return }
         var i = 0
@@ -784,7 +772,7 @@ private struct EvidenceList {
 
 private struct Entry: EventTimed {
     var time: Int64
-    var evidence: [Evidence]
+    var evidence: EvidenceItems
     var total: Int
     var bytes: Int
 }
@@ -802,7 +790,7 @@ private struct RecencyMap<Key: Hashable> {
     struct Node {
         var key: Key?
         var time: Int64
-        var evidence: [Evidence]
+        var evidence: EvidenceItems
         var total: Int
         var bytes: Int
         var prev: Int32
@@ -821,7 +809,7 @@ private struct RecencyMap<Key: Hashable> {
 
     /// Records `key` at `time`; a key already present keeps its latest time and that
     /// input's evidence. Returns the change in bytes.
-    mutating func upsert(_ key: Key, time: Int64, evidence: [Evidence], total: Int, bytes: Int) -> Int {
+    mutating func upsert(_ key: Key, time: Int64, evidence: EvidenceItems, total: Int, bytes: Int) -> Int {
         if let i = index[key] {
             let n = Int(i)
             guard time >= nodes[n].time else { return 0 }
@@ -855,7 +843,7 @@ private struct RecencyMap<Key: Hashable> {
         let i = head
         unlink(i)
         if let key = nodes[Int(i)].key { index.removeValue(forKey: key) }
-        nodes[Int(i)] = Node(key: nil, time: 0, evidence: [], total: 0, bytes: 0, prev: -1, next: -1)
+        nodes[Int(i)] = Node(key: nil, time: 0, evidence: EvidenceItems([]), total: 0, bytes: 0, prev: -1, next: -1)
         free.append(i)
     }
 

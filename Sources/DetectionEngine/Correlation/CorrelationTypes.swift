@@ -1,3 +1,6 @@
+import AuditJSON
+import AuditModel
+
 // Sigma correlations (spec v2.1) over rule matches, in event time.
 //
 // The engine turns every match of a rule that a correlation refers to into a
@@ -15,77 +18,285 @@
 ///
 /// Made for every matched event (most of them only feed correlations), so it holds one
 /// allocation, the raw bytes: an audit ID written without escapes is read back from them when
-/// asked for, not copied into a String of its own.
+/// asked for, not copied into a String of its own, and a standard stage is a number. A copy
+/// retains one reference (evidence is copied from the match into the queue and the state).
 public struct Evidence: Sendable, Equatable {
     /// Event time (stageTimestamp), microseconds since the Unix epoch.
     public let time: Int64
     /// The event's JSON, exactly as read.
     public let raw: [UInt8]
-    public let stage: String
-    /// Where the audit ID's text sits in `raw` (start, count), when `storedID` is nil.
+    /// Where the audit ID's text sits in `raw` (start, count), when `texts` holds none.
     private let idStart: Int32
     private let idCount: Int32
-    /// The audit ID when it is not a plain slice of `raw` (escaped, or given apart from it).
-    private let storedID: String?
+    /// The stage when it is one of `AuditStage`'s (its position in `allCases` plus one), 0
+    /// when `texts` holds it.
+    private let stageNumber: UInt8
+    /// What is not a slice of `raw` or a standard stage (rare: escaped or given apart).
+    private let texts: Texts?
+
+    private final class Texts: Sendable {
+        let stage: String
+        let auditID: String?
+        init(stage: String, auditID: String?) {
+            self.stage = stage
+            self.auditID = auditID
+        }
+    }
 
     public init(auditID: String, stage: String, time: Int64, raw: [UInt8]) {
         self.time = time
         self.raw = raw
-        self.stage = stage
         idStart = 0
         idCount = 0
-        storedID = auditID
+        stageNumber = 0
+        texts = Texts(stage: stage, auditID: auditID)
     }
 
-    /// Evidence whose audit ID is the `idCount` bytes of `raw` at `idStart` (nil: no audit ID).
-    init(idIn raw: [UInt8], idStart: Int, idCount: Int, stage: String, time: Int64) {
+    /// Evidence whose audit ID is the `idCount` bytes of `raw` at `idStart` (nil: no audit ID),
+    /// at a standard stage (nil: `otherStage`, the stage as written, or "" without one).
+    init(idIn raw: [UInt8], idStart: Int, idCount: Int, stage: AuditStage?, otherStage: String, time: Int64) {
         self.time = time
         self.raw = raw
-        self.stage = stage
         self.idStart = Int32(truncatingIfNeeded: idStart)
         self.idCount = Int32(truncatingIfNeeded: idCount)
-        storedID = nil
+        stageNumber = stage.map(Self.number) ?? 0
+        texts = stage == nil && !otherStage.isEmpty ? Texts(stage: otherStage, auditID: nil) : nil
+    }
+
+    private static func number(_ stage: AuditStage) -> UInt8 {
+        switch stage {
+        case .requestReceived: 1
+        case .responseStarted: 2
+        case .responseComplete: 3
+        case .panic: 4
+        }
+    }
+
+    /// The UTF-8 length of a standard stage's name, by number (0: none).
+    private static func standardStageLength(_ number: UInt8) -> Int {
+        switch number {
+        case 1, 2: 15  // RequestReceived, ResponseStarted
+        case 3: 16  // ResponseComplete
+        case 4: 5  // Panic
+        default: 0
+        }
+    }
+
+    public var stage: String {
+        switch stageNumber {
+        case 1: AuditStage.requestReceived.rawValue
+        case 2: AuditStage.responseStarted.rawValue
+        case 3: AuditStage.responseComplete.rawValue
+        case 4: AuditStage.panic.rawValue
+        default: texts?.stage ?? ""
+        }
     }
 
     public var auditID: String {
-        if let storedID { return storedID }
+        if let id = texts?.auditID { return id }
         return raw.withUnsafeBufferPointer {
             String(decoding: UnsafeBufferPointer(rebasing: $0[Int(idStart)..<Int(idStart + idCount)]), as: UTF8.self)
         }
     }
 
     /// What keeping this costs, for the state's byte budget (bytes plus bookkeeping).
-    public var estimatedBytes: Int { raw.count + (storedID?.utf8.count ?? 0) + stage.utf8.count + 64 }
+    public var estimatedBytes: Int {
+        guard let texts else { return raw.count + Self.standardStageLength(stageNumber) + 64 }
+        return raw.count + (texts.auditID?.utf8.count ?? 0) + texts.stage.utf8.count + 64
+    }
 
     public static func == (a: Evidence, b: Evidence) -> Bool {
         a.time == b.time && a.stage == b.stage && a.raw == b.raw && a.auditID == b.auditID
     }
 }
 
+/// The evidence of one correlation input: one event (a rule match: held inline, no array
+/// of its own) or several (a chained correlation's firing).
+public struct EvidenceItems: RandomAccessCollection, Sendable {
+    /// One event, or nil when `many` holds them (two fields rather than an enum with
+    /// payloads: copies of the enum went through the runtime's generic witnesses).
+    private let one: Evidence?
+    private let many: [Evidence]?
+
+    public init(_ evidence: Evidence) {
+        one = evidence
+        many = nil
+    }
+
+    public init(_ evidence: [Evidence]) {
+        if evidence.count == 1 {
+            one = evidence[0]
+            many = nil
+        } else {
+            one = nil
+            many = evidence
+        }
+    }
+
+    public var startIndex: Int { 0 }
+
+    public var endIndex: Int { count }
+
+    // Given here, not left to the collection protocols' defaults: those ran unspecialised,
+    // through witness tables, on the path every correlation input takes.
+    public var count: Int { one != nil ? 1 : many?.count ?? 0 }
+
+    public var isEmpty: Bool { count == 0 }
+
+    public var last: Evidence? { one ?? many?.last }
+
+    public subscript(i: Int) -> Evidence {
+        if let one {
+            precondition(i == 0, "evidence index out of range")
+            return one
+        }
+        return many![i]  // Safe: without `one` the items are in `many` (an index past them traps).
+    }
+
+    /// The first `cap - 1` and the last (all of them when there are no more than `cap`).
+    func capped(_ cap: Int) -> EvidenceItems {
+        guard count > cap else { return self }
+        guard cap > 0, let items = many else { return EvidenceItems([]) }
+        var out = Array(items[0..<(cap - 1)])
+        out.append(items[items.count - 1])
+        return EvidenceItems(out)
+    }
+
+    /// What keeping them costs (`Evidence.estimatedBytes` summed).
+    var estimatedBytes: Int {
+        if let one { return one.estimatedBytes }
+        return many?.reduce(0) { $0 + $1.estimatedBytes } ?? 0
+    }
+}
+
 /// The values of a correlation's `group-by` fields for one input, in group-by order.
 /// nil: the event has no such field (all events lacking it form one group).
+///
+/// Kept as one byte string (per value: absent, or its UTF-8 length and bytes) and its hash:
+/// made for every correlation input, a key is one allocation instead of an array and a
+/// string per value, compared byte for byte, and decoded into strings only for an alert
+/// or a chained correlation. Values are equal when their bytes are (no Unicode
+/// normalisation: Kubernetes names and users are compared the same way).
 public struct GroupKey: Hashable, Sendable {
-    public let values: [String?]
-    /// The values' bytes hashed once, when the key is made: the group tables hash this
-    /// word instead of running the standard hasher over every string at each lookup.
+    private let encoded: [UInt8]
+    /// The bytes hashed once, when the key is made: the group tables hash this word
+    /// instead of running the standard hasher over the bytes at each lookup.
     private let digest: UInt64
 
     public init(_ values: [String?]) {
-        self.values = values
-        var digest = UInt64(values.count)
+        var builder = Builder()
         for value in values {
-            guard var value else {
-                digest = ByteHasher.mix(digest ^ 0x9E37_79B9_7F4A_7C15)
-                continue
+            if var value {
+                value.withUTF8 { builder.append(value: $0) }
+            } else {
+                builder.appendAbsent()
             }
-            digest = value.withUTF8 { fastHash($0, seed: digest) }
         }
-        self.digest = digest
+        self.init(encoded: builder.bytes)
+    }
+
+    private init(encoded: [UInt8]) {
+        self.encoded = encoded
+        digest = encoded.withUnsafeBufferPointer { fastHash($0, seed: 0x5851_F42D_4C95_7F2D) }
+    }
+
+    /// The values, decoded (invalid UTF-8 repaired as `String(decoding:as:)` does).
+    public var values: [String?] {
+        encoded.withUnsafeBufferPointer { b in
+            var values: [String?] = []
+            var i = 0
+            while i < b.count {
+                guard b[i] == Self.present else {
+                    values.append(nil)
+                    i += 1
+                    continue
+                }
+                let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
+                values.append(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 5)..<(i + 5 + n)]), as: UTF8.self))
+                i += 5 + n
+            }
+            return values
+        }
+    }
+
+    /// What keeping the values costs, as the state counts it: 16 bytes per value plus its
+    /// UTF-8 bytes (without decoding them).
+    var estimatedBytes: Int {
+        encoded.withUnsafeBufferPointer { b in
+            var total = 0
+            var i = 0
+            while i < b.count {
+                total += 16
+                guard b[i] == Self.present else {
+                    i += 1
+                    continue
+                }
+                let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
+                total += n
+                i += 5 + n
+            }
+            return total
+        }
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 
-    public static func == (a: GroupKey, b: GroupKey) -> Bool { a.digest == b.digest && a.values == b.values }
+    public static func == (a: GroupKey, b: GroupKey) -> Bool {
+        guard a.digest == b.digest, a.encoded.count == b.encoded.count else { return false }
+        return a.encoded.withUnsafeBufferPointer { p in
+            b.encoded.withUnsafeBufferPointer { q in
+                p.isEmpty || bytesEqual(p.baseAddress!, q.baseAddress!, p.count)
+            }
+        }
+    }
+
+    static let absent: UInt8 = 0
+    static let present: UInt8 = 1
+
+    /// Builds a key value by value, straight from an event's bytes; reusable (`reset`) so
+    /// that making a key allocates only the key's own bytes.
+    struct Builder {
+        private(set) var bytes: [UInt8] = []
+        /// Where the open value's length goes (-1: no value open).
+        private var lengthAt = -1
+
+        mutating func reset() {
+            bytes.removeAll(keepingCapacity: true)
+            lengthAt = -1
+        }
+
+        mutating func appendAbsent() { bytes.append(GroupKey.absent) }
+
+        mutating func append(value: UnsafeBufferPointer<UInt8>) {
+            open()
+            bytes.append(contentsOf: value)
+            close()
+        }
+
+        /// Starts a present value, whose bytes follow with `appendBytes`, then `close`.
+        mutating func open() {
+            bytes.append(GroupKey.present)
+            lengthAt = bytes.count
+            for _ in 0..<4 { bytes.append(0) }
+        }
+
+        mutating func appendBytes(_ part: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: part) }
+
+        mutating func appendByte(_ byte: UInt8) { bytes.append(byte) }
+
+        mutating func close() {
+            let n = UInt32(truncatingIfNeeded: bytes.count - lengthAt - 4)
+            bytes[lengthAt] = UInt8(truncatingIfNeeded: n)
+            bytes[lengthAt + 1] = UInt8(truncatingIfNeeded: n >> 8)
+            bytes[lengthAt + 2] = UInt8(truncatingIfNeeded: n >> 16)
+            bytes[lengthAt + 3] = UInt8(truncatingIfNeeded: n >> 24)
+            lengthAt = -1
+        }
+
+        /// The key of the values appended: a copy of the bytes, so the builder's buffer stays
+        /// its own (shared, the next `reset` would have copied it anyway).
+        func key() -> GroupKey { GroupKey(encoded: bytes.withUnsafeBufferPointer { Array($0) }) }
+    }
 }
 
 /// A correlation's `condition`: comparisons that must all hold (`gte: 5, lt: 10` is a range).
@@ -163,17 +374,23 @@ public struct CorrelationInput: Sendable {
     /// value_count: the field's value (nil: the event has none, and it is not counted).
     public let value: String?
     /// The contributing events (one for a rule match; a chained firing's evidence).
-    public let evidence: [Evidence]
+    public let evidence: EvidenceItems
     /// How many events contributed in total (`evidence` may be capped).
     public let evidenceTotal: Int
 
-    public init(input: Int, time: Int64, group: GroupKey, value: String?, evidence: [Evidence], evidenceTotal: Int) {
+    public init(input: Int, time: Int64, group: GroupKey, value: String?, evidence: EvidenceItems, evidenceTotal: Int) {
         self.input = input
         self.time = time
         self.group = group
         self.value = value
         self.evidence = evidence
         self.evidenceTotal = evidenceTotal
+    }
+
+    public init(input: Int, time: Int64, group: GroupKey, value: String?, evidence: [Evidence], evidenceTotal: Int) {
+        self.init(
+            input: input, time: time, group: group, value: value, evidence: EvidenceItems(evidence),
+            evidenceTotal: evidenceTotal)
     }
 }
 

@@ -171,6 +171,8 @@ public final class Detector {
     private var heldMatches: [Int] = []
     /// The event's matches (see `EventVerdict.gatedCount`), collected before they are applied.
     private var matchBuffer: [Int32] = []
+    /// Reused to make each correlation input's group key (one allocation per key).
+    private var keyBuilder = GroupKey.Builder()
     /// A batch's verdicts, judged before any is applied (`process(batch:afterEach:)`).
     private var batchVerdicts: [EventVerdict] = []
     /// Memo figures of judges that ran on other threads (`absorbCounters(of:)`).
@@ -337,7 +339,7 @@ public final class Detector {
         let gated = UnsafeBufferPointer(rebasing: matches[0..<Int(verdict.gatedCount)])
         let staged = UnsafeBufferPointer(rebasing: matches[Int(verdict.gatedCount)..<verdict.matchCount])
         if !loaded && (judgeOnce && gated.contains { $0 & 1 != 0 } || staged.contains { $0 & 1 != 0 }) { show(judged) }
-        var evidence: [Evidence] = []  // the event, copied at its first match and shared by every use
+        var evidence: Evidence?  // the event, copied at its first match and shared by every use
         if judgeOnce {
             for m in gated {
                 guard m & 1 != 0 else {
@@ -361,7 +363,7 @@ public final class Detector {
         }
         if !heldMatches.isEmpty {
             self.hold(
-                requestKey, time: time, releaseFrom: tableTime, evidence: evidence.first ?? Evidence(context.event, time: time),
+                requestKey, time: time, releaseFrom: tableTime, evidence: evidence ?? Evidence(context.event, time: time),
                 rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
@@ -423,33 +425,41 @@ public final class Detector {
 
     // MARK: - Matches
 
-    /// `evidence` is empty until the event's first match makes it: one copy of the event, and
-    /// one array holding it, for all of the event's alerts and correlation inputs.
-    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence: inout [Evidence]) {
+    /// `shared` is nil until the event's first match makes it: one copy of the event for all
+    /// of the event's alerts and correlation inputs.
+    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence shared: inout Evidence?) {
         tally.ruleMatches += 1
         matchesByRule[r] += 1
         // Fields are read through the arrays, not copies of the rule and correlation structs
         // (a copy retains and releases every reference they hold, per match).
         // The event is read through the context where it is used: a local copy of it retained
         // and released its storage per match.
-        if evidence.isEmpty { evidence = [Evidence(context.event, time: time)] }
+        let evidence: Evidence
+        if let shared {
+            evidence = shared
+        } else {
+            evidence = Evidence(context.event, time: time)
+            shared = evidence
+        }
         if plan.rules[r].emitsAlerts {
             emit(
                 Alert(
                     rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(context.event),
-                    object: AlertObject(context.event), evidence: evidence, evidenceTotal: 1))
+                    object: AlertObject(context.event), evidence: [evidence], evidenceTotal: 1))
         }
         for feed in plan.rules[r].feeds {
             for position in feed.positions {
                 let input = plan.correlations[feed.correlation].inputs[position]
-                let group = GroupKey(input.groupValues.map { Self.read($0, context) })
+                keyBuilder.reset()
+                for source in input.groupValues { Self.append(source, context, to: &keyBuilder) }
+                let group = keyBuilder.key()
                 let value = input.value.flatMap { Self.read($0, context) }
                 queue.push(
                     QueuedInput(
                         correlation: feed.correlation,
                         input: CorrelationInput(
-                            input: position, time: time, group: group, value: value, evidence: evidence,
-                            evidenceTotal: 1)))
+                            input: position, time: time, group: group, value: value,
+                            evidence: EvidenceItems(evidence), evidenceTotal: 1)))
                 while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
                     let oldest = queue.pop()
                 {
@@ -457,6 +467,43 @@ public final class Detector {
                     deliver(oldest)
                 }
             }
+        }
+    }
+
+    /// Appends a field's values to a group key as one value (several values joined with
+    /// commas, strings decoded), or an absent value: the bytes of what `read` gives.
+    static func append(_ source: DetectionPlan.ValueSource, _ context: EventContext, to key: inout GroupKey.Builder) {
+        guard case .field(let field) = source else {
+            key.appendAbsent()
+            return
+        }
+        var opened = false
+        field.source.forEachValue(in: context) { value in
+            if opened { key.appendByte(UInt8(ascii: ",")) } else { key.open() }
+            opened = true
+            switch value {
+            case .text(let t): Self.appendText(t, to: &key)
+            case .json(let j):
+                if let s = j.jsonString {
+                    s.withDecodedBytes { Self.appendText($0, to: &key) }
+                } else {
+                    key.appendBytes(j.rawBytes)
+                }
+            }
+            return true
+        }
+        if opened { key.close() } else { key.appendAbsent() }
+    }
+
+    /// Text as `String(decoding:as:)` would hold it: ASCII (nearly every value) as is, other
+    /// bytes through a String, which repairs invalid UTF-8, so a key made from the event
+    /// equals one made from the same values decoded (a chained correlation's).
+    private static func appendText(_ text: UnsafeBufferPointer<UInt8>, to key: inout GroupKey.Builder) {
+        if text.allSatisfy({ $0 < 0x80 }) {
+            key.appendBytes(text)
+        } else {
+            var s = String(decoding: text, as: UTF8.self)
+            s.withUTF8 { key.appendBytes($0) }
         }
     }
 
@@ -530,7 +577,7 @@ public final class Detector {
         held.evidence.withEvent { event in
             guard let event else { return }
             replayContext.reset(event)
-            var evidence = [held.evidence]
+            var evidence: Evidence? = held.evidence
             for r in held.rules { matched(r, replayContext, time: held.time, evidence: &evidence) }
         }
     }
@@ -582,6 +629,7 @@ public final class Detector {
         tally.correlationFirings += 1
         firingsByCorrelation[c] += 1
         let correlation = plan.correlations[c]
+        let firingValues = firing.group.values  // decoded once
         if correlation.emitsAlerts {
             var actor = AlertActor()
             var object = AlertObject()
@@ -591,7 +639,7 @@ public final class Detector {
                     object = AlertObject(event)
                 }
             }
-            let group = zip(correlation.groupBy, firing.group.values).map { (field: $0, value: $1) }
+            let group = zip(correlation.groupBy, firingValues).map { (field: $0, value: $1) }
             emit(
                 Alert(
                     rule: correlation.info, time: firing.lastTime, firstTime: firing.firstTime, actor: actor,
@@ -604,11 +652,11 @@ public final class Detector {
                 let input = outer.inputs[position]
                 let group = GroupKey(
                     input.groupValues.map { source in
-                        if case .group(let k) = source, k < firing.group.values.count { return firing.group.values[k] }
+                        if case .group(let k) = source, k < firingValues.count { return firingValues[k] }
                         return nil
                     })
                 var value: String?
-                if case .group(let k)? = input.value, k < firing.group.values.count { value = firing.group.values[k] }
+                if case .group(let k)? = input.value, k < firingValues.count { value = firingValues[k] }
                 states[feed.correlation].ingest(
                     CorrelationInput(
                         input: position, time: firing.lastTime, group: group, value: value, evidence: firing.evidence,
@@ -755,7 +803,7 @@ struct QueuedInput {
     let input: CorrelationInput
 
     /// What keeping it costs (evidence shared by several inputs is counted for each).
-    var estimatedBytes: Int { input.evidence.reduce(64) { $0 + $1.estimatedBytes } }
+    var estimatedBytes: Int { 64 + input.evidence.estimatedBytes }
 }
 
 /// Queued inputs in event-time order, ties in arrival order (so the output does not depend
