@@ -145,8 +145,9 @@ extension Evidence {
     public init(_ event: AuditEvent, time: Int64) {
         let object = event.object.rawBytes
         let raw = Array(object)
-        let standard = event[.stage].flatMap(AuditStage.init)
-        let other = standard == nil ? Self.stageName(event[.stage]) : ""
+        let stage = event[.stage]
+        let standard = stage.flatMap(AuditStage.init)
+        let other = standard == nil ? stage?.string ?? "" : ""
         guard let id = event.auditID?.jsonString else {
             self.init(idIn: raw, idStart: 0, idCount: 0, stage: standard, otherStage: other, time: time)
             return
@@ -159,13 +160,6 @@ extension Evidence {
             return
         }
         self.init(idIn: raw, idStart: start - base, idCount: text.count, stage: standard, otherStage: other, time: time)
-    }
-
-    /// The stage as text: one of the four stage names is the enum's literal (no allocation;
-    /// "ResponseComplete" is one byte too long for an inline string), anything else decoded.
-    static func stageName(_ value: JSONValue?) -> String {
-        guard let value else { return "" }
-        return AuditStage(value)?.rawValue ?? value.string ?? ""
     }
 
     /// Calls `body` with the evidence read back as an event view.

@@ -271,8 +271,8 @@ public final class CorrelationState {
         while let first = g.entries.firstTime, first < cutoff {
             g.bytes -= g.entries.removeFirst().bytes
         }
-        let ev = capped(input.evidence)
-        let entry = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + evidenceBytes(ev))
+        let ev = input.evidence.capped(maxEvidence)
+        let entry = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + ev.estimatedBytes)
         let inOrder = g.entries.lastTime.map { t >= $0 } ?? true
         let at = g.entries.insert(entry)
         g.bytes += entry.bytes
@@ -314,10 +314,10 @@ public final class CorrelationState {
             g.values.removeOldest()
         }
         let inOrder = g.values.newest.map { t >= $0.time } ?? true
-        let ev = capped(input.evidence)
+        let ev = input.evidence.capped(maxEvidence)
         g.bytes += g.values.upsert(
             value, time: t, evidence: ev, total: input.evidenceTotal,
-            bytes: Cost.value + value.utf8.count + evidenceBytes(ev))
+            bytes: Cost.value + value.utf8.count + ev.estimatedBytes)
 
         var nodes: [Int32] = []
         if inOrder {
@@ -364,8 +364,8 @@ public final class CorrelationState {
             }
         }
         if g.positions[p] == nil || t >= g.positions[p]!.time {
-            let ev = capped(input.evidence)
-            let e = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + evidenceBytes(ev))
+            let ev = input.evidence.capped(maxEvidence)
+            let e = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + ev.estimatedBytes)
             if let old = g.positions[p] { g.bytes -= old.bytes } else { g.present += 1 }
             g.positions[p] = e
             g.bytes += e.bytes
@@ -570,8 +570,6 @@ public final class CorrelationState {
         return best
     }
 
-    private func capped(_ evidence: EvidenceItems) -> EvidenceItems { evidence.capped(maxEvidence) }
-
     // MARK: - Groups, LRU and deadlines
 
     private func makeGroup(_ key: GroupKey) -> Group {
@@ -717,8 +715,6 @@ public final class CorrelationState {
     /// The first time past the window that starts (or whose newest state is) at `t`:
     /// t + timespan + 1, saturating.
     private func deadline(after t: Int64) -> Int64 { plus(plus(t, timespan), 1) }
-
-    private func evidenceBytes(_ evidence: EvidenceItems) -> Int { evidence.estimatedBytes }
 }
 
 // MARK: - Storage

@@ -18,7 +18,7 @@ import AuditModel
 ///
 /// Made for every matched event (most of them only feed correlations), so it holds one
 /// allocation, the raw bytes: an audit ID written without escapes is read back from them when
-/// asked for, not copied into a String of its own, and a standard stage is a number. A copy
+/// asked for, not copied into a String of its own, and a standard stage is an enum case. A copy
 /// retains one reference (evidence is copied from the match into the queue and the state).
 public struct Evidence: Sendable, Equatable {
     /// Event time (stageTimestamp), microseconds since the Unix epoch.
@@ -28,9 +28,8 @@ public struct Evidence: Sendable, Equatable {
     /// Where the audit ID's text sits in `raw` (start, count), when `texts` holds none.
     private let idStart: Int32
     private let idCount: Int32
-    /// The stage when it is one of `AuditStage`'s (its position in `allCases` plus one), 0
-    /// when `texts` holds it.
-    private let stageNumber: UInt8
+    /// The stage when it is one of the standard four (nil: `texts` holds it, if any).
+    private let standardStage: AuditStage?
     /// What is not a slice of `raw` or a standard stage (rare: escaped or given apart).
     private let texts: Texts?
 
@@ -48,7 +47,7 @@ public struct Evidence: Sendable, Equatable {
         self.raw = raw
         idStart = 0
         idCount = 0
-        stageNumber = 0
+        standardStage = nil
         texts = Texts(stage: stage, auditID: auditID)
     }
 
@@ -59,38 +58,11 @@ public struct Evidence: Sendable, Equatable {
         self.raw = raw
         self.idStart = Int32(truncatingIfNeeded: idStart)
         self.idCount = Int32(truncatingIfNeeded: idCount)
-        stageNumber = stage.map(Self.number) ?? 0
+        standardStage = stage
         texts = stage == nil && !otherStage.isEmpty ? Texts(stage: otherStage, auditID: nil) : nil
     }
 
-    private static func number(_ stage: AuditStage) -> UInt8 {
-        switch stage {
-        case .requestReceived: 1
-        case .responseStarted: 2
-        case .responseComplete: 3
-        case .panic: 4
-        }
-    }
-
-    /// The UTF-8 length of a standard stage's name, by number (0: none).
-    private static func standardStageLength(_ number: UInt8) -> Int {
-        switch number {
-        case 1, 2: 15  // RequestReceived, ResponseStarted
-        case 3: 16  // ResponseComplete
-        case 4: 5  // Panic
-        default: 0
-        }
-    }
-
-    public var stage: String {
-        switch stageNumber {
-        case 1: AuditStage.requestReceived.rawValue
-        case 2: AuditStage.responseStarted.rawValue
-        case 3: AuditStage.responseComplete.rawValue
-        case 4: AuditStage.panic.rawValue
-        default: texts?.stage ?? ""
-        }
-    }
+    public var stage: String { standardStage?.rawValue ?? texts?.stage ?? "" }
 
     public var auditID: String {
         if let id = texts?.auditID { return id }
@@ -101,8 +73,7 @@ public struct Evidence: Sendable, Equatable {
 
     /// What keeping this costs, for the state's byte budget (bytes plus bookkeeping).
     public var estimatedBytes: Int {
-        guard let texts else { return raw.count + Self.standardStageLength(stageNumber) + 64 }
-        return raw.count + (texts.auditID?.utf8.count ?? 0) + texts.stage.utf8.count + 64
+        raw.count + (texts?.auditID?.utf8.count ?? 0) + stage.utf8.count + 64
     }
 
     public static func == (a: Evidence, b: Evidence) -> Bool {
@@ -202,40 +173,33 @@ public struct GroupKey: Hashable, Sendable {
 
     /// The values, decoded (invalid UTF-8 repaired as `String(decoding:as:)` does).
     public var values: [String?] {
-        encoded.withUnsafeBufferPointer { b in
-            var values: [String?] = []
-            var i = 0
-            while i < b.count {
-                guard b[i] == Self.present else {
-                    values.append(nil)
-                    i += 1
-                    continue
-                }
-                let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
-                values.append(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 5)..<(i + 5 + n)]), as: UTF8.self))
-                i += 5 + n
-            }
-            return values
-        }
+        var values: [String?] = []
+        forEachValue { bytes in values.append(bytes.map { String(decoding: $0, as: UTF8.self) }) }
+        return values
     }
 
     /// What keeping the values costs, as the state counts it: 16 bytes per value plus its
     /// UTF-8 bytes (without decoding them).
     var estimatedBytes: Int {
+        var total = 0
+        forEachValue { bytes in total += 16 + (bytes?.count ?? 0) }
+        return total
+    }
+
+    /// Calls `body` with each value's bytes in order (nil: absent).
+    private func forEachValue(_ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
         encoded.withUnsafeBufferPointer { b in
-            var total = 0
             var i = 0
             while i < b.count {
-                total += 16
                 guard b[i] == Self.present else {
+                    body(nil)
                     i += 1
                     continue
                 }
                 let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
-                total += n
+                body(UnsafeBufferPointer(rebasing: b[(i + 5)..<(i + 5 + n)]))
                 i += 5 + n
             }
-            return total
         }
     }
 

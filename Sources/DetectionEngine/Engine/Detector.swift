@@ -478,49 +478,46 @@ public final class Detector {
             return
         }
         var opened = false
-        field.source.forEachValue(in: context) { value in
+        forEachText(of: field, context) { text in
             if opened { key.appendByte(UInt8(ascii: ",")) } else { key.open() }
             opened = true
-            switch value {
-            case .text(let t): Self.appendText(t, to: &key)
-            case .json(let j):
-                if let s = j.jsonString {
-                    s.withDecodedBytes { Self.appendText($0, to: &key) }
-                } else {
-                    key.appendBytes(j.rawBytes)
-                }
+            // As `String(decoding:as:)` would hold it: ASCII (nearly every value) as is, other
+            // bytes through a String, which repairs invalid UTF-8, so a key made from the event
+            // equals one made from the same values decoded (a chained correlation's).
+            if text.allSatisfy({ $0 < 0x80 }) {
+                key.appendBytes(text)
+            } else {
+                var s = String(decoding: text, as: UTF8.self)
+                s.withUTF8 { key.appendBytes($0) }
             }
-            return true
         }
         if opened { key.close() } else { key.appendAbsent() }
-    }
-
-    /// Text as `String(decoding:as:)` would hold it: ASCII (nearly every value) as is, other
-    /// bytes through a String, which repairs invalid UTF-8, so a key made from the event
-    /// equals one made from the same values decoded (a chained correlation's).
-    private static func appendText(_ text: UnsafeBufferPointer<UInt8>, to key: inout GroupKey.Builder) {
-        if text.allSatisfy({ $0 < 0x80 }) {
-            key.appendBytes(text)
-        } else {
-            var s = String(decoding: text, as: UTF8.self)
-            s.withUTF8 { key.appendBytes($0) }
-        }
     }
 
     /// A field's values as one string (several values joined with commas), nil when absent.
     static func read(_ source: DetectionPlan.ValueSource, _ context: EventContext) -> String? {
         guard case .field(let field) = source else { return nil }
-        var text: String?
+        var joined: String?
+        forEachText(of: field, context) { text in
+            let s = String(decoding: text, as: UTF8.self)
+            joined = joined.map { $0 + "," + s } ?? s
+        }
+        return joined
+    }
+
+    /// Calls `body` with the text of each of a field's values: a string decoded, anything
+    /// else as written.
+    private static func forEachText(
+        of field: FieldDefinition, _ context: EventContext, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         field.source.forEachValue(in: context) { value in
-            let s: String
             switch value {
-            case .text(let t): s = String(decoding: t, as: UTF8.self)
-            case .json(let j): s = j.string ?? String(decoding: j.rawBytes, as: UTF8.self)
+            case .text(let t): body(t)
+            case .json(let j):
+                if let s = j.jsonString { s.withDecodedBytes(body) } else { body(j.rawBytes) }
             }
-            text = text.map { $0 + "," + s } ?? s
             return true
         }
-        return text
     }
 
     private func emit(_ alert: Alert) {
