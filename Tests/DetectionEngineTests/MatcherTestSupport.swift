@@ -1,4 +1,5 @@
 import AuditJSON
+import AuditTestSupport
 @testable import DetectionEngine
 import Testing
 
@@ -100,5 +101,42 @@ enum MatcherFixture {
             out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
         return out + "\""
+    }
+
+    /// Random `contains` lists (3-8 literals of `literalLengths` characters from `alphabet`,
+    /// folded or cased) checked against a naive search, 10 texts of `textLengths` each, half
+    /// of them with a literal inserted (sometimes upper-cased). Returns how many lists `uses`
+    /// says take the path under test, and how many texts matched.
+    static func containsListCrossCheck(
+        seed: UInt64, alphabet: [Character], literalLengths: ClosedRange<Int>, textLengths: ClosedRange<Int>,
+        lists: Int, uses: (ValueMatcher) -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (using: Int, matched: Int) {
+        var rng = SplitMix64(seed: seed)
+        func word(_ n: Int) -> String { String((0..<n).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] }) }
+        var using = 0
+        var matched = 0
+        for _ in 0..<lists {
+            let literals = (0..<Int.random(in: 3...8, using: &rng)).map { _ in word(Int.random(in: literalLengths, using: &rng)) }
+            let cased = Bool.random(using: &rng)
+            let m = try compile(cased ? "contains|cased" : "contains", literals.map { .string($0) }, sourceLocation: sourceLocation)
+            if uses(m) { using += 1 }
+            for _ in 0..<10 {
+                var text = word(Int.random(in: textLengths, using: &rng))
+                if Bool.random(using: &rng), let l = literals.randomElement(using: &rng) {
+                    let at = text.index(text.startIndex, offsetBy: Int.random(in: 0...text.count, using: &rng))
+                    text.insert(contentsOf: Bool.random(using: &rng) ? l.uppercased() : l, at: at)
+                }
+                let fold: (String) -> [UInt8] = { cased ? Array($0.utf8) : ASCIIFold.lowered(Array($0.utf8)) }
+                let hay = fold(text)
+                let expected = literals.contains { l in
+                    let needle = fold(l)
+                    return hay.count >= needle.count
+                        && (0...(hay.count - needle.count)).contains { Array(hay[$0..<($0 + needle.count)]) == needle }
+                }
+                if expected { matched += 1 }
+                #expect(m.matches(text) == expected, "\(literals)\(cased ? " cased" : "") in '\(text)'", sourceLocation: sourceLocation)
+            }
+        }
+        return (using, matched)
     }
 }

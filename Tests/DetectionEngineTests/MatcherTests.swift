@@ -321,32 +321,12 @@ struct MatcherStringTests {
 
     @Test("a list of long contains literals (window jumps) agrees with a naive search")
     func containsListSkippingCrossCheck() throws {
-        var rng = SplitMix64(seed: 0x57_4D)
         // With bytes that differ from others only in bit 0x20 (`@` and `` ` ``, `[` and `{`,
         // `_` and DEL), which share the jump table's slots.
         let alphabet: [Character] = ["a", "A", "b", "B", "s", "=", ":", " ", "_", "\u{7F}", "é", "@", "`", "[", "{"]
-        func word(_ n: Int) -> String { String((0..<n).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] }) }
-        var skipping = 0
-        for _ in 0..<600 {
-            let literals = (0..<Int.random(in: 3...8, using: &rng)).map { _ in word(Int.random(in: 2...9, using: &rng)) }
-            let cased = Bool.random(using: &rng)
-            let m = try F.compile(cased ? "contains|cased" : "contains", literals.map { .string($0) })
-            if m.containsWindow > 0 { skipping += 1 }
-            for _ in 0..<10 {
-                var text = word(Int.random(in: 0...60, using: &rng))
-                if Bool.random(using: &rng), let l = literals.randomElement(using: &rng) {
-                    let at = text.index(text.startIndex, offsetBy: Int.random(in: 0...text.count, using: &rng))
-                    text.insert(contentsOf: Bool.random(using: &rng) ? l.uppercased() : l, at: at)
-                }
-                let fold: (String) -> [UInt8] = { cased ? Array($0.utf8) : ASCIIFold.lowered(Array($0.utf8)) }
-                let hay = fold(text)
-                let expected = literals.contains { l in
-                    let needle = fold(l)
-                    return hay.count >= needle.count && (0...(hay.count - needle.count)).contains { Array(hay[$0..<($0 + needle.count)]) == needle }
-                }
-                #expect(m.matches(text) == expected, "\(literals)\(cased ? " cased" : "") in '\(text)'")
-            }
-        }
+        let (skipping, _) = try F.containsListCrossCheck(
+            seed: 0x57_4D, alphabet: alphabet, literalLengths: 2...9, textLengths: 0...60, lists: 600,
+            uses: { $0.containsWindow > 0 })
         #expect(skipping > 100)
     }
 

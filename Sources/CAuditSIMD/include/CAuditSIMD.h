@@ -144,4 +144,32 @@ typedef struct {
 /// (always a multiple of 64 consumed; -1 when AVX2 is not available and nothing was done).
 long kaudit_skip_container_blocks(const uint8_t *p, long len, kaudit_container_state *st);
 
+/// Anchors `kaudit_find_anchor3` compares at once.
+#define KAUDIT_MAX_ANCHORS 8
+
+/// The scalar search of `kaudit_find_anchor3`, for the positions after the last whole
+/// vector (and for CPUs without SSE2).
+static inline long kaudit_find_anchor3_tail(
+    const uint8_t *p, long n, long from, const uint8_t *anchors, int count, int fold) {
+    const uint8_t f = fold ? 0x20 : 0;
+    for (long i = from; i + 3 <= n; i++) {
+        uint8_t a = p[i] | f, b = p[i + 1] | f, c = p[i + 2] | f;
+        for (int k = 0; k < count; k++) {
+            if (a == anchors[3 * k] && b == anchors[3 * k + 1] && c == anchors[3 * k + 2]) return i;
+        }
+    }
+    return n;
+}
+
+/// The first position i >= from where the three bytes p[i], p[i+1], p[i+2] (each with bit
+/// 0x20 set when `fold`) equal one of the `count` anchors (three bytes each, back to back,
+/// given with bit 0x20 set when `fold`; at most KAUDIT_MAX_ANCHORS); n when there is none.
+/// AVX2 when the CPU has it, else SSE2.
+long kaudit_find_anchor3(const uint8_t *p, long n, long from, const uint8_t *anchors, int count, int fold);
+
+/// `kaudit_find_anchor3` with a given code path, for tests: 0 scalar, 1 SSE2, 2 AVX2 (each
+/// where the build and CPU have it, else the next one down).
+long kaudit_find_anchor3_level(
+    int level, const uint8_t *p, long n, long from, const uint8_t *anchors, int count, int fold);
+
 #endif

@@ -1,4 +1,5 @@
 import AuditJSON
+import CAuditSIMD
 
 /// A compiled Sigma field condition: the values and modifier chain of one
 /// `field|mod1|mod2: values` entry, applied to the JSON values of audit events.
@@ -126,6 +127,8 @@ public final class ValueMatcher: Sendable {
             containsKeys = []
             containsShifts = []
             containsWindow = 0
+            containsAnchors = []
+            anchorsFold = false
             return
         }
         let (groups, exact) = try Self.compileGroups(values, plan)
@@ -180,6 +183,61 @@ public final class ValueMatcher: Sendable {
         let shifts = containsBigrams == nil ? ([], 0) : Self.shiftTable(tests, literalBytes)
         containsShifts = shifts.0
         containsWindow = shifts.1
+        let anchors = containsBigrams == nil ? nil : Self.anchors(tests, literalBytes)
+        containsAnchors = anchors?.bytes ?? []
+        anchorsFold = anchors?.fold ?? false
+    }
+
+    /// For `containsBigrams`' matchers whose literals are all at least three bytes long and
+    /// begin with at most `KAUDIT_MAX_ANCHORS` distinct three-byte prefixes (a rule's keyword
+    /// list): those prefixes, with bit 0x20 set on each byte when any literal folds case.
+    /// A value of `anchorScanMinimum` bytes or more is searched for them with SIMD
+    /// (`kaudit_find_anchor3`), and the literals are compared only where one occurs. Empty
+    /// when it does not apply.
+    let containsAnchors: [UInt8]
+    let anchorsFold: Bool
+    static let anchorScanMinimum = 64
+
+    private static func anchors(_ tests: [ValueTest], _ literals: [UInt8]) -> (bytes: [UInt8], fold: Bool)? {
+        var fold = false
+        for t in tests {
+            guard case .literal(.contains, let f, _, let count, _) = t, count >= 3 else { return nil }
+            fold = fold || f
+        }
+        var seen = Set<[UInt8]>()
+        var bytes: [UInt8] = []
+        for t in tests {
+            guard case .literal(_, _, let start, _, _) = t else { continue }
+            let prefix = literals[start..<(start + 3)].map { fold ? $0 | 0x20 : $0 }
+            if seen.insert(prefix).inserted { bytes += prefix }
+        }
+        guard seen.count <= Int(KAUDIT_MAX_ANCHORS) else { return nil }
+        return (bytes, fold)
+    }
+
+    /// `anyLiteral` for a long value, from the positions where an anchor occurs. Out of line:
+    /// inlined, it kept `evaluate` from inlining the per-value tests of every other matcher.
+    @inline(never)
+    private func anyLiteralAnchored(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let v = bytes.baseAddress else { return false }
+        let n = bytes.count
+        let count = Int32(containsAnchors.count / 3)
+        let fold: Int32 = anchorsFold ? 1 : 0
+        return containsAnchors.withUnsafeBufferPointer { anchors in
+            containsKeys.withUnsafeBufferPointer { keys in
+                tests.withUnsafeBufferPointer { tests in
+                    literalBytes.withUnsafeBufferPointer { l in
+                        let literals = l.baseAddress!
+                        var i = kaudit_find_anchor3(v, n, 0, anchors.baseAddress, count, fold)
+                        while i < n {
+                            if Self.literalStarts(at: i, v, n, keys, tests, literals) { return true }
+                            i = kaudit_find_anchor3(v, n, i + 1, anchors.baseAddress, count, fold)
+                        }
+                        return false
+                    }
+                }
+            }
+        }
     }
 
     /// For an OR of several `contains` literals (a list of suspicious substrings): a bit per
@@ -456,7 +514,10 @@ public final class ValueMatcher: Sendable {
     }
 
     private func evaluate(_ kind: SubjectKind, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        tests.withUnsafeBufferPointer { t in
+        if !containsAnchors.isEmpty, bytes.count >= Self.anchorScanMinimum, kind == .string || kind == .number {
+            return anyLiteralAnchored(bytes)
+        }
+        return tests.withUnsafeBufferPointer { t in
             literalBytes.withUnsafeBufferPointer { l in
                 let literals = l.baseAddress!
                 if groupEnds.isEmpty {

@@ -51,9 +51,9 @@ final class VerdictMemo {
     /// Per rule, per program test: whether the test reads only the group's slots.
     private let known: [[Bool]]
     /// The same, split: the known tests that read an identity slot, and those that read a
-    /// shape slot (see `appendPossibleRules`).
-    private let knownIdentity: [[Bool]]
-    private let knownShape: [[Bool]]
+    /// shape slot (see `appendPossibleRules`), with the verdicts worked out from them.
+    private var identityHalf: HalfVerdicts
+    private var shapeHalf: HalfVerdicts
     private let groupCount: Int
     private var interners: [ValueInterner]
 
@@ -160,6 +160,10 @@ final class VerdictMemo {
     /// Per slot: the signatures seen (which of the slot's tests pass), numbered; at most
     /// `maxSignatures` per slot (values of a slot with more go the rule-by-rule way).
     private var signatureNumbers: [[[Bool]: Int32]]
+    /// Per slot: each signature's outcomes again, as bits (`outcomeWords[k]` words per
+    /// signature, in signature order), for `HalfVerdicts`.
+    private var signatureOutcomes: [[UInt64]]
+    private let outcomeWords: [Int]
     static let maxSignatures = 4096
     private var signatureKey: [UInt16] = []
     private var classList: [Int32] = []
@@ -208,8 +212,6 @@ final class VerdictMemo {
                 }
             }
         }
-        knownIdentity = knownIn(identity: true)
-        knownShape = knownIn(identity: false)
         groupCount = groups.count
         let seed = UInt64.random(in: 1...UInt64.max)
         interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
@@ -230,6 +232,8 @@ final class VerdictMemo {
         }
         self.slotTests = slotTests
         signatureNumbers = MemoSlot.allCases.map { _ in [:] }
+        signatureOutcomes = MemoSlot.allCases.map { _ in [] }
+        outcomeWords = slotTests.map { max(($0.count + 63) / 64, 1) }
         let perSlot = ValueInterner.maxValues + 1
         signatureOfValue = .allocate(capacity: MemoSlot.allCases.count * perSlot)
         signatureOfValue.initialize(repeating: -1, count: MemoSlot.allCases.count * perSlot)
@@ -242,6 +246,8 @@ final class VerdictMemo {
         shapeSlots = read & ~MemoSlot.identityMask
         identitySlotCount = identitySlots.nonzeroBitCount
         shapeSlotCount = shapeSlots.nonzeroBitCount
+        identityHalf = HalfVerdicts(rules: rules, known: knownIn(identity: true), halfSlots: identitySlots, slotTests: slotTests)
+        shapeHalf = HalfVerdicts(rules: rules, known: knownIn(identity: false), halfSlots: shapeSlots, slotTests: slotTests)
         let listing: [MemoSlot] = [.verb, .resource, .subresource]
         let indexSlots = listing.reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
         shapeGivesList = shapeSlots & indexSlots == indexSlots
@@ -407,11 +413,11 @@ final class VerdictMemo {
         let forgot: Bool
         let number: Int
         if identity {
-            appendPossibleRules(verdicts: &identityVerdicts, known: knownIdentity, list: nil, context)
+            appendPossibleRules(verdicts: &identityVerdicts, half: &identityHalf, list: nil, context)
             (filed, forgot) = identities.insert(halfRecord)
             number = identities.count - 1
         } else {
-            appendPossibleRules(verdicts: &shapeVerdicts, known: knownShape, list: shapeGivesList ? list : nil, context)
+            appendPossibleRules(verdicts: &shapeVerdicts, half: &shapeHalf, list: shapeGivesList ? list : nil, context)
             halfRecord.append(Int32(truncatingIfNeeded: list ?? -1))
             (filed, forgot) = shapes.insert(halfRecord)
             number = shapes.count - 1
@@ -425,15 +431,16 @@ final class VerdictMemo {
     /// Appends to `halfRecord` (number and signatures so far) the rules the half leaves
     /// possible, as `ruleWords` 64-bit words in pairs of `Int32`s: every rule but those whose
     /// condition is false whatever the other half holds, judged in three-valued logic with
-    /// only the tests in `known` (the half's own) evaluated. The events of an identity that no
-    /// identity rule fits, asking for a shape no request rule fits, need no class at all.
+    /// only the half's own tests known. The events of an identity that no identity rule fits,
+    /// asking for a shape no request rule fits, need no class at all.
     ///
     /// The tests of a slot give the same results for values of one signature, so the set is
     /// a function of the signatures and is worked out once per combination of them (in
-    /// `verdicts`); a slot without a signature leaves every rule possible. A shape holds the
-    /// values the rule index picks the candidate list by (`shapeGivesList`), so its events
-    /// all have the list `list` and only that list's rules are worked out for it.
-    private func appendPossibleRules(verdicts: inout EventClasses, known: [[Bool]], list: Int?, _ context: EventContext) {
+    /// `verdicts`), each rule's verdict from its tests' outcomes (`HalfVerdicts`); a slot
+    /// without a signature leaves every rule possible. A shape holds the values the rule
+    /// index picks the candidate list by (`shapeGivesList`), so its events all have the list
+    /// `list` and only that list's rules are worked out for it.
+    private func appendPossibleRules(verdicts: inout EventClasses, half: inout HalfVerdicts, list: Int?, _ context: EventContext) {
         guard !halfRecord.dropFirst().contains(where: { $0 < 0 }) else {
             halfRecord.append(contentsOf: repeatElement(-1, count: 2 * ruleWords))
             return
@@ -448,15 +455,37 @@ final class VerdictMemo {
         var possible = [Int32](repeating: 0, count: 2 * ruleWords)
         for r in 0..<rules.count {
             if let list, listRules[list * ruleWords + r >> 6] & 1 << UInt64(r & 63) == 0 { continue }
-            let ruledOut =
-                ruleGroup[r] >= 0 && known[r].contains(true)
-                && known[r].withUnsafeBufferPointer { k in
-                    unretainedRules[r]._withUnsafeGuaranteedRef { $0.partial(context, known: k) }
-                } == false
-            if !ruledOut { possible[r >> 5] |= Int32(bitPattern: 1 << UInt32(r & 31)) }
+            if !half.hasTests[r] || !ruledOut(r, half: &half, context) {
+                possible[r >> 5] |= Int32(bitPattern: 1 << UInt32(r & 31))
+            }
         }
         verdicts.insert(possible)
         halfRecord.append(contentsOf: possible)
+    }
+
+    /// Whether rule `r` is false whatever the other half holds, for the half in `halfRecord`:
+    /// looked up by its known tests' outcomes (read from the signatures), worked out by a
+    /// three-valued walk of the rule the first time.
+    private func ruledOut(_ r: Int, half: inout HalfVerdicts, _ context: EventContext) -> Bool {
+        let start = half.start[r]
+        var at = -1
+        if start >= 0 {
+            var outcomes = 0
+            for (n, t) in half.tests[r].enumerated() {
+                let signature = Int(halfRecord[1 + t.position])
+                let word = signatureOutcomes[t.slot][signature * outcomeWords[t.slot] + t.test >> 6]
+                outcomes |= Int(truncatingIfNeeded: word >> UInt64(t.test & 63) & 1) << n
+            }
+            at = start + outcomes
+            let state = half.states[at]
+            if state != 0 { return state == 1 }
+        }
+        let out =
+            half.known[r].withUnsafeBufferPointer { k in
+                unretainedRules[r]._withUnsafeGuaranteedRef { $0.partial(context, known: k) }
+            } == false
+        if at >= 0 { half.states[at] = out ? 1 : 2 }
+        return out
     }
 
     /// The signature-level key of the current event into `signatureClasses`: the list's
@@ -499,6 +528,9 @@ final class VerdictMemo {
             guard signatureNumbers[k].count < Self.maxSignatures else { return nil }
             signature = Int32(signatureNumbers[k].count)
             signatureNumbers[k][passes] = signature
+            var words = [UInt64](repeating: 0, count: outcomeWords[k])
+            for (j, pass) in passes.enumerated() where pass { words[j >> 6] |= 1 << UInt64(j & 63) }
+            signatureOutcomes[k] += words
         }
         signatureOfValue[at] = signature
         return signature
@@ -613,6 +645,74 @@ final class VerdictMemo {
         }
         slotID[k] = Int32(id)
         return id
+    }
+}
+
+extension VerdictMemo {
+    /// A rule's verdict with one half's tests known (`appendPossibleRules`) is a function of
+    /// whether each of those tests passes, and each outcome is in its slot's signature. So
+    /// the verdicts are tabulated per rule and combination of outcomes: a new combination of
+    /// signatures costs a few loads per rule, not a walk of each rule's program and the
+    /// evaluation of its tests (which learning new halves spent most of its time on).
+    struct HalfVerdicts {
+        /// A known test: the position of its slot's signature in the half's record (after the
+        /// half's number), its slot, and its place among the slot's tests (`slotTests`).
+        struct KnownTest {
+            var position: Int
+            var slot: Int
+            var test: Int
+        }
+
+        /// Known tests per rule beyond which its verdicts are walked each time (2^n states).
+        static let maxTabulated = 10
+        /// Per rule and program test: whether the test is one of the half's known tests.
+        let known: [[Bool]]
+        /// Per rule: whether it has any (else it is always possible).
+        let hasTests: [Bool]
+        /// Per rule: its known tests, in program order.
+        let tests: [[KnownTest]]
+        /// Per rule: where its states start (-1: more than `maxTabulated` tests).
+        let start: [Int]
+        /// Per rule and combination of outcomes (bit n: its n-th known test passes): 0 not
+        /// worked out yet, 1 ruled out, 2 possible.
+        var states: [UInt8]
+
+        init(rules: [CompiledRule], known: [[Bool]], halfSlots: UInt32, slotTests: [[FieldTest]]) {
+            self.known = known
+            hasTests = known.map { $0.contains(true) }
+            // A known test not among its slot's tests would have no outcome to read: its
+            // rule is walked each time (it cannot happen; `slotTests` holds every one).
+            let mapped: [[KnownTest]?] = rules.indices.map { r in
+                var list: [KnownTest] = []
+                // Rules the memo does not key on have no known tests (an empty list).
+                for (i, isKnown) in known[r].enumerated() where isKnown {
+                    let t = rules[r].program.tests[i]
+                    guard let k = MemoSlot(t.source)?.rawValue, halfSlots & 1 << UInt32(k) != 0,
+                        let j = slotTests[k].firstIndex(where: { $0 === t })
+                    else { return nil }
+                    let position = (halfSlots & (UInt32(1) << UInt32(k) - 1)).nonzeroBitCount
+                    list.append(KnownTest(position: position, slot: k, test: j))
+                }
+                return list
+            }
+            tests = mapped.map { $0 ?? [] }
+            var start: [Int] = []
+            var size = 0
+            for list in mapped {
+                guard let list else {
+                    start.append(-1)
+                    continue
+                }
+                if list.isEmpty || list.count > Self.maxTabulated {
+                    start.append(-1)
+                } else {
+                    start.append(size)
+                    size += 1 << list.count
+                }
+            }
+            self.start = start
+            states = [UInt8](repeating: 0, count: size)
+        }
     }
 }
 
