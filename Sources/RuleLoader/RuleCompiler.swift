@@ -100,8 +100,8 @@ public enum RuleCompiler {
                 }
             }
             guard let shared else { return FieldTest(field: field, matcher: matcher) }
-            return shared.test(FieldTestCache.Key(field: field.name, modifiers: modifiers, values: values)) {
-                FieldTest(field: field, matcher: matcher)
+            return shared.test(FieldTestCache.Key(field: field.name, modifiers: modifiers, values: values)) { slot in
+                FieldTest(field: field, matcher: matcher, resultSlot: slot)
             }
         }
         func reference(_ c: FieldCondition, _ field: FieldDefinition) -> FieldTest? {
@@ -195,13 +195,14 @@ public final class FieldTestCache {
 
     public init() {}
 
-    /// The test compiled for `key`, made by `make` the first time.
-    func test(_ key: Key, make: () -> FieldTest) -> FieldTest {
+    /// The test compiled for `key`, made by `make` the first time, given the number of tests
+    /// made before it (its `resultSlot`: per event, a context keeps its result there).
+    func test(_ key: Key, make: (Int) -> FieldTest) -> FieldTest {
         if let t = tests[key] {
             reused += 1
             return t
         }
-        let t = make()
+        let t = make(tests.count)
         tests[key] = t
         return t
     }

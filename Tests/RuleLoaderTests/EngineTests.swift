@@ -185,6 +185,49 @@ struct RuleFeatureTests {
         #expect(run(p, [Ev(verb: "create").json]).alerts.isEmpty, "no pod spec: no container is privileged")
     }
 
+    @Test("a line several rules share is judged afresh for each event and each container")
+    func sharedLines() {
+        // The same lines in two rules are one test (FieldTestCache), whose result a judge
+        // keeps for the event: never for the next event, never across containers.
+        let twin = ruleYAML(
+            title: "Twin",
+            detection: """
+                writes:
+                  verb: [create, update, patch]
+                privileged:
+                  container.privileged: true
+                allowed:
+                  container.image|startswith: 'registry.k8s.io/'
+                condition: writes and privileged and not allowed
+                """)
+        let hostNetwork = { (title: String) in
+            ruleYAML(
+                title: title,
+                detection: """
+                    selection:
+                      verb: create
+                      requestObject.spec.hostNetwork: true
+                    condition: selection
+                    """)
+        }
+        let p = pack([Self.privilegedNotAllowed, twin, hostNetwork("Host network A"), hostNetwork("Host network B")])
+        let split = Ev(verb: "create", requestObject: Self.pod([("registry.k8s.io/kube-proxy:v1", true), ("evil/miner", false)]))
+        let bad = Ev(verb: "create", requestObject: Self.pod([("registry.k8s.io/pause", false), ("evil/miner", true)]))
+        let host = Ev(verb: "create", requestObject: #"{"kind":"Pod","spec":{"hostNetwork":true,"containers":[]}}"#)
+        let notHost = Ev(verb: "create", requestObject: #"{"kind":"Pod","spec":{"hostNetwork":false,"containers":[]}}"#)
+        var again = host
+        again.auditID = UUID().uuidString.lowercased()
+        var splitAgain = split
+        splitAgain.auditID = UUID().uuidString.lowercased()
+        let alerts = run(p, [split.json, bad.json, splitAgain.json, host.json, notHost.json, again.json]).alerts
+        #expect(
+            titles(alerts) == [
+                "Privileged container from an unknown registry", "Twin", "Host network A", "Host network B",
+                "Host network A", "Host network B",
+            ])
+        #expect(alerts.map { $0.evidence.first?.auditID } == [bad, bad, host, host, again, again].map { $0.auditID }.map(Optional.some))
+    }
+
     @Test("container and volume fields in one rule are refused")
     func oneScope() {
         let bad = ruleYAML(

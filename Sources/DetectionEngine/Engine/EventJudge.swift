@@ -43,6 +43,9 @@ final class JudgeRules: Sendable {
     let stagedRules: [Int]
     /// Whether any rule has a filter (else no match needs checking against one).
     let hasFilters: Bool
+    /// One more than the highest `FieldTest.resultSlot` of the rules and filters: what a
+    /// judge's context keeps results for.
+    let resultSlots: Int
 
     init(plan: DetectionPlan) {
         self.plan = plan
@@ -56,6 +59,13 @@ final class JudgeRules: Sendable {
         gated = RuleIndex(gatedRules.map { plan.rules[$0].compiled })
         staged = RuleIndex(stagedRules.map { plan.rules[$0].compiled })
         hasFilters = plan.rules.contains { !$0.filters.isEmpty }
+        var slots = 0
+        for r in plan.rules {
+            for c in [r.compiled] + r.filters {
+                for t in c.program.tests { slots = max(slots, t.resultSlot + 1) }
+            }
+        }
+        resultSlots = slots
     }
 }
 
@@ -84,6 +94,7 @@ public final class EventJudge {
         gated = rules.gated
         staged = rules.staged
         context = EventContext(AuditEvent())
+        context.keepResults(slots: rules.resultSlots)
         if options.memoizeVerdicts {
             gatedMemo = VerdictMemo(
                 rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity)

@@ -30,10 +30,17 @@ public final class FieldTest: Sendable {
     /// this costs no reference counting per evaluation (a retain and release of the matcher
     /// around every field read showed as a few percent of judging).
     private let unretainedMatcher: Unmanaged<ValueMatcher>?
+    /// Where an `EventContext` keeps this test's result for the event it judges (see
+    /// `EventContext.result`); -1 when it is not kept: a test made outside a plan's
+    /// `FieldTestCache`, or one whose result depends on the element a per-element rule is on.
+    public let resultSlot: Int
 
-    public init(field: FieldDefinition, matcher: ValueMatcher) {
+    /// `resultSlot`: a number no other test of the plan has (the plan's `FieldTestCache`
+    /// numbers its tests), or -1.
+    public init(field: FieldDefinition, matcher: ValueMatcher, resultSlot: Int = -1) {
         self.field = field
         source = field.source
+        self.resultSlot = field.source.elementScope == nil ? resultSlot : -1
         valueMatcher = matcher
         unretainedMatcher = Unmanaged.passUnretained(matcher)
         check = .value(matcher)
@@ -48,6 +55,7 @@ public final class FieldTest: Sendable {
         source = field.source
         valueMatcher = nil
         unretainedMatcher = nil
+        resultSlot = -1
         check = .reference(reference)
         absentMatches = false
     }
@@ -58,8 +66,18 @@ public final class FieldTest: Sendable {
     /// Whether the event passes this test.
     public func evaluate(_ event: AuditEvent) -> Bool { evaluate(EventContext(event)) }
 
-    /// Whether the context's event (and element) passes this test.
+    /// Whether the context's event (and element) passes this test: the result kept for the
+    /// event when another rule asked first.
     public func evaluate(_ context: EventContext) -> Bool {
+        let slot = resultSlot
+        guard slot >= 0 else { return compute(context) }
+        if let kept = context.result(slot) { return kept }
+        let result = compute(context)
+        context.keep(result, slot)
+        return result
+    }
+
+    private func compute(_ context: EventContext) -> Bool {
         guard let unretainedMatcher else {
             if case .reference(let r) = check { return r.evaluate(source, context) }
             return false

@@ -82,15 +82,65 @@ public final class EventContext {
         value.forEachValue(at: path, fromSegment: segment, flattenArrays: flattenArrays, member: { member(of: $0, $1) }, body)
     }
 
+    /// The results of field tests for the current event, by `FieldTest.resultSlot`, valid
+    /// while their stamp equals `resultStamp`: a line shared by several rules (`FieldTestCache`:
+    /// the pod-spec checks of the host-access rules, a hostPath list, a user filter) is
+    /// evaluated once per event, whichever rule or memo asks first. A quarter of the field
+    /// tests the bundled pack evaluated were such repeats. Empty (nothing kept) until
+    /// `keepResults(slots:)`.
+    private var resultStamps: UnsafeMutablePointer<UInt32>?
+    private var results: UnsafeMutablePointer<Bool>?
+    private var resultSlots = 0
+    private var resultStamp: UInt32 = 1
+
     public init(_ event: AuditEvent) {
         self.event = event
         index = event.index
+    }
+
+    deinit {
+        resultStamps?.deallocate()
+        results?.deallocate()
+    }
+
+    /// Keeps the results of tests with `resultSlot`s below `slots` (a plan's tests).
+    func keepResults(slots: Int) {
+        guard slots > resultSlots else { return }
+        resultStamps?.deallocate()
+        results?.deallocate()
+        let stamps = UnsafeMutablePointer<UInt32>.allocate(capacity: slots)
+        stamps.initialize(repeating: 0, count: slots)
+        let kept = UnsafeMutablePointer<Bool>.allocate(capacity: slots)
+        kept.initialize(repeating: false, count: slots)
+        resultStamps = stamps
+        results = kept
+        resultSlots = slots
+    }
+
+    /// The result kept for the current event in `slot`, if any.
+    @inline(__always)
+    func result(_ slot: Int) -> Bool? {
+        guard slot < resultSlots, resultStamps.unsafelyUnwrapped[slot] == resultStamp else { return nil }
+        return results.unsafelyUnwrapped[slot]
+    }
+
+    /// Keeps a test's result for the current event.
+    @inline(__always)
+    func keep(_ result: Bool, _ slot: Int) {
+        guard slot < resultSlots else { return }
+        resultStamps.unsafelyUnwrapped[slot] = resultStamp
+        results.unsafelyUnwrapped[slot] = result
     }
 
     /// Judges `event` next.
     public func reset(_ event: AuditEvent) {
         self.event.show(event)
         index = event.index
+        resultStamp &+= 1
+        if resultStamp == 0, let stamps = resultStamps {
+            stamps.update(repeating: 0, count: resultSlots)
+            resultStamp = 1
+        }
         if specLooked {
             specLooked = false
             spec = nil
