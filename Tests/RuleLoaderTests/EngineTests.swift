@@ -148,17 +148,21 @@ struct DuplicateTests {
 
 @Suite("Engine: per-element rules, filters, fieldref, expand")
 struct RuleFeatureTests {
-    static let privilegedNotAllowed = ruleYAML(
-        title: "Privileged container from an unknown registry",
-        detection: """
-            writes:
-              verb: [create, update, patch]
-            privileged:
-              container.privileged: true
-            allowed:
-              container.image|startswith: 'registry.k8s.io/'
-            condition: writes and privileged and not allowed
-            """)
+    static let privilegedNotAllowed = privilegedNotAllowed(title: "Privileged container from an unknown registry")
+
+    static func privilegedNotAllowed(title: String) -> String {
+        ruleYAML(
+            title: title,
+            detection: """
+                writes:
+                  verb: [create, update, patch]
+                privileged:
+                  container.privileged: true
+                allowed:
+                  container.image|startswith: 'registry.k8s.io/'
+                condition: writes and privileged and not allowed
+                """)
+    }
 
     static func pod(_ containers: [(image: String, privileged: Bool)], template: Bool = false) -> String {
         let list = containers.map {
@@ -189,17 +193,7 @@ struct RuleFeatureTests {
     func sharedLines() {
         // The same lines in two rules are one test (FieldTestCache), whose result a judge
         // keeps for the event: never for the next event, never across containers.
-        let twin = ruleYAML(
-            title: "Twin",
-            detection: """
-                writes:
-                  verb: [create, update, patch]
-                privileged:
-                  container.privileged: true
-                allowed:
-                  container.image|startswith: 'registry.k8s.io/'
-                condition: writes and privileged and not allowed
-                """)
+        let twin = Self.privilegedNotAllowed(title: "Twin")
         let hostNetwork = { (title: String) in
             ruleYAML(
                 title: title,
