@@ -160,10 +160,13 @@ final class VerdictMemo {
     /// Per slot: the signatures seen (which of the slot's tests pass), numbered; at most
     /// `maxSignatures` per slot (values of a slot with more go the rule-by-rule way).
     private var signatureNumbers: [[[Bool]: Int32]]
-    /// Per slot: each signature's outcomes again, as bits (`outcomeWords[k]` words per
-    /// signature, in signature order), for `HalfVerdicts`.
-    private var signatureOutcomes: [[UInt64]]
-    private let outcomeWords: [Int]
+    /// Per slot: each signature's outcomes again, as bits (in signature order), for
+    /// `HalfVerdicts` and `prime`.
+    private let outcomes: UnsafeMutablePointer<SignatureOutcomes>
+    /// Per rule, its tests whose outcomes `prime` reads from the event's records:
+    /// `primes[primeStart[r]..<primeStart[r + 1]]`.
+    private let primes: UnsafeMutablePointer<Prime>
+    private let primeStart: UnsafeMutablePointer<Int>
     static let maxSignatures = 4096
     private var signatureKey: [UInt16] = []
     private var classList: [Int32] = []
@@ -232,8 +235,8 @@ final class VerdictMemo {
         }
         self.slotTests = slotTests
         signatureNumbers = MemoSlot.allCases.map { _ in [:] }
-        signatureOutcomes = MemoSlot.allCases.map { _ in [] }
-        outcomeWords = slotTests.map { max(($0.count + 63) / 64, 1) }
+        outcomes = .allocate(capacity: slotTests.count)
+        for (k, tests) in slotTests.enumerated() { (outcomes + k).initialize(to: SignatureOutcomes(tests: tests.count)) }
         let perSlot = ValueInterner.maxValues + 1
         signatureOfValue = .allocate(capacity: MemoSlot.allCases.count * perSlot)
         signatureOfValue.initialize(repeating: -1, count: MemoSlot.allCases.count * perSlot)
@@ -248,6 +251,25 @@ final class VerdictMemo {
         shapeSlotCount = shapeSlots.nonzeroBitCount
         identityHalf = HalfVerdicts(rules: rules, known: knownIn(identity: true), halfSlots: identitySlots, slotTests: slotTests)
         shapeHalf = HalfVerdicts(rules: rules, known: knownIn(identity: false), halfSlots: shapeSlots, slotTests: slotTests)
+        var primeList: [Prime] = []
+        primeStart = .allocate(capacity: rules.count + 1)
+        for (r, rule) in rules.enumerated() {
+            primeStart[r] = primeList.count
+            var seen = Set<Int>()
+            for t in rule.program.tests where t.readsOneField && t.resultSlot >= 0 {
+                guard let k = MemoSlot(t.source)?.rawValue, let j = slotTests[k].firstIndex(where: { $0 === t }),
+                    seen.insert(t.resultSlot).inserted
+                else { continue }
+                let bit = UInt32(1) << UInt32(k)
+                let inShape = shapeSlots & bit != 0
+                guard inShape || identitySlots & bit != 0 else { continue }
+                let position = ((inShape ? shapeSlots : identitySlots) & (bit - 1)).nonzeroBitCount
+                primeList.append(Prime(inShape: inShape, position: position, slot: k, test: j, resultSlot: t.resultSlot))
+            }
+        }
+        primeStart[rules.count] = primeList.count
+        primes = .allocate(capacity: max(primeList.count, 1))
+        primes.initialize(from: primeList, count: primeList.count)
         let listing: [MemoSlot] = [.verb, .resource, .subresource]
         let indexSlots = listing.reduce(UInt32(0)) { $0 | 1 << UInt32($1.rawValue) }
         shapeGivesList = shapeSlots & indexSlots == indexSlots
@@ -283,6 +305,10 @@ final class VerdictMemo {
     }
 
     deinit {
+        for k in 0..<MemoSlot.allCases.count { outcomes[k].free() }
+        outcomes.deallocate()
+        primes.deallocate()
+        primeStart.deallocate()
         unretainedRules.deallocate()
         ruleGroup.deallocate()
         ruleShift.deallocate()
@@ -357,7 +383,7 @@ final class VerdictMemo {
         }
         let key = PairClasses.key(list: list, identity: identity[0], shape: shape[0])
         if let known = classes.lookup(key, home: classHome) {
-            judge(known, context, body)
+            judge(known, identity: identity, shape: shape, context, body)
             return
         }
         classList.removeAll(keepingCapacity: true)
@@ -375,7 +401,7 @@ final class VerdictMemo {
             if signed { signatureClasses.insert(classList) }
         }
         classes.insert(key, home: classHome, classList)
-        classList.withUnsafeBufferPointer { judge($0, context, body) }
+        classList.withUnsafeBufferPointer { judge($0, identity: identity, shape: shape, context, body) }
     }
 
     /// Whether the event's identity and shape (their records) between them rule out every
@@ -470,13 +496,13 @@ final class VerdictMemo {
         let start = half.start[r]
         var at = -1
         if start >= 0 {
-            var outcomes = 0
+            var passed = 0
             for (n, t) in half.tests[r].enumerated() {
                 let signature = Int(halfRecord[1 + t.position])
-                let word = signatureOutcomes[t.slot][signature * outcomeWords[t.slot] + t.test >> 6]
-                outcomes |= Int(truncatingIfNeeded: word >> UInt64(t.test & 63) & 1) << n
+                let word = outcomes[t.slot].word(signature, test: t.test)
+                passed |= Int(truncatingIfNeeded: word >> UInt64(t.test & 63) & 1) << n
             }
-            at = start + outcomes
+            at = start + passed
             let state = half.states[at]
             if state != 0 { return state == 1 }
         }
@@ -528,22 +554,48 @@ final class VerdictMemo {
             guard signatureNumbers[k].count < Self.maxSignatures else { return nil }
             signature = Int32(signatureNumbers[k].count)
             signatureNumbers[k][passes] = signature
-            var words = [UInt64](repeating: 0, count: outcomeWords[k])
-            for (j, pass) in passes.enumerated() where pass { words[j >> 6] |= 1 << UInt64(j & 63) }
-            signatureOutcomes[k] += words
+            outcomes[k].append(passes)
         }
         signatureOfValue[at] = signature
         return signature
     }
 
     @inline(__always)
-    private func judge(_ list: UnsafeBufferPointer<Int32>, _ context: EventContext, _ body: (Int) -> Void) {
+    private func judge(
+        _ list: UnsafeBufferPointer<Int32>, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>,
+        _ context: EventContext, _ body: (Int) -> Void
+    ) {
         for code in list {
             if code < 0 {
                 body(Int(~code))
-            } else if unretainedRules[Int(code)]._withUnsafeGuaranteedRef({ $0.matches(context) }) {
-                body(Int(code))
+                continue
             }
+            let r = Int(code)
+            prime(r, identity: identity, shape: shape, context)
+            if unretainedRules[r]._withUnsafeGuaranteedRef({ $0.matches(context) }) { body(r) }
+        }
+    }
+
+    /// Gives the context the outcome of each of rule `r`'s tests that reads one identity or
+    /// shape slot, read from the slot's signature in the event's records, before the rule is
+    /// judged in full: the rule then evaluates only what the memo cannot know (a name, a
+    /// body), not again its user filters and its verb, resource and status tests. A slot
+    /// without a signature (-1) leaves its tests to be evaluated.
+    @inline(__always)
+    private func prime(
+        _ r: Int, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>, _ context: EventContext
+    ) {
+        let start = primeStart[r]
+        let end = primeStart[r + 1]
+        guard start < end else { return }
+        let identityBase = identity.baseAddress! + 1
+        let shapeBase = shape.baseAddress! + 1
+        for i in start..<end {
+            let p = primes[i]
+            let signature = Int((p.inShape ? shapeBase : identityBase)[p.position])
+            guard signature >= 0 else { continue }
+            let word = outcomes[p.slot].word(signature, test: p.test)
+            context.keep(word >> UInt64(p.test & 63) & 1 != 0, p.resultSlot)
         }
     }
 
@@ -645,6 +697,56 @@ final class VerdictMemo {
         }
         slotID[k] = Int32(id)
         return id
+    }
+}
+
+extension VerdictMemo {
+    /// A test `prime` gives the context the outcome of: where its slot's signature sits in
+    /// the identity's or the shape's record (after the number), its slot, its place among
+    /// the slot's tests, and where the context keeps its result.
+    struct Prime {
+        var inShape: Bool
+        var position: Int
+        var slot: Int
+        var test: Int
+        var resultSlot: Int
+    }
+
+    /// One slot's signatures' outcomes: per signature, a bit per test of the slot
+    /// (`slotTests`), in words of memory the memo owns (read per event by `prime`, so no
+    /// array is retained there).
+    struct SignatureOutcomes {
+        let words: Int
+        private(set) var bits: UnsafeMutablePointer<UInt64>
+        private var capacity: Int
+        private(set) var count = 0
+
+        init(tests: Int) {
+            words = max((tests + 63) / 64, 1)
+            capacity = 16
+            bits = .allocate(capacity: capacity * words)
+        }
+
+        func free() { bits.deallocate() }
+
+        /// The word of signature `signature` that holds test `test`'s bit.
+        @inline(__always)
+        func word(_ signature: Int, test: Int) -> UInt64 { bits[signature * words + test >> 6] }
+
+        /// Adds the next signature's outcomes.
+        mutating func append(_ passes: [Bool]) {
+            if count == capacity {
+                let grown = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * capacity * words)
+                grown.initialize(from: bits, count: count * words)
+                bits.deallocate()
+                bits = grown
+                capacity *= 2
+            }
+            let at = bits + count * words
+            at.initialize(repeating: 0, count: words)
+            for (j, pass) in passes.enumerated() where pass { at[j >> 6] |= 1 << UInt64(j & 63) }
+            count += 1
+        }
     }
 }
 
