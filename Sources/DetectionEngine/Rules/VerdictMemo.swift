@@ -372,12 +372,13 @@ final class VerdictMemo {
             for i in 0..<rules.count where matches(i, context) { body(i) }  // escaped text: every rule
             return
         }
-        let candidates = index.candidateList(list)
         guard let identity, let shape, list < 1 << PairClasses.listBits else {
-            for i in candidates where matches(i, context) { body(i) }
+            for i in index.candidateList(list) where matches(i, context) { body(i) }
             return
         }
-        if rulesOut(list: list, identity: identity, shape: shape) {
+        // A shape that gives the list holds only that list's rules (`appendPossibleRules`):
+        // the list's own set, a table larger than the first-level cache, is then not read.
+        if rulesOut(list: given == RuleIndex.listInShape ? nil : list, identity: identity, shape: shape) {
             ruledOut &+= 1
             return
         }
@@ -386,6 +387,7 @@ final class VerdictMemo {
             judge(known, identity: identity, shape: shape, context, body)
             return
         }
+        let candidates = index.candidateList(list)
         classList.removeAll(keepingCapacity: true)
         let signed = prepareSignatures(list: list, identity: identity, shape: shape)
         if signed, let known = signatureClasses.lookup() {
@@ -405,18 +407,26 @@ final class VerdictMemo {
     }
 
     /// Whether the event's identity and shape (their records) between them rule out every
-    /// rule of candidate list `list`: then no rule can match, and the class need not be
-    /// looked up. Most events end here.
+    /// rule of candidate list `list` (nil: the shape's own rules are already the list's):
+    /// then no rule can match, and the class need not be looked up. Most events end here.
     @inline(__always)
-    private func rulesOut(list: Int, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>) -> Bool {
-        let candidates = listRules + list * ruleWords
+    private func rulesOut(list: Int?, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>) -> Bool {
         let fromIdentity = UnsafeRawPointer(identity.baseAddress! + 1 + identitySlotCount)
         let fromShape = UnsafeRawPointer(shape.baseAddress! + 1 + shapeSlotCount)
         var left: UInt64 = 0
-        for w in 0..<ruleWords {
-            left |=
-                candidates[w] & fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-                & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+        if let list {
+            let candidates = listRules + list * ruleWords
+            for w in 0..<ruleWords {
+                left |=
+                    candidates[w] & fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                    & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+            }
+        } else {
+            for w in 0..<ruleWords {
+                left |=
+                    fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                    & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+            }
         }
         return left == 0
     }
@@ -468,7 +478,12 @@ final class VerdictMemo {
     /// `list` and only that list's rules are worked out for it.
     private func appendPossibleRules(verdicts: inout EventClasses, half: inout HalfVerdicts, list: Int?, _ context: EventContext) {
         guard !halfRecord.dropFirst().contains(where: { $0 < 0 }) else {
-            halfRecord.append(contentsOf: repeatElement(-1, count: 2 * ruleWords))
+            // Every rule possible (of the shape's list, when it has one).
+            for w in 0..<ruleWords {
+                let word = list.map { listRules[$0 * ruleWords + w] } ?? ~0
+                halfRecord.append(Int32(truncatingIfNeeded: word))
+                halfRecord.append(Int32(truncatingIfNeeded: word >> 32))
+            }
             return
         }
         halfRecord[0] = Int32(truncatingIfNeeded: list ?? -1)  // the key: list and signatures
