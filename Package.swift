@@ -2,7 +2,8 @@
 // kaudit: a Kubernetes audit-log stream analyzer.
 //
 // Targets, from the bottom up (imports point down only):
-//   CAuditSIMD  C header with SSE2 movemask helpers (inlined into the scanner) and a prefetch hint
+//   CAuditSIMD  SSE2 movemask helpers (inlined into the scanner), a prefetch hint, and AVX2 code
+//               chosen at run time: skipping a JSON body, finding keyword anchors
 //   AuditJSON   zero-copy JSON scanning and NDJSON framing, stdlib only
 //   AuditModel  the lazy audit-event view and its derived views (exec, pod spec)
 //   DetectionEngine  Sigma rules and correlations over event views: matchers, index, Detector
