@@ -256,15 +256,12 @@ final class VerdictMemo {
         for (r, rule) in rules.enumerated() {
             primeStart[r] = primeList.count
             var seen = Set<Int>()
-            for t in rule.program.tests where t.readsOneField && t.resultSlot >= 0 {
-                guard let k = MemoSlot(t.source)?.rawValue, let j = slotTests[k].firstIndex(where: { $0 === t }),
-                    seen.insert(t.resultSlot).inserted
-                else { continue }
-                let bit = UInt32(1) << UInt32(k)
-                let inShape = shapeSlots & bit != 0
-                guard inShape || identitySlots & bit != 0 else { continue }
-                let position = ((inShape ? shapeSlots : identitySlots) & (bit - 1)).nonzeroBitCount
-                primeList.append(Prime(inShape: inShape, position: position, slot: k, test: j, resultSlot: t.resultSlot))
+            for t in rule.program.tests where t.readsOneField && t.resultSlot >= 0 && seen.insert(t.resultSlot).inserted {
+                if let test = SignatureTest(t, halfSlots: identitySlots, slotTests: slotTests) {
+                    primeList.append(Prime(inShape: false, test: test, resultSlot: t.resultSlot))
+                } else if let test = SignatureTest(t, halfSlots: shapeSlots, slotTests: slotTests) {
+                    primeList.append(Prime(inShape: true, test: test, resultSlot: t.resultSlot))
+                }
             }
         }
         primeStart[rules.count] = primeList.count
@@ -512,10 +509,8 @@ final class VerdictMemo {
         var at = -1
         if start >= 0 {
             var passed = 0
-            for (n, t) in half.tests[r].enumerated() {
-                let signature = Int(halfRecord[1 + t.position])
-                let word = outcomes[t.slot].word(signature, test: t.test)
-                passed |= Int(truncatingIfNeeded: word >> UInt64(t.test & 63) & 1) << n
+            for (n, t) in half.tests[r].enumerated() where passes(t, signature: Int(halfRecord[1 + t.position])) {
+                passed |= 1 << n
             }
             at = start + passed
             let state = half.states[at]
@@ -607,10 +602,9 @@ final class VerdictMemo {
         let shapeBase = shape.baseAddress! + 1
         for i in start..<end {
             let p = primes[i]
-            let signature = Int((p.inShape ? shapeBase : identityBase)[p.position])
+            let signature = Int((p.inShape ? shapeBase : identityBase)[p.test.position])
             guard signature >= 0 else { continue }
-            let word = outcomes[p.slot].word(signature, test: p.test)
-            context.keep(word >> UInt64(p.test & 63) & 1 != 0, p.resultSlot)
+            context.keep(passes(p.test, signature: signature), p.resultSlot)
         }
     }
 
@@ -716,14 +710,37 @@ final class VerdictMemo {
 }
 
 extension VerdictMemo {
-    /// A test `prime` gives the context the outcome of: where its slot's signature sits in
-    /// the identity's or the shape's record (after the number), its slot, its place among
-    /// the slot's tests, and where the context keeps its result.
-    struct Prime {
-        var inShape: Bool
+    /// A test whose outcome a slot's signature holds: where the slot's signature sits in a
+    /// half's record (after the half's number), the slot, and the test's place among the
+    /// slot's tests (`slotTests`).
+    struct SignatureTest {
         var position: Int
         var slot: Int
         var test: Int
+
+        /// `test`'s place among the tests of its slot in `halfSlots`, nil when it reads no
+        /// slot of that half or is not among its slot's tests.
+        init?(_ test: FieldTest, halfSlots: UInt32, slotTests: [[FieldTest]]) {
+            guard let k = MemoSlot(test.source)?.rawValue, halfSlots & 1 << UInt32(k) != 0,
+                let j = slotTests[k].firstIndex(where: { $0 === test })
+            else { return nil }
+            position = (halfSlots & (UInt32(1) << UInt32(k) - 1)).nonzeroBitCount
+            slot = k
+            self.test = j
+        }
+    }
+
+    /// Whether the test passes for a value of signature `signature` in its slot.
+    @inline(__always)
+    func passes(_ t: SignatureTest, signature: Int) -> Bool {
+        outcomes[t.slot].word(signature, test: t.test) >> UInt64(t.test & 63) & 1 != 0
+    }
+
+    /// A test `prime` gives the context the outcome of: in the identity's or the shape's
+    /// record, and where the context keeps its result.
+    struct Prime {
+        var inShape: Bool
+        var test: SignatureTest
         var resultSlot: Int
     }
 
@@ -772,14 +789,6 @@ extension VerdictMemo {
     /// signatures costs a few loads per rule, not a walk of each rule's program and the
     /// evaluation of its tests (which learning new halves spent most of its time on).
     struct HalfVerdicts {
-        /// A known test: the position of its slot's signature in the half's record (after the
-        /// half's number), its slot, and its place among the slot's tests (`slotTests`).
-        struct KnownTest {
-            var position: Int
-            var slot: Int
-            var test: Int
-        }
-
         /// Known tests per rule beyond which its verdicts are walked each time (2^n states).
         static let maxTabulated = 10
         /// Per rule and program test: whether the test is one of the half's known tests.
@@ -787,7 +796,7 @@ extension VerdictMemo {
         /// Per rule: whether it has any (else it is always possible).
         let hasTests: [Bool]
         /// Per rule: its known tests, in program order.
-        let tests: [[KnownTest]]
+        let tests: [[SignatureTest]]
         /// Per rule: where its states start (-1: more than `maxTabulated` tests).
         let start: [Int]
         /// Per rule and combination of outcomes (bit n: its n-th known test passes): 0 not
@@ -799,16 +808,13 @@ extension VerdictMemo {
             hasTests = known.map { $0.contains(true) }
             // A known test not among its slot's tests would have no outcome to read: its
             // rule is walked each time (it cannot happen; `slotTests` holds every one).
-            let mapped: [[KnownTest]?] = rules.indices.map { r in
-                var list: [KnownTest] = []
+            let mapped: [[SignatureTest]?] = rules.indices.map { r in
+                var list: [SignatureTest] = []
                 // Rules the memo does not key on have no known tests (an empty list).
                 for (i, isKnown) in known[r].enumerated() where isKnown {
-                    let t = rules[r].program.tests[i]
-                    guard let k = MemoSlot(t.source)?.rawValue, halfSlots & 1 << UInt32(k) != 0,
-                        let j = slotTests[k].firstIndex(where: { $0 === t })
+                    guard let test = SignatureTest(rules[r].program.tests[i], halfSlots: halfSlots, slotTests: slotTests)
                     else { return nil }
-                    let position = (halfSlots & (UInt32(1) << UInt32(k) - 1)).nonzeroBitCount
-                    list.append(KnownTest(position: position, slot: k, test: j))
+                    list.append(test)
                 }
                 return list
             }
