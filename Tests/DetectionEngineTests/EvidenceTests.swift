@@ -118,6 +118,15 @@ struct EvidenceItemsTests {
         let json = #"{"kind":"Event","auditID":"abc","stage":"ResponseComplete","verb":"get"}"#
         let e = try #require(EvidenceTests.evidence(json))
         #expect(e.estimatedBytes == json.utf8.count + "ResponseComplete".utf8.count + 64)
+        // Each standard stage read from an event, and none.
+        for stage in ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"] {
+            let text = #"{"kind":"Event","auditID":"abc","stage":"\#(stage)","verb":"get"}"#
+            let read = try #require(EvidenceTests.evidence(text))
+            #expect(read.stage == stage && read.estimatedBytes == text.utf8.count + stage.utf8.count + 64)
+        }
+        let stageless = #"{"kind":"Event","auditID":"abc","verb":"get"}"#
+        let noStage = try #require(EvidenceTests.evidence(stageless))
+        #expect(noStage.stage == "" && noStage.estimatedBytes == stageless.utf8.count + 64)
         for stage in ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic", "Custom", ""] {
             let apart = Evidence(auditID: "xyz", stage: stage, time: 0, raw: [1, 2, 3])
             #expect(apart.stage == stage && apart.auditID == "xyz")
