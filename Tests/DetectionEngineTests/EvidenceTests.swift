@@ -194,7 +194,7 @@ struct GroupKeyBytesTests {
                 var builder = GroupKey.Builder()
                 for name in fields {
                     let field = try #require(FieldCatalogue.standard.resolve(name))
-                    Detector.append(.field(field), context, to: &builder)
+                    Detector.append(field, context, to: &builder)
                 }
                 return builder.key()
             }

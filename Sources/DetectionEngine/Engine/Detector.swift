@@ -148,6 +148,8 @@ public final class Detector {
     /// A second context, for judging held events read back from their bytes.
     private let replayContext: EventContext
     private let states: [CorrelationState]
+    /// The correlation inputs each rule's match makes.
+    private let routes: InputRoutes
 
     private let duplicates: RecentKeys
     private let startedRequests: RecentKeys
@@ -192,6 +194,7 @@ public final class Detector {
         judge = EventJudge(rules: rules, options: options)
         replayContext = EventContext(AuditEvent())
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
+        routes = InputRoutes(plan)
         // Every event inserts a key, so a busy stream fills the first sizes within seconds:
         // starting at one 2 MiB page (65,536 keys before it first grows) spares the first two
         // doublings, whose rehashes were 4% of detection's instructions on the 64 MiB corpus.
@@ -447,33 +450,34 @@ public final class Detector {
                     rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(context.event),
                     object: AlertObject(context.event), evidence: [evidence], evidenceTotal: 1))
         }
-        for feed in plan.rules[r].feeds {
-            for position in feed.positions {
-                let input = plan.correlations[feed.correlation].inputs[position]
-                keyBuilder.reset()
-                for source in input.groupValues { Self.append(source, context, to: &keyBuilder) }
-                let group = keyBuilder.key()
-                let value = input.value.flatMap { Self.read($0, context) }
-                queue.push(
-                    QueuedInput(
-                        correlation: feed.correlation,
-                        input: CorrelationInput(
-                            input: position, time: time, group: group, value: value,
-                            evidence: EvidenceItems(evidence), evidenceTotal: 1)))
-                while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
-                    let oldest = queue.pop()
-                {
-                    tally.latenessQueueOverflows += 1
-                    deliver(oldest)
-                }
+        guard routes.feeds(r) else { return }
+        routes.forEachRoute(of: r) { route in
+            keyBuilder.reset()
+            for f in route.groupStart..<(route.groupStart + route.groupCount) {
+                routes.withField(f) { Self.append($0, context, to: &keyBuilder) }
+            }
+            let group = keyBuilder.key()
+            let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
+            queue.push(
+                QueuedInput(
+                    correlation: route.correlation,
+                    input: CorrelationInput(
+                        input: route.position, time: time, group: group, value: value,
+                        evidence: EvidenceItems(evidence), evidenceTotal: 1)))
+            while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
+                let oldest = queue.pop()
+            {
+                tally.latenessQueueOverflows += 1
+                deliver(oldest)
             }
         }
     }
 
     /// Appends a field's values to a group key as one value (several values joined with
-    /// commas, strings decoded), or an absent value: the bytes of what `read` gives.
-    static func append(_ source: DetectionPlan.ValueSource, _ context: EventContext, to key: inout GroupKey.Builder) {
-        guard case .field(let field) = source else {
+    /// commas, strings decoded), or an absent value (nil: the source gives none): the bytes
+    /// of what `read` gives.
+    static func append(_ field: FieldDefinition?, _ context: EventContext, to key: inout GroupKey.Builder) {
+        guard let field else {
             key.appendAbsent()
             return
         }
@@ -495,8 +499,8 @@ public final class Detector {
     }
 
     /// A field's values as one string (several values joined with commas), nil when absent.
-    static func read(_ source: DetectionPlan.ValueSource, _ context: EventContext) -> String? {
-        guard case .field(let field) = source else { return nil }
+    static func read(_ field: FieldDefinition?, _ context: EventContext) -> String? {
+        guard let field else { return nil }
         var joined: String?
         forEachText(of: field, context) { text in
             let s = String(decoding: text, as: UTF8.self)

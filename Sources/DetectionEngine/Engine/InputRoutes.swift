@@ -1,0 +1,95 @@
+/// The correlation inputs a rule's match makes, flattened when the detector is made.
+///
+/// A match reads plain words here and borrows each field it reads. Walking the plan's
+/// nested arrays (feeds, positions, inputs, group values) copied every `ValueSource` on the
+/// way, retaining and releasing its field's name, summary and path: a dozen reference-count
+/// operations per correlation input, on the path every match that feeds a correlation takes.
+final class InputRoutes {
+    /// One correlation input: the rule's match goes to `correlation` at `position`.
+    struct Route {
+        let correlation: Int
+        let position: Int
+        /// The group-by fields, in order: `fields[groupStart ..< groupStart + groupCount]`.
+        let groupStart: Int
+        let groupCount: Int
+        /// value_count's field (`fields[value]`), or `Self.noValue` / `Self.absentValue`.
+        let value: Int
+    }
+
+    /// The input has no value (not a value_count correlation).
+    static let noValue = -1
+    /// The value's source gives nothing (the value is absent: the input is not counted).
+    static let absentValue = -2
+
+    /// A field an input reads (nil: the source gives nothing), held by reference so a route
+    /// names it by number and a match borrows it without copying its definition.
+    final class Field {
+        let definition: FieldDefinition?
+        init(_ definition: FieldDefinition?) { self.definition = definition }
+    }
+
+    /// Rule `r`'s routes are `routes[bounds[r] ..< bounds[r + 1]]`, in the order the plan
+    /// lists its feeds and each feed's positions.
+    private let routes: [Route]
+    private let bounds: [Int]
+    private let fields: [Field]
+
+    init(_ plan: DetectionPlan) {
+        var routes: [Route] = []
+        var bounds = [0]
+        var fields: [Field] = []
+        func field(_ source: DetectionPlan.ValueSource) -> Int {
+            if case .field(let definition) = source {
+                fields.append(Field(definition))
+            } else {
+                fields.append(Field(nil))
+            }
+            return fields.count - 1
+        }
+        for rule in plan.rules {
+            for feed in rule.feeds {
+                for position in feed.positions {
+                    let input = plan.correlations[feed.correlation].inputs[position]
+                    let groupStart = fields.count
+                    for source in input.groupValues { _ = field(source) }
+                    let value: Int
+                    switch input.value {
+                    case nil: value = Self.noValue
+                    case .field(let definition)?:
+                        fields.append(Field(definition))
+                        value = fields.count - 1
+                    case .group?, .absent?: value = Self.absentValue
+                    }
+                    routes.append(
+                        Route(
+                            correlation: feed.correlation, position: position, groupStart: groupStart,
+                            groupCount: input.groupValues.count, value: value))
+                }
+            }
+            bounds.append(routes.count)
+        }
+        self.routes = routes
+        self.bounds = bounds
+        self.fields = fields
+    }
+
+    /// Whether rule `r`'s matches feed any correlation.
+    @inline(__always)
+    func feeds(_ r: Int) -> Bool { bounds[r + 1] > bounds[r] }
+
+    /// Calls `body` with each of rule `r`'s routes.
+    @inline(__always)
+    func forEachRoute(of r: Int, _ body: (Route) -> Void) {
+        routes.withUnsafeBufferPointer { routes in
+            for i in bounds[r]..<bounds[r + 1] { body(routes[i]) }
+        }
+    }
+
+    /// Field `i`, borrowed: the closure gets it without a retain.
+    @inline(__always)
+    func withField<R>(_ i: Int, _ body: (FieldDefinition?) -> R) -> R {
+        fields.withUnsafeBufferPointer { fields in
+            Unmanaged.passUnretained(fields[i])._withUnsafeGuaranteedRef { body($0.definition) }
+        }
+    }
+}
