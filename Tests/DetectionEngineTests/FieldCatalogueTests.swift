@@ -235,3 +235,15 @@ struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Calls `body` with `text` loaded as an event view (throws when it is not an event).
+func withLoadedEvent<R>(_ text: String, _ body: (AuditEvent) throws -> R) throws -> R {
+    let bytes = Array(text.utf8)
+    return try bytes.withUnsafeBufferPointer { buf in
+        var event = AuditEvent()
+        guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
+            throw TestFailure("not an event: \(text)")
+        }
+        return try body(event)
+    }
+}

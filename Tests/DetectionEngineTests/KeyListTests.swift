@@ -84,13 +84,7 @@ struct MemoSlotTests {
     @Test("each slot's value by raw number is the value at its index position")
     func valueByRawNumber() throws {
         for text in [FieldFixtures.exec, FieldFixtures.cronJob] {
-            let bytes = Array(text.utf8)
-            try bytes.withUnsafeBufferPointer { buf in
-                var event = AuditEvent()
-                guard case .event = event.load(buf.baseAddress!, start: 0, end: buf.count) else {
-                    Issue.record("not an event")
-                    return
-                }
+            try withLoadedEvent(text) { event in
                 let index = event.index
                 var present = 0
                 for slot in MemoSlot.allCases {

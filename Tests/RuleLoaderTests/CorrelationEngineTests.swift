@@ -210,6 +210,43 @@ struct CorrelationEngineTests {
         #expect(run(p, events, options: strict).alerts.isEmpty, "with no lateness the denial is applied after the success")
     }
 
+    @Test("a later step held until its input is applied keeps its event exactly, across many held events")
+    func heldLaterSteps() throws {
+        let p = pack([
+            forbidden, secretReadOK,
+            correlationYAML(
+                name: "denied_then_allowed", type: "temporal_ordered", rules: ["forbidden", "secret_read_ok"],
+                groupBy: ["user.username"], timespan: "1m"),
+        ])
+        // Each user's success arrives before the denial it follows in event time (held in the
+        // ring meanwhile); every third user has no denial (the success is dropped). Large
+        // request bodies make the ring grow and wrap.
+        var events: [String] = []
+        var successes: [String: String] = [:]
+        var denials: [String: String] = [:]
+        for i in 0..<300 {
+            let user = "user-\(i)"
+            let body = "{\"pad\":\"" + String(repeating: "x", count: (i * 977) % 20_000) + "\"}"
+            var success = Ev(verb: "get", resource: "secrets", name: "s", user: user, at: Double(i) * 0.1 + 2, code: 200)
+            success.requestObject = body
+            events.append(success.json)
+            if i % 3 != 0 {
+                let denial = Ev(verb: "get", resource: "secrets", name: "s", user: user, at: Double(i) * 0.1 + 1, code: 403).json
+                events.append(denial)
+                denials[user] = denial
+                successes[user] = success.json
+            }
+        }
+        events.append(Ev(at: 200).json)
+        let (alerts, detector) = run(p, events)
+        #expect(alerts.count == 200)
+        for alert in alerts {
+            let user = try #require(alert.group.first?.value ?? nil)
+            #expect(alert.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == [denials[user], successes[user]])
+        }
+        #expect(detector.correlationCounters.first?.inputs == 500)
+    }
+
     @Test("chaining: a burst of 403s, then success on secrets, by the same user")
     func chaining() throws {
         let burst = correlationYAML(

@@ -145,21 +145,30 @@ extension Evidence {
     public init(_ event: AuditEvent, time: Int64) {
         let object = event.object.rawBytes
         let raw = Array(object)
+        if let layout = Self.layout(of: event) {
+            self.init(raw: raw, layout: layout, time: time)
+            return
+        }
         let stage = event[.stage]
         let standard = stage.flatMap(AuditStage.init)
         let other = standard == nil ? stage?.string ?? "" : ""
-        guard let id = event.auditID?.jsonString else {
-            self.init(idIn: raw, idStart: 0, idCount: 0, stage: standard, otherStage: other, time: time)
-            return
-        }
+        let id = event.auditID?.jsonString
+        self.init(auditID: id?.string ?? "", stage: standard?.rawValue ?? other, time: time, raw: raw)
+    }
+
+    /// Where the event's audit ID sits in its bytes, and its stage; nil when evidence of it
+    /// needs texts of its own (an escaped audit ID, a stage that is not one of the four).
+    static func layout(of event: AuditEvent) -> Layout? {
+        let stage = event[.stage]
+        let standard = stage.flatMap(AuditStage.init)
+        guard standard != nil || stage == nil || stage?.string == "" else { return nil }
+        guard let id = event.auditID?.jsonString else { return Layout(idStart: 0, idCount: 0, stage: standard) }
+        let object = event.object.rawBytes
         let text = id.rawBytes
         guard !id.hasEscapes, let base = object.baseAddress, let start = text.baseAddress,
             start >= base, start + text.count <= base + object.count
-        else {
-            self.init(auditID: id.string, stage: standard?.rawValue ?? other, time: time, raw: raw)
-            return
-        }
-        self.init(idIn: raw, idStart: start - base, idCount: text.count, stage: standard, otherStage: other, time: time)
+        else { return nil }
+        return Layout(idStart: Int32(truncatingIfNeeded: start - base), idCount: Int32(truncatingIfNeeded: text.count), stage: standard)
     }
 
     /// Calls `body` with the evidence read back as an event view.

@@ -155,27 +155,18 @@ public final class CorrelationState {
     public func ingest(_ input: CorrelationInput, emit: (CorrelationFiring) -> Void) {
         counters.inputs += 1
         let t = input.time
-        if let n = newest, t < sub(n, timespan) {
+        if isLate(input) {
             counters.lateInputs += 1
             return
         }
-        if spec.kind == .valueCount, input.value == nil {
-            return  // not counted, refreshes nothing
-        }
-        if (spec.kind == .temporal || spec.kind == .temporalOrdered),
-            input.input < 0 || input.input >= spec.inputCount
-        {
-            return  // not a position of this correlation
-        }
+        if ignores(input) { return }
         if newest == nil || t > newest! { newest = t }
 
         let g: Group
         if let s = index[input.group] {
             g = slots[Int(s)]!
         } else {
-            // A later step of an ordered sequence with no group has no chain to extend: the
-            // group would be made only to be removed again.
-            if mode == .ordered && input.input > 0 { return }
+            if extendsNothing(input) { return }
             g = makeGroup(input.group)
         }
         let before = g.bytes
@@ -199,6 +190,29 @@ public final class CorrelationState {
         }
         compactHeapIfNeeded()
     }
+
+    /// Whether `ingest` would keep anything of `input` (read its evidence): false when it
+    /// would only count it.
+    func keeps(_ input: CorrelationInput) -> Bool {
+        !isLate(input) && !ignores(input) && (index[input.group] != nil || !extendsNothing(input))
+    }
+
+    /// Older than the window of the newest input.
+    private func isLate(_ input: CorrelationInput) -> Bool {
+        if let n = newest, input.time < sub(n, timespan) { return true }
+        return false
+    }
+
+    /// An input that counts for nothing: value_count's without a value (it refreshes
+    /// nothing either), or one at no position of a temporal correlation.
+    private func ignores(_ input: CorrelationInput) -> Bool {
+        if spec.kind == .valueCount, input.value == nil { return true }
+        return (spec.kind == .temporal || spec.kind == .temporalOrdered) && (input.input < 0 || input.input >= spec.inputCount)
+    }
+
+    /// A later step of an ordered sequence: without a group it has no chain to extend, and the
+    /// group would be made only to be removed again.
+    private func extendsNothing(_ input: CorrelationInput) -> Bool { mode == .ordered && input.input > 0 }
 
     /// Event time has reached `time` (no input older than time - lateness will come except
     /// late ones): close windows that end before `time` (judging non-early conditions),

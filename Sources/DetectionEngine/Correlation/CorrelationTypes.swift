@@ -51,15 +51,21 @@ public struct Evidence: Sendable, Equatable {
         texts = Texts(stage: stage, auditID: auditID)
     }
 
-    /// Evidence whose audit ID is the `idCount` bytes of `raw` at `idStart` (nil: no audit ID),
-    /// at a standard stage (nil: `otherStage`, the stage as written, or "" without one).
-    init(idIn raw: [UInt8], idStart: Int, idCount: Int, stage: AuditStage?, otherStage: String, time: Int64) {
+    /// What evidence holds besides the event's bytes when its audit ID is a plain slice of
+    /// them (or absent) and its stage one of the four (or absent): nearly every event.
+    struct Layout {
+        let idStart: Int32
+        let idCount: Int32
+        let stage: AuditStage?
+    }
+
+    init(raw: [UInt8], layout: Layout, time: Int64) {
         self.time = time
         self.raw = raw
-        self.idStart = Int32(truncatingIfNeeded: idStart)
-        self.idCount = Int32(truncatingIfNeeded: idCount)
-        standardStage = stage
-        texts = stage == nil && !otherStage.isEmpty ? Texts(stage: otherStage, auditID: nil) : nil
+        idStart = layout.idStart
+        idCount = layout.idCount
+        standardStage = layout.stage
+        texts = nil
     }
 
     public var stage: String { standardStage?.rawValue ?? texts?.stage ?? "" }

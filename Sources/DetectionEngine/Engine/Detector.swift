@@ -150,6 +150,10 @@ public final class Detector {
     private let states: [CorrelationState]
     /// The correlation inputs each rule's match makes.
     private let routes: InputRoutes
+    /// Events whose evidence may never be needed, until their inputs are applied.
+    private let ring = EvidenceRing()
+    /// The evidence last made from the ring, for the next input of the same event.
+    private var lastHeldEvidence: (start: Int, evidence: Evidence)?
 
     private let duplicates: RecentKeys
     private let startedRequests: RecentKeys
@@ -342,7 +346,7 @@ public final class Detector {
         let gated = UnsafeBufferPointer(rebasing: matches[0..<Int(verdict.gatedCount)])
         let staged = UnsafeBufferPointer(rebasing: matches[Int(verdict.gatedCount)..<verdict.matchCount])
         if !loaded && (judgeOnce && gated.contains { $0 & 1 != 0 } || staged.contains { $0 & 1 != 0 }) { show(judged) }
-        var evidence: Evidence?  // the event, copied at its first match and shared by every use
+        var evidence = EventEvidence.none  // the event, copied at its first use and shared
         if judgeOnce {
             for m in gated {
                 guard m & 1 != 0 else {
@@ -366,7 +370,7 @@ public final class Detector {
         }
         if !heldMatches.isEmpty {
             self.hold(
-                requestKey, time: time, releaseFrom: tableTime, evidence: evidence ?? Evidence(context.event, time: time),
+                requestKey, time: time, releaseFrom: tableTime, evidence: keep(&evidence, context, time: time),
                 rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
@@ -430,21 +434,15 @@ public final class Detector {
 
     /// `shared` is nil until the event's first match makes it: one copy of the event for all
     /// of the event's alerts and correlation inputs.
-    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence shared: inout Evidence?) {
+    private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence shared: inout EventEvidence) {
         tally.ruleMatches += 1
         matchesByRule[r] += 1
         // Fields are read through the arrays, not copies of the rule and correlation structs
         // (a copy retains and releases every reference they hold, per match).
         // The event is read through the context where it is used: a local copy of it retained
         // and released its storage per match.
-        let evidence: Evidence
-        if let shared {
-            evidence = shared
-        } else {
-            evidence = Evidence(context.event, time: time)
-            shared = evidence
-        }
         if plan.rules[r].emitsAlerts {
+            let evidence = keep(&shared, context, time: time)
             emit(
                 Alert(
                     rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(context.event),
@@ -458,18 +456,66 @@ public final class Detector {
             }
             let group = keyBuilder.key()
             let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
-            queue.push(
-                QueuedInput(
-                    correlation: route.correlation,
-                    input: CorrelationInput(
-                        input: route.position, time: time, group: group, value: value,
-                        evidence: EvidenceItems(evidence), evidenceTotal: 1)))
+            // Held in the ring only while the input waits in the queue's in-order part, which
+            // releases the ring in order.
+            if route.mayBeDropped, queue.takesInOrder(time), let held = hold(&shared, context, time: time) {
+                queue.push(
+                    QueuedInput(
+                        correlation: route.correlation,
+                        input: CorrelationInput(
+                            input: route.position, time: time, group: group, value: value, evidence: EvidenceItems([]),
+                            evidenceTotal: 1),
+                        held: held))
+            } else {
+                queue.push(
+                    QueuedInput(
+                        correlation: route.correlation,
+                        input: CorrelationInput(
+                            input: route.position, time: time, group: group, value: value,
+                            evidence: EvidenceItems(keep(&shared, context, time: time)), evidenceTotal: 1)))
+            }
             while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
                 let oldest = queue.pop()
             {
                 tally.latenessQueueOverflows += 1
                 deliver(oldest)
             }
+        }
+    }
+
+    /// An event's evidence while its matches are applied: not made yet, made (one copy of the
+    /// event shared by all of the event's alerts and correlation inputs), or its bytes held in
+    /// the ring for inputs that may be dropped.
+    enum EventEvidence {
+        case none
+        case kept(Evidence)
+        case held(EvidenceRing.Held)
+    }
+
+    /// The event's evidence, made at its first use.
+    private func keep(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> Evidence {
+        let evidence: Evidence
+        switch shared {
+        case .kept(let made): return made
+        case .held(let held): evidence = ring.evidence(held)
+        case .none: evidence = Evidence(context.event, time: time)
+        }
+        shared = .kept(evidence)
+        return evidence
+    }
+
+    /// The event's bytes held in the ring (nil: its evidence is made already, or needs texts
+    /// of its own).
+    private func hold(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> EvidenceRing.Held? {
+        switch shared {
+        case .kept: return nil
+        case .held(let held): return held
+        case .none:
+            guard let layout = Evidence.layout(of: context.event) else { return nil }
+            let start = ring.hold(context.event.object.rawBytes)
+            let held = EvidenceRing.Held(start: start, count: context.event.object.rawBytes.count, layout: layout, time: time)
+            shared = .held(held)
+            return held
         }
     }
 
@@ -578,7 +624,7 @@ public final class Detector {
         held.evidence.withEvent { event in
             guard let event else { return }
             replayContext.reset(event)
-            var evidence: Evidence? = held.evidence
+            var evidence = EventEvidence.kept(held.evidence)
             for r in held.rules { matched(r, replayContext, time: held.time, evidence: &evidence) }
         }
     }
@@ -618,12 +664,34 @@ public final class Detector {
     private func deliver(_ queued: QueuedInput) {
         let c = queued.correlation  // the closure captures the number, not a copy of the input
         let state = states[c]
-        state.ingest(queued.input) { firing in fired(c, firing) }
+        if let held = queued.held {
+            ring.release(before: held.start)  // inputs held in the ring are applied in order
+            if state.keeps(queued.input) {
+                let input = queued.input
+                state.ingest(
+                    CorrelationInput(
+                        input: input.input, time: input.time, group: input.group, value: input.value,
+                        evidence: EvidenceItems(evidence(held)), evidenceTotal: 1)
+                ) { firing in fired(c, firing) }
+            } else {
+                state.ingest(queued.input) { firing in fired(c, firing) }  // counted, nothing kept
+            }
+        } else {
+            state.ingest(queued.input) { firing in fired(c, firing) }
+        }
         // Only this state's deadlines moved. An input can move its earliest one earlier (a
         // new group) or later (a group done); taking the minimum keeps the earliest deadline
         // never later than the truth, and one too early only costs the check in
         // `housekeeping`, which then recomputes it.
         if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
+    }
+
+    /// A held event's evidence, made once for the inputs of one event applied in a row.
+    private func evidence(_ held: EvidenceRing.Held) -> Evidence {
+        if let last = lastHeldEvidence, last.start == held.start { return last.evidence }
+        let made = ring.evidence(held)
+        lastHeldEvidence = (held.start, made)
+        return made
     }
 
     private func fired(_ c: Int, _ firing: CorrelationFiring) {
@@ -801,10 +869,19 @@ struct KeyFilter {
 /// A correlation input waiting for event time to pass it.
 struct QueuedInput {
     let correlation: Int
+    /// The input; without evidence when `held` gives it.
     let input: CorrelationInput
+    /// The event's bytes in the detector's ring, made into evidence if the input is kept.
+    let held: EvidenceRing.Held?
+
+    init(correlation: Int, input: CorrelationInput, held: EvidenceRing.Held? = nil) {
+        self.correlation = correlation
+        self.input = input
+        self.held = held
+    }
 
     /// What keeping it costs (evidence shared by several inputs is counted for each).
-    var estimatedBytes: Int { 64 + input.evidence.estimatedBytes }
+    var estimatedBytes: Int { 64 + input.evidence.estimatedBytes + (held?.estimatedBytes ?? 0) }
 }
 
 /// Queued inputs in event-time order, ties in arrival order (so the output does not depend
@@ -837,6 +914,9 @@ struct InputQueue {
 
     var count: Int { fifo.count + heap.count }
 
+    /// Whether an input of this time goes to the in-order part (applied in the order pushed).
+    func takesInOrder(_ time: Int64) -> Bool { fifo.lastTime.map { time >= $0 } ?? true }
+
     mutating func push(_ item: consuming QueuedInput) {
         seq += 1
         let cost = item.estimatedBytes
@@ -850,6 +930,7 @@ struct InputQueue {
     }
 
     private mutating func pushHeap(_ item: consuming QueuedInput, time: Int64, cost: Int) {
+        precondition(item.held == nil, "an input held in the evidence ring must be applied in order")
         let slot: Int32
         if let free = freeSlots.popLast() {
             slot = free

@@ -14,6 +14,9 @@ final class InputRoutes {
         let groupCount: Int
         /// value_count's field (`fields[value]`), or `Self.noValue` / `Self.absentValue`.
         let value: Int
+        /// A later step of a temporal_ordered correlation: most such inputs find no sequence
+        /// to extend, so their evidence is made only when they are applied (`EvidenceRing`).
+        let mayBeDropped: Bool
     }
 
     /// The input has no value (not a value_count correlation).
@@ -60,10 +63,11 @@ final class InputRoutes {
                         value = fields.count - 1
                     case .group?, .absent?: value = Self.absentValue
                     }
+                    let ordered = plan.correlations[feed.correlation].spec.kind == .temporalOrdered
                     routes.append(
                         Route(
                             correlation: feed.correlation, position: position, groupStart: groupStart,
-                            groupCount: input.groupValues.count, value: value))
+                            groupCount: input.groupValues.count, value: value, mayBeDropped: ordered && position > 0))
                 }
             }
             bounds.append(routes.count)
