@@ -184,6 +184,10 @@ struct GroupKeyBytesTests {
         all.append(
             (Array(#"{"kind":"Event","verb":"get","user":{"username":"u","groups":["a","b\u0063","d"]}}"#.utf8),
              ["user.groups", "user.username"], ["a,bc,d", "u"]))
+        // An empty string is a value; a number is its text.
+        all.append(
+            (Array(#"{"kind":"Event","verb":"get","objectRef":{"resource":"pods","namespace":""},"responseStatus":{"code":403}}"#.utf8),
+             ["objectRef.namespace", "responseStatus.code", "verb"], ["", "403", "get"]))
         for c in all {
             let fields = c.fields
             let key = try c.json.withUnsafeBufferPointer { buffer -> GroupKey in

@@ -527,6 +527,18 @@ public final class Detector {
             key.appendAbsent()
             return
         }
+        // Most group-by fields are envelope strings (user, resource, namespace) in plain ASCII:
+        // their raw bytes are the value, without the general walk over a field's values.
+        let plain: JSONValue?
+        switch field.source {
+        case .envelope(let f): plain = context.index[f]
+        case .nested(let f): plain = context.index[nested: f]
+        default: plain = nil
+        }
+        if let text = plain?.rawStringContents, text.allSatisfy({ $0 < 0x80 && $0 != 0x5C }) {
+            key.append(value: text)
+            return
+        }
         var opened = false
         forEachText(of: field, context) { text in
             if opened { key.appendByte(UInt8(ascii: ",")) } else { key.open() }
@@ -892,13 +904,55 @@ struct QueuedInput {
 /// (time, sequence, slot, bytes) entries whose inputs stay in their slots (sifting copies no
 /// reference-counted payload). `pop` takes the earlier of the two heads.
 struct InputQueue {
-    private struct InOrder: EventTimed {
+    private struct InOrder {
         let time: Int64
         let seq: Int
         let bytes: Int
         let item: QueuedInput
     }
-    private var fifo = TimeOrderedQueue<InOrder>()
+
+    /// The in-order inputs, oldest first, in a ring: taking the oldest moves nothing (an
+    /// array with a moving head moved each input once more when it compacted, a copy of a
+    /// few hundred bytes into memory long out of cache).
+    private struct InOrderRing {
+        private var slots: [InOrder?] = Array(repeating: nil, count: 16)
+        private var times: [Int64] = Array(repeating: 0, count: 16)
+        private var head = 0
+        private(set) var count = 0
+
+        var firstTime: Int64? { count > 0 ? times[head] : nil }
+        var lastTime: Int64? { count > 0 ? times[(head + count - 1) & (times.count - 1)] : nil }
+        var firstSeq: Int { slots[head]!.seq }  // Safe: asked only when `firstTime` is not nil.
+
+        mutating func append(_ e: consuming InOrder) {
+            if count == slots.count { grow() }
+            let at = (head + count) & (slots.count - 1)
+            times[at] = e.time
+            slots[at] = consume e
+            count += 1
+        }
+
+        mutating func removeFirst() -> InOrder {
+            let e = slots[head].take()!  // Safe: callers take only from a ring that is not empty.
+            head = (head + 1) & (slots.count - 1)
+            count -= 1
+            return e
+        }
+
+        private mutating func grow() {
+            var newSlots: [InOrder?] = Array(repeating: nil, count: slots.count * 2)
+            var newTimes: [Int64] = Array(repeating: 0, count: slots.count * 2)
+            for i in 0..<count {
+                let from = (head + i) & (slots.count - 1)
+                newSlots[i] = slots[from].take()
+                newTimes[i] = times[from]
+            }
+            slots = newSlots
+            times = newTimes
+            head = 0
+        }
+    }
+    private var fifo = InOrderRing()
     private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
     private var items: [QueuedInput?] = []
     private var freeSlots: [Int32] = []
@@ -925,7 +979,7 @@ struct InputQueue {
         if let last = fifo.lastTime, time < last {
             pushHeap(item, time: time, cost: cost)
         } else {
-            fifo.insert(InOrder(time: time, seq: seq, bytes: cost, item: item))
+            fifo.append(InOrder(time: time, seq: seq, bytes: cost, item: item))
         }
     }
 
@@ -951,7 +1005,7 @@ struct InputQueue {
 
     mutating func pop() -> QueuedInput? {
         if let time = fifo.firstTime,
-            heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo[0].seq < heap[0].seq)
+            heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo.firstSeq < heap[0].seq)
         {
             let head = fifo.removeFirst()
             bytes -= head.bytes
