@@ -245,6 +245,17 @@ struct CorrelationEngineTests {
             #expect(alert.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == [denials[user], successes[user]])
         }
         #expect(detector.correlationCounters.first?.inputs == 500)
+
+        // A queue bound smaller than one event: held inputs are applied early (counted), and
+        // whatever still fires carries its events exactly.
+        var tight = DetectorOptions()
+        tight.maxQueuedBytes = 1024
+        let (early, small) = run(p, events, options: tight)
+        #expect(small.counters.latenessQueueOverflows > 0)
+        for alert in early {
+            let user = try #require(alert.group.first?.value ?? nil)
+            #expect(alert.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == [denials[user], successes[user]])
+        }
     }
 
     @Test("chaining: a burst of 403s, then success on secrets, by the same user")

@@ -31,7 +31,8 @@ public struct DetectorOptions: Sendable {
     public var longRunningWindow: Int64 = 4 * 3_600_000_000
     /// RequestReceived matches held while waiting for the request's later stage.
     public var pendingCapacity = 10_000
-    /// Correlation inputs waiting out the lateness, and the bytes of their evidence: at
+    /// Correlation inputs waiting out the lateness, and the bytes of their evidence (or of
+    /// their event held in the `EvidenceRing`, which this bound therefore bounds too): at
     /// 100,000 events/s with a 30 s lateness the queue would otherwise hold minutes of
     /// evidence. Beyond either bound the oldest input is applied early (counted in
     /// `latenessQueueOverflows`); only an input arriving later than it could then be

@@ -13,9 +13,11 @@ import AuditModel
 ///
 /// Held inputs wait in the lateness queue's in-order part, which is applied in the order it
 /// was filled, so the ring is released from its oldest end: applying a held input releases
-/// everything before it. The ring grows (doubling) when what is held does not fit; what is
-/// held is bounded by the queue's own bounds (`DetectorOptions.maxQueuedBytes` counts held
-/// bytes as it counts evidence).
+/// everything before it. The ring grows (doubling; it never shrinks) when what is held does
+/// not fit. What it spans is bounded by the queue's own bound: `DetectorOptions.maxQueuedBytes`
+/// counts each held input's event with 64 bytes more (the alignment padding), so the span
+/// is at most that bound plus the event applied last and one gap at the ring's end, and the
+/// ring at most twice that.
 final class EvidenceRing {
     /// An event's bytes in the ring, with what its evidence holds besides them.
     struct Held {
