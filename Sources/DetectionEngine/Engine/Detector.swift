@@ -371,7 +371,7 @@ public final class Detector {
         }
         if !heldMatches.isEmpty {
             self.hold(
-                requestKey, time: time, releaseFrom: tableTime, evidence: keep(&evidence, context, time: time),
+                requestKey, time: time, releaseFrom: tableTime, evidence: madeEvidence(&evidence, context, time: time),
                 rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
@@ -433,8 +433,8 @@ public final class Detector {
 
     // MARK: - Matches
 
-    /// `shared` is nil until the event's first match makes it: one copy of the event for all
-    /// of the event's alerts and correlation inputs.
+    /// `shared` is the event's evidence, made (or held in the ring) at the event's first use
+    /// of it: one copy of the event for all of the event's alerts and correlation inputs.
     private func matched(_ r: Int, _ context: EventContext, time: Int64, evidence shared: inout EventEvidence) {
         tally.ruleMatches += 1
         matchesByRule[r] += 1
@@ -443,7 +443,7 @@ public final class Detector {
         // The event is read through the context where it is used: a local copy of it retained
         // and released its storage per match.
         if plan.rules[r].emitsAlerts {
-            let evidence = keep(&shared, context, time: time)
+            let evidence = madeEvidence(&shared, context, time: time)
             emit(
                 Alert(
                     rule: plan.rules[r].compiled.info, time: time, firstTime: time, actor: AlertActor(context.event),
@@ -459,7 +459,7 @@ public final class Detector {
             let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
             // Held in the ring only while the input waits in the queue's in-order part, which
             // releases the ring in order.
-            if route.mayBeDropped, queue.takesInOrder(time), let held = hold(&shared, context, time: time) {
+            if route.mayBeDropped, queue.takesInOrder(time), let held = heldInRing(&shared, context, time: time) {
                 queue.push(
                     QueuedInput(
                         correlation: route.correlation,
@@ -473,7 +473,7 @@ public final class Detector {
                         correlation: route.correlation,
                         input: CorrelationInput(
                             input: route.position, time: time, group: group, value: value,
-                            evidence: EvidenceItems(keep(&shared, context, time: time)), evidenceTotal: 1)))
+                            evidence: EvidenceItems(madeEvidence(&shared, context, time: time)), evidenceTotal: 1)))
             }
             while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
                 let oldest = queue.pop()
@@ -494,7 +494,7 @@ public final class Detector {
     }
 
     /// The event's evidence, made at its first use.
-    private func keep(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> Evidence {
+    private func madeEvidence(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> Evidence {
         let evidence: Evidence
         switch shared {
         case .kept(let made): return made
@@ -507,7 +507,7 @@ public final class Detector {
 
     /// The event's bytes held in the ring (nil: its evidence is made already, or needs texts
     /// of its own).
-    private func hold(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> EvidenceRing.Held? {
+    private func heldInRing(_ shared: inout EventEvidence, _ context: EventContext, time: Int64) -> EvidenceRing.Held? {
         switch shared {
         case .kept: return nil
         case .held(let held): return held
@@ -684,7 +684,7 @@ public final class Detector {
                 state.ingest(
                     CorrelationInput(
                         input: input.input, time: input.time, group: input.group, value: input.value,
-                        evidence: EvidenceItems(evidence(held)), evidenceTotal: 1)
+                        evidence: EvidenceItems(evidenceFromRing(held)), evidenceTotal: 1)
                 ) { firing in fired(c, firing) }
             } else {
                 state.ingest(queued.input) { firing in fired(c, firing) }  // counted, nothing kept
@@ -700,7 +700,7 @@ public final class Detector {
     }
 
     /// A held event's evidence, made once for the inputs of one event applied in a row.
-    private func evidence(_ held: EvidenceRing.Held) -> Evidence {
+    private func evidenceFromRing(_ held: EvidenceRing.Held) -> Evidence {
         if let last = lastHeldEvidence, last.start == held.start { return last.evidence }
         let made = ring.evidence(held)
         lastHeldEvidence = (held.start, made)
