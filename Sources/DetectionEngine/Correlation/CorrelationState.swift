@@ -153,22 +153,45 @@ public final class CorrelationState {
     /// Inputs arrive in non-decreasing `time` order except for occasional late ones (older
     /// than what was seen).
     public func ingest(_ input: CorrelationInput, emit: (CorrelationFiring) -> Void) {
+        guard let g = admit(input) else { return }
+        apply(input, to: g, emit)
+    }
+
+    /// As `ingest(_:emit:)` for an input made without its evidence: `evidence` gives it, and
+    /// is called only when the state keeps something of the input (most later steps of an
+    /// ordered sequence find no sequence to extend and are only counted).
+    func ingest(_ input: CorrelationInput, evidence: () -> EvidenceItems, emit: (CorrelationFiring) -> Void) {
+        guard let g = admit(input) else { return }
+        apply(
+            CorrelationInput(
+                input: input.input, time: input.time, group: input.group, value: input.value, evidence: evidence(),
+                evidenceTotal: input.evidenceTotal),
+            to: g, emit)
+    }
+
+    /// Counts `input` and finds (or makes) its group; nil for an input that only counts: late
+    /// (older than the newest input's window), value_count's without a value (it refreshes
+    /// nothing either), at no position of a temporal correlation, or a later step of an
+    /// ordered sequence with no group (no chain to extend: the group would be made only to
+    /// be removed again).
+    private func admit(_ input: CorrelationInput) -> Group? {
         counters.inputs += 1
         let t = input.time
-        if isLate(input) {
+        if let n = newest, t < sub(n, timespan) {
             counters.lateInputs += 1
-            return
+            return nil
         }
-        if ignores(input) { return }
+        if spec.kind == .valueCount, input.value == nil { return nil }
+        if (spec.kind == .temporal || spec.kind == .temporalOrdered), input.input < 0 || input.input >= spec.inputCount {
+            return nil
+        }
         if newest == nil || t > newest! { newest = t }
+        if let s = index[input.group] { return slots[Int(s)]! }
+        if mode == .ordered && input.input > 0 { return nil }
+        return makeGroup(input.group)
+    }
 
-        let g: Group
-        if let s = index[input.group] {
-            g = slots[Int(s)]!
-        } else {
-            if extendsNothing(input) { return }
-            g = makeGroup(input.group)
-        }
+    private func apply(_ input: CorrelationInput, to g: Group, _ emit: (CorrelationFiring) -> Void) {
         let before = g.bytes
         let fired: Bool
         switch mode {
@@ -190,29 +213,6 @@ public final class CorrelationState {
         }
         compactHeapIfNeeded()
     }
-
-    /// Whether `ingest` would keep anything of `input` (read its evidence): false when it
-    /// would only count it.
-    func keeps(_ input: CorrelationInput) -> Bool {
-        !isLate(input) && !ignores(input) && (index[input.group] != nil || !extendsNothing(input))
-    }
-
-    /// Older than the window of the newest input.
-    private func isLate(_ input: CorrelationInput) -> Bool {
-        if let n = newest, input.time < sub(n, timespan) { return true }
-        return false
-    }
-
-    /// An input that counts for nothing: value_count's without a value (it refreshes
-    /// nothing either), or one at no position of a temporal correlation.
-    private func ignores(_ input: CorrelationInput) -> Bool {
-        if spec.kind == .valueCount, input.value == nil { return true }
-        return (spec.kind == .temporal || spec.kind == .temporalOrdered) && (input.input < 0 || input.input >= spec.inputCount)
-    }
-
-    /// A later step of an ordered sequence: without a group it has no chain to extend, and the
-    /// group would be made only to be removed again.
-    private func extendsNothing(_ input: CorrelationInput) -> Bool { mode == .ordered && input.input > 0 }
 
     /// Event time has reached `time` (no input older than time - lateness will come except
     /// late ones): close windows that end before `time` (judging non-early conditions),

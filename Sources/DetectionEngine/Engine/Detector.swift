@@ -679,16 +679,7 @@ public final class Detector {
         let state = states[c]
         if let held = queued.held {
             ring.release(before: held.start)  // inputs held in the ring are applied in order
-            if state.keeps(queued.input) {
-                let input = queued.input
-                state.ingest(
-                    CorrelationInput(
-                        input: input.input, time: input.time, group: input.group, value: input.value,
-                        evidence: EvidenceItems(evidenceFromRing(held)), evidenceTotal: 1)
-                ) { firing in fired(c, firing) }
-            } else {
-                state.ingest(queued.input) { firing in fired(c, firing) }  // counted, nothing kept
-            }
+            state.ingest(queued.input, evidence: { EvidenceItems(evidenceFromRing(held)) }) { firing in fired(c, firing) }
         } else {
             state.ingest(queued.input) { firing in fired(c, firing) }
         }

@@ -12,17 +12,13 @@ final class InputRoutes {
         /// The group-by fields, in order: `fields[groupStart ..< groupStart + groupCount]`.
         let groupStart: Int
         let groupCount: Int
-        /// value_count's field (`fields[value]`), or `Self.noValue` / `Self.absentValue`.
+        /// value_count's field (`fields[value]`), or -1: no value is read (not a value_count
+        /// correlation, or its source gives none and the input is not counted).
         let value: Int
         /// A later step of a temporal_ordered correlation: most such inputs find no sequence
         /// to extend, so their evidence is made only when they are applied (`EvidenceRing`).
         let mayBeDropped: Bool
     }
-
-    /// The input has no value (not a value_count correlation).
-    static let noValue = -1
-    /// The value's source gives nothing (the value is absent: the input is not counted).
-    static let absentValue = -2
 
     /// A field an input reads (nil: the source gives nothing), held by reference so a route
     /// names it by number and a match borrows it without copying its definition.
@@ -41,27 +37,18 @@ final class InputRoutes {
         var routes: [Route] = []
         var bounds = [0]
         var fields: [Field] = []
-        func field(_ source: DetectionPlan.ValueSource) -> Int {
-            if case .field(let definition) = source {
-                fields.append(Field(definition))
-            } else {
-                fields.append(Field(nil))
-            }
-            return fields.count - 1
-        }
         for rule in plan.rules {
             for feed in rule.feeds {
                 for position in feed.positions {
                     let input = plan.correlations[feed.correlation].inputs[position]
                     let groupStart = fields.count
-                    for source in input.groupValues { _ = field(source) }
-                    let value: Int
-                    switch input.value {
-                    case nil: value = Self.noValue
-                    case .field(let definition)?:
+                    for source in input.groupValues {
+                        if case .field(let definition) = source { fields.append(Field(definition)) } else { fields.append(Field(nil)) }
+                    }
+                    var value = -1
+                    if case .field(let definition)? = input.value {
                         fields.append(Field(definition))
                         value = fields.count - 1
-                    case .group?, .absent?: value = Self.absentValue
                     }
                     let ordered = plan.correlations[feed.correlation].spec.kind == .temporalOrdered
                     routes.append(
