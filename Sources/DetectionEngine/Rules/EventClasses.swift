@@ -134,7 +134,7 @@ struct EventClasses {
             if cells[i].hash == scratchHash {
                 let r = arena + (record - 1)
                 let keyLength = Int(r.load(as: UInt16.self))
-                if keyLength == scratchCount && bytesMatch(r.assumingMemoryBound(to: UInt8.self) + 4, scratch, keyLength, fold: false) {
+                if keyLength == scratchCount && Self.equal(UnsafeRawPointer(r + 4), UnsafeRawPointer(scratch), keyLength) {
                     hits += 1
                     let listLength = Int(r.load(fromByteOffset: 2, as: UInt16.self))
                     let list = (r + 4 + Self.padded(keyLength)).assumingMemoryBound(to: Int32.self)
@@ -149,6 +149,24 @@ struct EventClasses {
 
     @inline(__always)
     private static func padded(_ n: Int) -> Int { (n + 3) & ~3 }
+
+    /// Whether the `n` bytes at `p` and `q` are equal: 16 bytes per step (an identity key is
+    /// a few hundred bytes, compared at nearly every event), the last step overlapping the
+    /// one before.
+    @inline(__always)
+    static func equal(_ p: UnsafeRawPointer, _ q: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n < 16 { return bytesEqual(p.assumingMemoryBound(to: UInt8.self), q.assumingMemoryBound(to: UInt8.self), n) }
+        @inline(__always) func differs(_ i: Int) -> Bool {
+            (p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ q.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                | (p.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self) ^ q.loadUnaligned(fromByteOffset: i &+ 8, as: UInt64.self)) != 0
+        }
+        var i = 0
+        while i &+ 16 < n {
+            if differs(i) { return false }
+            i &+= 16
+        }
+        return !differs(n &- 16)
+    }
 
     /// Files the prepared key's class with its rule list (after a `lookup` that found none).
     /// A list longer than a record holds is not filed. Returns the filed list (valid until the
