@@ -19,6 +19,37 @@
     }
 }
 
+/// Whether every byte of `bytes` is ASCII, and (with `orBackslash`) none is a backslash:
+/// eight bytes per step, a word's high bits and a zero-byte test of it xored with
+/// backslashes (the raw contents of a JSON string in plain ASCII are its text).
+@inlinable
+public func isPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>, orBackslash: Bool = false) -> Bool {
+    guard let p = bytes.baseAddress else { return true }
+    let raw = UnsafeRawPointer(p)
+    let n = bytes.count
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let backslashes: UInt64 = ones &* UInt64(ASCII.backslash)
+    @inline(__always) func plain(_ w: UInt64) -> Bool {
+        guard w & high == 0 else { return false }
+        // A zero byte of w ^ backslashes is a backslash in w; subtracting one from each byte
+        // of an ASCII word sets a high bit only by borrowing through a zero byte.
+        let x = w ^ backslashes
+        return !orBackslash || (x &- ones) & high == 0
+    }
+    var i = 0
+    while i &+ 8 <= n {
+        if !plain(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return false }
+        i &+= 8
+    }
+    while i < n {
+        let b = p[i]
+        if b >= 0x80 || (orBackslash && b == ASCII.backslash) { return false }
+        i &+= 1
+    }
+    return true
+}
+
 /// Compares `count` bytes at `p` with the UTF-8 of a static string.
 @inlinable @inline(__always)
 public func bytesEqual(_ p: UnsafePointer<UInt8>, _ count: Int, _ s: StaticString) -> Bool {

@@ -37,3 +37,30 @@ struct BytesTests {
         }
     }
 }
+
+@Suite("isPlainASCII")
+struct PlainASCIITests {
+    /// Runs of every length 0-40 in exact-size buffers, plain, then with one byte at each
+    /// position set to a backslash, to the first byte past ASCII, or to 0xFF: the word-wise
+    /// test gives what a byte loop gives, with and without backslashes counted.
+    @Test("agrees with a byte loop at every length and position")
+    func agreesWithByteLoop() {
+        for count in 0...40 {
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: count)
+            defer { buffer.deallocate() }
+            for i in 0..<count { buffer[i] = UInt8(0x21 + (i * 5) % 0x5E) }  // printable ASCII, '\' included
+            for position in [-1] + Array(0..<count) {
+                for byte: UInt8 in [0x5C, 0x80, 0xFF, 0x7F, 0x00] {
+                    let saved = position >= 0 ? buffer[position] : 0
+                    if position >= 0 { buffer[position] = byte }
+                    let view = UnsafeBufferPointer(buffer)
+                    #expect(isPlainASCII(view) == view.allSatisfy { $0 < 0x80 }, "length \(count), byte \(byte) at \(position)")
+                    #expect(
+                        isPlainASCII(view, orBackslash: true) == view.allSatisfy { $0 < 0x80 && $0 != 0x5C },
+                        "length \(count), byte \(byte) at \(position), backslashes counted")
+                    if position >= 0 { buffer[position] = saved }
+                }
+            }
+        }
+    }
+}

@@ -536,7 +536,7 @@ public final class Detector {
         case .nested(let f): plain = context.index[nested: f]
         default: plain = nil
         }
-        if let text = plain?.rawStringContents, text.allSatisfy({ $0 < 0x80 && $0 != 0x5C }) {
+        if let text = plain?.rawStringContents, isPlainASCII(text, orBackslash: true) {
             key.append(value: text)
             return
         }
@@ -547,7 +547,7 @@ public final class Detector {
             // As `String(decoding:as:)` would hold it: ASCII (nearly every value) as is, other
             // bytes through a String, which repairs invalid UTF-8, so a key made from the event
             // equals one made from the same values decoded (a chained correlation's).
-            if text.allSatisfy({ $0 < 0x80 }) {
+            if isPlainASCII(text) {
                 key.appendBytes(text)
             } else {
                 var s = String(decoding: text, as: UTF8.self)
