@@ -72,6 +72,27 @@ struct StageTests {
         #expect(d.counters.laterStagesSkipped == 1)
     }
 
+    /// Watches and proxies are long-running by their verb, however it is spelled: each
+    /// request below is judged once, at ResponseStarted, and its completion skipped; a verb of
+    /// five letters that is neither (patch), and longer ones plain or escaped (update,
+    /// `w\u0061tchx`), complete as ordinary requests.
+    @Test("watch and proxy, plain or escaped, are judged at ResponseStarted only")
+    func longRunningVerbs() {
+        let rule = ruleYAML(title: "Any Pod Request", detection: "sel:\n  objectRef.resource: pods\ncondition: sel")
+        let p = pack([rule])
+        let verbs = ["watch", "proxy", #"w\u0061tch"#, #"pr\u006fxy"#, "patch", "update", #"w\u0061tchx"#]
+        var lines: [String] = []
+        for (i, verb) in verbs.enumerated() {
+            let started = Ev(verb: "VERB", stage: "ResponseStarted", auditID: "r\(i)", at: Double(i))
+            let done = Ev(verb: "VERB", stage: "ResponseComplete", auditID: "r\(i)", at: Double(i) + 0.5)
+            lines += [started.json, done.json].map { $0.replacingOccurrences(of: "\"VERB\"", with: "\"\(verb)\"") }
+        }
+        let (alerts, d) = run(p, lines)
+        #expect(d.counters.laterStagesSkipped == 4, "the four spellings of watch and proxy")
+        // Long-running: one alert each (at ResponseStarted); the others: one per stage.
+        #expect(alerts.count == 4 + 3 * 2)
+    }
+
     @Test("exec logged only at ResponseComplete (policy omits ResponseStarted) is judged there")
     func longRunningWithoutStarted() {
         let p = pack([execRule])

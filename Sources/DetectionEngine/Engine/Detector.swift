@@ -805,7 +805,11 @@ public final class Detector {
     /// long-running: only they get a ResponseStarted stage.
     static func mayBeLongRunning(_ event: AuditEvent) -> Bool {
         if event[nested: .refSubresource] != nil { return true }
-        guard let verb = event[.verb] else { return false }
+        guard let verb = event[.verb], let raw = verb.rawStringContents, let p = raw.baseAddress else { return false }
+        // Asked of every completed request: both verbs have five letters, and a spelling with
+        // escapes is longer, so the verb's text is scanned for a backslash (once) only then.
+        if raw.count == 5 { return bytesEqual(p, 5, "watch") || bytesEqual(p, 5, "proxy") }
+        guard raw.count > 5, verb.jsonString?.hasEscapes == true else { return false }
         return verb.stringEquals("watch") || verb.stringEquals("proxy")
     }
 
