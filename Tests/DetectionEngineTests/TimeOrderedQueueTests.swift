@@ -73,4 +73,29 @@ struct TimeOrderedQueueTests {
         while !pending.isEmpty { popAndCheck() }
         #expect(queue.pop() == nil && queue.peekTime == nil && queue.count == 0 && queue.bytes == 0)
     }
+
+    /// Inputs still queued when the queue goes (a detector dropped mid-stream) are released
+    /// with it: afterwards their evidence bytes are referenced by nothing else, so writing to
+    /// them needs no copy. The ring is left wrapped and grown when it goes.
+    @Test("dropping the lateness queue releases the inputs still in it")
+    func droppedQueueReleasesInputs() {
+        var raw = [UInt8](repeating: 0x41, count: 200)
+        let before = raw.withUnsafeBufferPointer { $0.baseAddress }
+        do {
+            var queue = InputQueue()
+            let evidence = Evidence(auditID: "a", stage: "ResponseComplete", time: 1, raw: raw)
+            for i in 0..<40 {
+                queue.push(
+                    QueuedInput(
+                        correlation: 0,
+                        input: CorrelationInput(
+                            input: i, time: Int64(i), group: GroupKey(["u\(i)"]), value: "v", evidence: [evidence],
+                            evidenceTotal: 1)))
+                if i % 3 == 0 { _ = queue.pop() }
+            }
+            #expect(queue.count == 26)
+        }
+        let after = raw.withUnsafeMutableBufferPointer { UnsafePointer($0.baseAddress) }
+        #expect(before == after, "the evidence bytes were still shared after the queue went")
+    }
 }

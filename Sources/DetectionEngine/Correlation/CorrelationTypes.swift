@@ -32,6 +32,10 @@ public struct Evidence: Sendable, Equatable {
     private let standardStage: AuditStage?
     /// What is not a slice of `raw` or a standard stage (rare: escaped or given apart).
     private let texts: Texts?
+    /// What keeping this costs, for the state's byte budget (bytes plus bookkeeping): worked
+    /// out once, since the lateness queue and the states ask for it at every input (as a
+    /// sum over the stage's text it cost a hundred instructions each time).
+    public let estimatedBytes: Int
 
     private final class Texts: Sendable {
         let stage: String
@@ -49,7 +53,11 @@ public struct Evidence: Sendable, Equatable {
         idCount = 0
         standardStage = nil
         texts = Texts(stage: stage, auditID: auditID)
+        estimatedBytes = Self.cost(raw: raw.count, auditID: auditID.utf8.count, stage: stage.utf8.count)
     }
+
+    /// `estimatedBytes` of evidence of `raw` bytes with texts of these lengths of its own.
+    static func cost(raw: Int, auditID: Int, stage: Int) -> Int { raw + auditID + stage + 64 }
 
     /// What evidence holds besides the event's bytes when its audit ID is a plain slice of
     /// them (or absent) and its stage one of the four (or absent): nearly every event.
@@ -66,6 +74,7 @@ public struct Evidence: Sendable, Equatable {
         idCount = layout.idCount
         standardStage = layout.stage
         texts = nil
+        estimatedBytes = Self.cost(raw: raw.count, auditID: 0, stage: layout.stage?.rawValue.utf8.count ?? 0)
     }
 
     public var stage: String { standardStage?.rawValue ?? texts?.stage ?? "" }
@@ -77,10 +86,6 @@ public struct Evidence: Sendable, Equatable {
         }
     }
 
-    /// What keeping this costs, for the state's byte budget (bytes plus bookkeeping).
-    public var estimatedBytes: Int {
-        raw.count + (texts?.auditID?.utf8.count ?? 0) + stage.utf8.count + 64
-    }
 
     public static func == (a: Evidence, b: Evidence) -> Bool {
         a.time == b.time && a.stage == b.stage && a.raw == b.raw && a.auditID == b.auditID

@@ -909,42 +909,59 @@ struct InputQueue {
 
     /// The in-order inputs, oldest first, in a ring: taking the oldest moves nothing (an
     /// array with a moving head moved each input once more when it compacted, a copy of a
-    /// few hundred bytes into memory long out of cache).
-    private struct InOrderRing {
-        private var slots: [InOrder?] = Array(repeating: nil, count: 16)
-        private var times: [Int64] = Array(repeating: 0, count: 16)
+    /// few hundred bytes into memory long out of cache). In memory the ring owns: an array of
+    /// optional inputs checked its uniqueness and wrapped each input at every push and pop.
+    private final class InOrderRing {
+        private var slots: UnsafeMutablePointer<InOrder>
+        private var times: UnsafeMutablePointer<Int64>
+        private var capacity = 16
         private var head = 0
         private(set) var count = 0
 
-        var firstTime: Int64? { count > 0 ? times[head] : nil }
-        var lastTime: Int64? { count > 0 ? times[(head + count - 1) & (times.count - 1)] : nil }
-        var firstSeq: Int { slots[head]!.seq }  // Safe: asked only when `firstTime` is not nil.
+        init() {
+            slots = .allocate(capacity: capacity)
+            times = .allocate(capacity: capacity)
+        }
 
-        mutating func append(_ e: consuming InOrder) {
-            if count == slots.count { grow() }
-            let at = (head + count) & (slots.count - 1)
+        deinit {
+            for i in 0..<count { (slots + ((head + i) & (capacity - 1))).deinitialize(count: 1) }
+            slots.deallocate()
+            times.deallocate()
+        }
+
+        var firstTime: Int64? { count > 0 ? times[head] : nil }
+        var lastTime: Int64? { count > 0 ? times[(head + count - 1) & (capacity - 1)] : nil }
+        var firstSeq: Int { slots[head].seq }  // Safe: asked only when `firstTime` is not nil.
+
+        func append(_ e: consuming InOrder) {
+            if count == capacity { grow() }
+            let at = (head + count) & (capacity - 1)
             times[at] = e.time
-            slots[at] = consume e
+            (slots + at).initialize(to: e)
             count += 1
         }
 
-        mutating func removeFirst() -> InOrder {
-            let e = slots[head].take()!  // Safe: callers take only from a ring that is not empty.
-            head = (head + 1) & (slots.count - 1)
+        /// The oldest input, taken out (callers take only from a ring that is not empty).
+        func removeFirst() -> InOrder {
+            let e = (slots + head).move()
+            head = (head + 1) & (capacity - 1)
             count -= 1
             return e
         }
 
-        private mutating func grow() {
-            var newSlots: [InOrder?] = Array(repeating: nil, count: slots.count * 2)
-            var newTimes: [Int64] = Array(repeating: 0, count: slots.count * 2)
+        private func grow() {
+            let newSlots = UnsafeMutablePointer<InOrder>.allocate(capacity: capacity * 2)
+            let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: capacity * 2)
             for i in 0..<count {
-                let from = (head + i) & (slots.count - 1)
-                newSlots[i] = slots[from].take()
+                let from = (head + i) & (capacity - 1)
+                (newSlots + i).moveInitialize(from: slots + from, count: 1)
                 newTimes[i] = times[from]
             }
+            slots.deallocate()
+            times.deallocate()
             slots = newSlots
             times = newTimes
+            capacity *= 2
             head = 0
         }
     }

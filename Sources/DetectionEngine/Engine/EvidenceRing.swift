@@ -28,7 +28,7 @@ final class EvidenceRing {
         let time: Int64
 
         /// What the evidence would cost kept (`Evidence.estimatedBytes`).
-        var estimatedBytes: Int { count + (layout.stage?.rawValue.utf8.count ?? 0) + 64 }
+        var estimatedBytes: Int { Evidence.cost(raw: count, auditID: 0, stage: layout.stage?.rawValue.utf8.count ?? 0) }
     }
 
     private var buffer: UnsafeMutablePointer<UInt8>
