@@ -137,8 +137,13 @@ public struct EvidenceItems: RandomAccessCollection, Sendable {
 
     /// The first `cap - 1` and the last (all of them when there are no more than `cap`).
     func capped(_ cap: Int) -> EvidenceItems {
-        guard count > cap else { return self }
-        guard cap > 0, let items = many else { return EvidenceItems([]) }
+        guard let items = many else {
+            // One event (every rule match) or none: within any cap but zero. Counting it first
+            // copied the event's evidence out of its optional and back, per input.
+            return cap > 0 ? self : EvidenceItems([])
+        }
+        guard items.count > cap else { return self }
+        guard cap > 0 else { return EvidenceItems([]) }
         var out = Array(items[0..<(cap - 1)])
         out.append(items[items.count - 1])
         return EvidenceItems(out)
