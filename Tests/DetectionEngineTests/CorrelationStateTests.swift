@@ -1,5 +1,5 @@
 import AuditTestSupport
-import DetectionEngine
+@testable import DetectionEngine
 import Testing
 
 // The correlation state machine: every type and condition shape, windows (inclusive at
@@ -1029,5 +1029,42 @@ struct GroupKeyTests {
         var table: [GroupKey: Int] = [:]
         for (i, k) in keys.enumerated() { table[k] = i }
         for (i, k) in keys.enumerated() { #expect(table[GroupKey(k.values)] == i) }
+    }
+
+    /// One builder makes key after key (the detector's, reset between inputs), through values
+    /// longer than its first room: each key holds exactly its own values, whichever way they
+    /// were appended (whole, or opened, written in parts and closed).
+    @Test("a reused builder makes each key from its own values, past its first room")
+    func reusedBuilder() {
+        var builder = GroupKey.Builder()
+        let values: [[String?]] = [
+            ["alice", "payments"], [String(repeating: "x", count: 300), nil, "y"], [], [nil],
+            ["a", String(repeating: "z", count: 1_000)], ["", "b"], ["alice", "payments"],
+        ]
+        for (round, wanted) in (values + values.reversed()).enumerated() {
+            builder.reset()
+            for value in wanted {
+                guard let value else {
+                    builder.appendAbsent()
+                    continue
+                }
+                var text = value
+                text.withUTF8 { bytes in
+                    if round % 2 == 0 {
+                        builder.append(value: bytes)
+                    } else {
+                        // In two parts, as a value of several array elements is written.
+                        builder.open()
+                        let half = bytes.count / 2
+                        builder.appendBytes(UnsafeBufferPointer(rebasing: bytes[0..<half]))
+                        builder.appendBytes(UnsafeBufferPointer(rebasing: bytes[half...]))
+                        builder.close()
+                    }
+                }
+            }
+            let key = builder.key()
+            #expect(key == GroupKey(wanted), "round \(round)")
+            #expect(key.values == wanted, "round \(round)")
+        }
     }
 }
