@@ -205,8 +205,6 @@ public final class Detector {
         // doublings, whose rehashes were 4% of detection's instructions on the 64 MiB corpus.
         duplicates = RecentKeys(capacity: options.duplicateCapacity, initialSlots: 131_072)
         startedRequests = RecentKeys(capacity: options.longRunningCapacity)
-        judge.prefetchTable = Unmanaged.passUnretained(duplicates)
-        judge.prefetchStarted = Unmanaged.passUnretained(startedRequests)
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
     }
@@ -220,6 +218,7 @@ public final class Detector {
         // retained and released it per event.
         var matches: [Int32] = []
         swap(&matches, &matchBuffer)
+        showTablesToJudge()
         let verdict = judge.judge(event, into: &matches)
         matches.withUnsafeBufferPointer { apply(verdict, matches: $0, judged: .inContext) }
         matches.removeAll(keepingCapacity: true)
@@ -237,6 +236,7 @@ public final class Detector {
         swap(&matches, &matchBuffer)
         var verdicts: [EventVerdict] = []
         swap(&verdicts, &batchVerdicts)
+        showTablesToJudge()
         for j in events.indices { verdicts.append(judge.judge(events[j], into: &matches)) }
         matches.withUnsafeBufferPointer { all in
             var first = 0
@@ -252,6 +252,15 @@ public final class Detector {
         swap(&matches, &matchBuffer)
         verdicts.removeAll(keepingCapacity: true)
         swap(&verdicts, &batchVerdicts)
+    }
+
+    /// Tells the judge where the duplicate and long-running tables keep their buckets now
+    /// (they move only when a table grows, which applying a verdict can do).
+    @inline(__always)
+    private func showTablesToJudge() {
+        judge.duplicatePrefetcher = duplicates.prefetcher
+        judge.startedPrefetcher = startedRequests.prefetcher
+        judge.startedMayHoldKeys = startedRequests.mayHoldKeys
     }
 
     /// A judge for another thread: it shares this detector's compiled rules and has its own

@@ -80,14 +80,15 @@ public final class EventJudge {
     let context: EventContext
     let gatedMemo: VerdictMemo?
     let stagedMemo: VerdictMemo?
-    /// The detector's duplicate table, for the judge the detector runs itself: its cell is
-    /// fetched while the rules run (nil for judges on other threads).
-    /// Unretained (the detector owns the table and this judge): a `var` reference was
-    /// retained and released around each use.
-    var prefetchTable: Unmanaged<RecentKeys>?
-    /// The detector's table of requests seen at ResponseStarted, likewise: long-running
-    /// requests insert into it and their completions look it up.
-    var prefetchStarted: Unmanaged<RecentKeys>?
+    /// Where the detector's duplicate table keeps an event's buckets, for the judge the
+    /// detector runs itself (set before each run of judging): they are fetched while the
+    /// rules run. Judges on other threads ask for nothing. The table's address and size, not
+    /// the table: reaching it through a reference called a closure per event.
+    var duplicatePrefetcher = RecentKeys.Prefetcher.none
+    /// The same for the table of requests seen at ResponseStarted (long-running requests insert
+    /// into it and their completions look it up), and whether it may hold any.
+    var startedPrefetcher = RecentKeys.Prefetcher.none
+    var startedMayHoldKeys = false
 
     init(rules: JudgeRules, options: DetectorOptions) {
         self.rules = rules
@@ -119,11 +120,9 @@ public final class EventJudge {
             requestKey = h.state
             duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
-            prefetchTable?._withUnsafeGuaranteedRef { table in table.prefetch(duplicateKey) }
-            prefetchStarted?._withUnsafeGuaranteedRef { started in
-                if stage == .responseStarted || (stage == .responseComplete && started.mayHoldKeys) {
-                    started.prefetch(requestKey)
-                }
+            duplicatePrefetcher.prefetch(duplicateKey)
+            if stage == .responseStarted || (stage == .responseComplete && startedMayHoldKeys) {
+                startedPrefetcher.prefetch(requestKey)
             }
         }
         // The event classes' tables are larger than the first-level caches too: both class

@@ -119,7 +119,11 @@ final class RecentKeys {
 
     /// The two buckets of `key` (their first slots).
     @inline(__always)
-    private func buckets(_ key: UInt64) -> (Int, Int) {
+    private func buckets(_ key: UInt64) -> (Int, Int) { Self.buckets(key, of: bucketCount) }
+
+    /// The two buckets of `key` in a table of `bucketCount` buckets (their first slots).
+    @inline(__always)
+    fileprivate static func buckets(_ key: UInt64, of bucketCount: Int) -> (Int, Int) {
         let n = UInt64(bucketCount)
         let a = (key &* 0x9E37_79B9_7F4A_7C15).multipliedFullWidth(by: n).high
         let b = (ByteHasher.mix(key) | 1).multipliedFullWidth(by: n).high
@@ -128,10 +132,27 @@ final class RecentKeys {
 
     /// Asks the processor to fetch `key`'s two buckets now; a later lookup finds them in cache.
     @inline(__always)
-    func prefetch(_ key: UInt64) {
-        let (a, b) = buckets(key)
-        kaudit_prefetch(UnsafeRawPointer(slots + a))
-        kaudit_prefetch(UnsafeRawPointer(slots + b))
+    func prefetch(_ key: UInt64) { prefetcher.prefetch(key) }
+
+    /// Where the table's buckets are now, for asking for a key's buckets from outside the
+    /// table (the judge, per event) without reaching the table object: valid until the
+    /// table next grows, so its holder takes a fresh one before each run of judging.
+    var prefetcher: Prefetcher { Prefetcher(slots: UnsafeRawPointer(slots), bucketCount: bucketCount) }
+
+    struct Prefetcher {
+        fileprivate let slots: UnsafeRawPointer?
+        fileprivate let bucketCount: Int
+
+        /// Asks for nothing (a judge with no table to warm).
+        static var none: Prefetcher { Prefetcher(slots: nil, bucketCount: 0) }
+
+        @inline(__always)
+        func prefetch(_ key: UInt64) {
+            guard let slots else { return }
+            let (a, b) = RecentKeys.buckets(key, of: bucketCount)
+            kaudit_prefetch(slots + a * MemoryLayout<Slot>.stride)
+            kaudit_prefetch(slots + b * MemoryLayout<Slot>.stride)
+        }
     }
 
     /// The slot holding `key` live, if any.
