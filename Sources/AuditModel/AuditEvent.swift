@@ -164,6 +164,16 @@ public struct AuditEvent {
         hasDuplicateKeys = other.hasDuplicateKeys
     }
 
+    /// `show` for an event read where it lies: passed by value from a buffer of events, it
+    /// was copied first (its storage retained and released) for every event judged.
+    public mutating func show(at other: UnsafePointer<AuditEvent>) {
+        if storage !== other.pointee.storage { storage = other.pointee.storage }
+        slots = other.pointee.slots
+        object = other.pointee.object
+        listAPIVersion = other.pointee.listAPIVersion
+        hasDuplicateKeys = other.pointee.hasDuplicateKeys
+    }
+
     /// Reads one document (a line of the log, an EventList item, a webhook body).
     ///
     /// - Parameters:
@@ -409,30 +419,12 @@ public struct AuditEvent {
     public var authorizationReason: JSONValue? { slots[.annotationReason].value(object.base) }
 
     /// `requestReceivedTimestamp` in microseconds since the epoch (v1beta1: `timestamp`).
-    public var requestReceivedMicros: Int64? {
-        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) {
-            return t
-        }
-        if let v = self[.timestamp], let t = RFC3339.microseconds(v) { return t }
-        return nil
-    }
+    public var requestReceivedMicros: Int64? { index.requestReceivedMicros }
 
     /// `stageTimestamp` in microseconds since the epoch (v1beta1: `metadata.creationTimestamp`).
     /// This is the event time that windows and ordering use.
     /// Worked out once per loaded event: the detector and the scan summary both ask.
-    public var stageMicros: Int64? {
-        let memo = slots.stageTime
-        if memo.pointee.known { return memo.pointee.micros }
-        let micros = parsedStageMicros
-        memo.pointee = StageTimeMemo(known: true, micros: micros)
-        return micros
-    }
-
-    private var parsedStageMicros: Int64? {
-        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) { return t }
-        if let v = slots[.metadataCreationTimestamp].value(object.base), let t = RFC3339.microseconds(v) { return t }
-        return requestReceivedMicros
-    }
+    public var stageMicros: Int64? { index.stageMicros }
 
     /// Visits the values a dotted path reaches from the event root ("any element" over arrays).
     /// The first segment is looked up in the envelope index, not by walking the event again.
@@ -569,6 +561,32 @@ public struct EnvelopeIndex {
     /// with a table rather than a branch per key.
     @inlinable @inline(__always)
     public subscript(position position: Int) -> JSONValue? { slots.base[position].value(base) }
+}
+
+extension EnvelopeIndex {
+    /// `AuditEvent.requestReceivedMicros`, read through the index (no copy of the event).
+    public var requestReceivedMicros: Int64? {
+        if let v = self[.requestReceivedTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) {
+            return t
+        }
+        if let v = self[.timestamp], let t = RFC3339.microseconds(v) { return t }
+        return nil
+    }
+
+    /// `AuditEvent.stageMicros`, read through the index: the memo lives with the index.
+    public var stageMicros: Int64? {
+        let memo = slots.stageTime
+        if memo.pointee.known { return memo.pointee.micros }
+        let micros = parsedStageMicros
+        memo.pointee = StageTimeMemo(known: true, micros: micros)
+        return micros
+    }
+
+    private var parsedStageMicros: Int64? {
+        if let v = self[.stageTimestamp], let t = RFC3339.microseconds(v, cache: slots.dateCache) { return t }
+        if let v = self[nested: .metadataCreationTimestamp], let t = RFC3339.microseconds(v) { return t }
+        return requestReceivedMicros
+    }
 }
 
 extension AuditEvent {

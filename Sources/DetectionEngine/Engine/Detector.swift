@@ -237,7 +237,9 @@ public final class Detector {
         var verdicts: [EventVerdict] = []
         swap(&verdicts, &batchVerdicts)
         showTablesToJudge()
-        for j in events.indices { verdicts.append(judge.judge(events[j], into: &matches)) }
+        // Each event judged where it lies in the batch (passed by value, it was copied).
+        let first = events.baseAddress
+        for j in events.indices { verdicts.append(judge.judge(at: first.unsafelyUnwrapped + j, into: &matches)) }
         matches.withUnsafeBufferPointer { all in
             var first = 0
             for (j, verdict) in verdicts.enumerated() {
@@ -776,7 +778,7 @@ public final class Detector {
     /// detector's fixed cost per event). Folded to 32 bits, the size the duplicate table keeps:
     /// two different events under one audit ID and stage pass for one with odds of 1 in 2^32.
     @inline(__always)
-    static func fingerprint(_ event: AuditEvent) -> UInt32 {
+    static func fingerprint(_ event: EnvelopeIndex) -> UInt32 {
         let stage = Self.fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
         let received = Self.fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
         let verb = Self.fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
@@ -812,7 +814,7 @@ public final class Detector {
 
     /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be
     /// long-running: only they get a ResponseStarted stage.
-    static func mayBeLongRunning(_ event: AuditEvent) -> Bool {
+    static func mayBeLongRunning(_ event: EnvelopeIndex) -> Bool {
         if event[nested: .refSubresource] != nil { return true }
         guard let verb = event[.verb], let raw = verb.rawStringContents, let p = raw.baseAddress else { return false }
         // Asked of every completed request: both verbs have five letters, and a spelling with

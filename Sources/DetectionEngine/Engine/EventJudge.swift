@@ -110,11 +110,19 @@ public final class EventJudge {
     /// Judges `event`: appends its matches to `matches` (see `EventVerdict.gatedCount`) and
     /// returns what else the detector needs. Leaves the event in `context`.
     public func judge(_ event: AuditEvent, into matches: inout [Int32]) -> EventVerdict {
-        context.reset(event)
-        let stage = Detector.Stage(event[.stage])
+        withUnsafePointer(to: event) { judge(at: $0, into: &matches) }
+    }
+
+    /// `judge(_:into:)` for an event read where it lies (a batch's): passed by value it was
+    /// copied first, its storage retained and released, per event. Everything below reads the
+    /// event through the context's index.
+    func judge(at event: UnsafePointer<AuditEvent>, into matches: inout [Int32]) -> EventVerdict {
+        context.reset(at: event)
+        let index = context.index
+        let stage = Detector.Stage(index[.stage])
         var requestKey: UInt64 = 0
         var duplicateKey: UInt64 = 0
-        if let id = event.auditID?.rawStringContents {
+        if let id = index[.auditID]?.rawStringContents {
             var h = ByteHasher()
             h.combine(id)
             requestKey = h.state
@@ -130,9 +138,9 @@ public final class EventJudge {
         // while they arrive, then the class records are asked for, and only then looked up.
         let gatedList = gated.prepare(context, memo: gatedMemo)
         let stagedList = staged.prepare(context, memo: stagedMemo)
-        let time = event.stageMicros ?? event.requestReceivedMicros
-        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(event)
-        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(event)
+        let time = index.stageMicros ?? index.requestReceivedMicros
+        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(index)
+        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(index)
         gatedMemo?.prefetchClassRecord()
         stagedMemo?.prefetchClassRecord()
         let first = matches.count

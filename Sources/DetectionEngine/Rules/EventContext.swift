@@ -134,7 +134,12 @@ public final class EventContext {
 
     /// Judges `event` next.
     public func reset(_ event: AuditEvent) {
-        self.event.show(event)
+        withUnsafePointer(to: event) { reset(at: $0) }
+    }
+
+    /// Judges the event at `pointer` next (read where it lies, not copied).
+    func reset(at pointer: UnsafePointer<AuditEvent>) {
+        event.show(at: pointer)
         index = event.index
         resultStamp &+= 1
         if resultStamp == 0, let stamps = resultStamps {
