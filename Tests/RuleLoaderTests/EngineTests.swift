@@ -156,6 +156,20 @@ struct DuplicateTests {
         #expect(d.counters.auditIDReuses == 1)
     }
 
+    /// The fingerprint takes the stage time as the judge read it, to the microsecond: one
+    /// microsecond apart, the same request under one audit ID is another event.
+    @Test("one microsecond apart in stageTimestamp: another event under the same audit ID")
+    func reuseByStageTime() {
+        let p = pack([podCreateRule])
+        let e = Ev(verb: "create", auditID: "same", at: 1).json
+        let later = e.replacingOccurrences(of: "\"stageTimestamp\":\"2026-11-02T10:00:01.000000Z\"", with: "\"stageTimestamp\":\"2026-11-02T10:00:01.000001Z\"")
+        #expect(later != e, "the test changes the stage time")
+        let (alerts, d) = run(p, [e, later, later])
+        #expect(titles(alerts) == ["Pod created", Detector.auditIDReuseRule.title, "Pod created"])
+        #expect(d.counters.auditIDReuses == 1)
+        #expect(d.counters.duplicates == 1, "the later event again is a second delivery of it")
+    }
+
     @Test("identities are forgotten after the duplicate window")
     func window() {
         let p = pack([podCreateRule])

@@ -138,8 +138,9 @@ public final class EventJudge {
         // while they arrive, then the class records are asked for, and only then looked up.
         let gatedList = gated.prepare(context, memo: gatedMemo)
         let stagedList = staged.prepare(context, memo: stagedMemo)
-        let time = index.stageMicros ?? index.requestReceivedMicros
-        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(index)
+        let stageTime = index.stageMicros
+        let time = stageTime ?? index.requestReceivedMicros
+        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(index, stageTime: stageTime)
         let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(index)
         gatedMemo?.prefetchClassRecord()
         stagedMemo?.prefetchClassRecord()
