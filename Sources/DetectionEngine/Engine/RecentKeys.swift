@@ -87,18 +87,26 @@ final class RecentKeys {
     /// are 1 (before any horizon); a time past it moves the range on (`rebase`).
     @inline(__always)
     private func stamp(_ time: Int64) -> UInt32 {
+        // Inline for the usual time inside the range; the rest out of line (the recursion
+        // through `rebase` kept the whole function out of line, a call per insert).
+        if let origin = base {
+            let (relative, overflow) = (time >> 10).subtractingReportingOverflow(origin)
+            if !overflow && relative <= Int64(UInt32.max) { return UInt32(truncatingIfNeeded: max(relative, 1)) }
+        }
+        return stampOutOfRange(time)
+    }
+
+    /// `stamp` for the first time seen, and for a time before or past the range.
+    @inline(never)
+    private func stampOutOfRange(_ time: Int64) -> UInt32 {
         let ticks = time >> 10
         guard let origin = base else {
             base = ticks &- (1 << 31)
             return 1 << 31
         }
-        let (relative, overflow) = ticks.subtractingReportingOverflow(origin)
-        if overflow || relative > Int64(UInt32.max) {
-            if ticks < origin { return 1 }
-            rebase(to: ticks)
-            return stamp(time)
-        }
-        return UInt32(clamping: max(relative, 1))
+        if ticks < origin { return 1 }
+        rebase(to: ticks)
+        return stamp(time)
     }
 
     /// Moves the range of stamps on so that `ticks` falls in its middle: every stamp drops by
@@ -155,6 +163,38 @@ final class RecentKeys {
         }
     }
 
+    /// What one pass over a key's eight slots found: the slot holding it live (-1: none),
+    /// and the free slots of each bucket (how many, and one of them).
+    private struct Scan {
+        var found = -1
+        var freeA = -1
+        var freeB = -1
+        var countA = 0
+        var countB = 0
+    }
+
+    /// One pass over `key`'s buckets for both a lookup and the insert that may follow (two
+    /// passes, one to find and one to place, were a third of an insert's instructions).
+    @inline(__always)
+    private func scan(_ key: UInt64, _ a: Int, _ b: Int) -> Scan {
+        var s = Scan()
+        for k in 0..<Self.ways {
+            let x = slots[a + k]
+            if x.stamp >= horizon {
+                if x.key == key { s.found = a + k }
+            } else {
+                (s.countA, s.freeA) = (s.countA + 1, a + k)
+            }
+            let y = slots[b + k]
+            if y.stamp >= horizon {
+                if y.key == key { s.found = b + k }
+            } else {
+                (s.countB, s.freeB) = (s.countB + 1, b + k)
+            }
+        }
+        return s
+    }
+
     /// The slot holding `key` live, if any.
     @inline(__always)
     private func find(_ key: UInt64, _ a: Int, _ b: Int) -> Int? {
@@ -173,40 +213,39 @@ final class RecentKeys {
     /// returns nil. One pair of bucket reads for the common "look up, then remember" step.
     func payloadOrInsert(_ key: UInt64, payload: UInt32, time: Int64) -> UInt32? {
         let (a, b) = buckets(key)
-        if let i = find(key, a, b) { return slots[i].payload }
-        add(key, payload: payload, stamp: stamp(time), a, b)
+        let s = scan(key, a, b)
+        if s.found >= 0 { return slots[s.found].payload }
+        place(Slot(key: key, payload: payload, stamp: stamp(time)), s, a, b)
         return nil
     }
 
     /// Inserts `key` (or updates its payload when present, keeping its time).
     func insert(_ key: UInt64, payload: UInt32, time: Int64) {
         let (a, b) = buckets(key)
-        if let i = find(key, a, b) {
-            slots[i].payload = payload
+        let s = scan(key, a, b)
+        if s.found >= 0 {
+            slots[s.found].payload = payload
         } else {
-            add(key, payload: payload, stamp: stamp(time), a, b)
+            place(Slot(key: key, payload: payload, stamp: stamp(time)), s, a, b)
         }
     }
 
     /// Stores a new key in a free (never used or forgotten) slot of the emptier of its two
-    /// buckets; when all eight slots hold live keys, grows the table, or at its full size
-    /// replaces the oldest of them (counted).
-    private func add(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
-        if stamp > newest { newest = stamp }
-        let new = Slot(key: key, payload: payload, stamp: stamp)
-        var freeA = -1
-        var freeB = -1
-        var countA = 0
-        var countB = 0
-        for k in 0..<Self.ways {
-            if slots[a + k].stamp < horizon { (countA, freeA) = (countA + 1, a + k) }
-            if slots[b + k].stamp < horizon { (countB, freeB) = (countB + 1, b + k) }
-        }
-        if countA + countB > 0 {
-            slots[countA >= countB ? freeA : freeB] = new
+    /// buckets, as `scan` found them; when all eight slots hold live keys, grows the table, or
+    /// at its full size replaces the oldest of them (counted).
+    @inline(__always)
+    private func place(_ new: Slot, _ s: Scan, _ a: Int, _ b: Int) {
+        if new.stamp > newest { newest = new.stamp }
+        if s.countA + s.countB > 0 {
+            slots[s.countA >= s.countB ? s.freeA : s.freeB] = new
         } else {
             addToFullBuckets(new, a, b)
         }
+    }
+
+    /// `place` for a key whose buckets have not been scanned (moving keys into a grown table).
+    private func add(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
+        place(Slot(key: key, payload: payload, stamp: stamp), scan(key, a, b), a, b)
     }
 
     /// `add` when all eight slots hold live keys: the table grows, or at its full size the
