@@ -70,15 +70,15 @@ struct EventClasses {
 
     /// The current event's key into the scratch buffer: per slot of `slots` (a bit set over
     /// `MemoSlot` raw values) a two-byte length (0xFFFF when absent) and the value's raw
-    /// bytes. False when it does not fit.
+    /// bytes, found at `MemoSlot.positions`. False when it does not fit.
     @inline(__always)
-    mutating func prepare(_ index: EnvelopeIndex, slots: UInt32) -> Bool {
+    mutating func prepare(_ index: EnvelopeIndex, slots: UInt32, positions: UnsafePointer<Int>) -> Bool {
         var n = 0
         var set = slots
         while set != 0 {
             let k = set.trailingZeroBitCount
             set &= set - 1
-            guard let value = MemoSlot.value(raw: k, index) else {
+            guard let value = index[position: positions[k]] else {
                 guard n + 2 <= Self.maxKeyBytes else { return false }
                 scratch[n] = 0xFF
                 scratch[n + 1] = 0xFF

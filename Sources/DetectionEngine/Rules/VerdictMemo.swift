@@ -95,6 +95,9 @@ final class VerdictMemo {
     private var classes: PairClasses
     /// Per candidate list of the rule index: the slots its rules' groups read.
     private let listSlots: [UInt32]
+    /// `MemoSlot.positions`, held here: read through the lazily made global, every class key
+    /// began with a check that it was made.
+    private let slotPositions = MemoSlot.positions
     /// Whether `prepareClass` made the current event's half keys (false until it has, or
     /// when a key does not fit).
     private var classKeyed = false
@@ -130,7 +133,8 @@ final class VerdictMemo {
     func prepareClass(_ context: EventContext) -> Bool {
         let index = context.index
         classKeyed =
-            identities.prepare(index, slots: identitySlots) && shapes.prepare(index, slots: shapeSlots)
+            identities.prepare(index, slots: identitySlots, positions: slotPositions)
+            && shapes.prepare(index, slots: shapeSlots, positions: slotPositions)
         if classKeyed {
             identities.prefetchCell()
             shapes.prefetchCell()
@@ -959,7 +963,7 @@ enum MemoSlot: Int, CaseIterable, Hashable {
     /// `position` by raw value, in memory read without reference counting: going through
     /// `MemoSlot(rawValue:)` was a call per slot, a dozen per event.
     /// Written once, when first read, and only read after (hence `nonisolated(unsafe)`).
-    nonisolated(unsafe) private static let positions: UnsafePointer<Int> = {
+    nonisolated(unsafe) static let positions: UnsafePointer<Int> = {
         let table = UnsafeMutablePointer<Int>.allocate(capacity: allCases.count)
         for slot in allCases { table[slot.rawValue] = slot.position }
         return UnsafePointer(table)
