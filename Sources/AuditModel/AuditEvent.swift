@@ -157,11 +157,7 @@ public struct AuditEvent {
     /// only the plain fields change, and the storage's reference count is not touched
     /// (assigning retained and released it for every event).
     public mutating func show(_ other: AuditEvent) {
-        if storage !== other.storage { storage = other.storage }
-        slots = other.slots
-        object = other.object
-        listAPIVersion = other.listAPIVersion
-        hasDuplicateKeys = other.hasDuplicateKeys
+        withUnsafePointer(to: other) { show(at: $0) }
     }
 
     /// `show` for an event read where it lies: passed by value from a buffer of events, it
