@@ -86,7 +86,6 @@ public struct Evidence: Sendable, Equatable {
         }
     }
 
-
     public static func == (a: Evidence, b: Evidence) -> Bool {
         a.time == b.time && a.stage == b.stage && a.raw == b.raw && a.auditID == b.auditID
     }

@@ -524,8 +524,8 @@ public final class Detector {
         case .held(let held): return held
         case .none:
             guard let layout = Evidence.layout(of: context.event) else { return nil }
-            let start = ring.hold(context.event.object.rawBytes)
-            let held = EvidenceRing.Held(start: start, count: context.event.object.rawBytes.count, layout: layout, time: time)
+            let bytes = context.event.object.rawBytes
+            let held = EvidenceRing.Held(start: ring.hold(bytes), count: bytes.count, layout: layout, time: time)
             shared = .held(held)
             return held
         }
@@ -928,31 +928,24 @@ struct InputQueue {
     /// optional inputs checked its uniqueness and wrapped each input at every push and pop.
     private final class InOrderRing {
         private var slots: UnsafeMutablePointer<InOrder>
-        private var times: UnsafeMutablePointer<Int64>
         private var capacity = 16
         private var head = 0
         private(set) var count = 0
 
-        init() {
-            slots = .allocate(capacity: capacity)
-            times = .allocate(capacity: capacity)
-        }
+        init() { slots = .allocate(capacity: capacity) }
 
         deinit {
             for i in 0..<count { (slots + ((head + i) & (capacity - 1))).deinitialize(count: 1) }
             slots.deallocate()
-            times.deallocate()
         }
 
-        var firstTime: Int64? { count > 0 ? times[head] : nil }
-        var lastTime: Int64? { count > 0 ? times[(head + count - 1) & (capacity - 1)] : nil }
+        var firstTime: Int64? { count > 0 ? slots[head].time : nil }
+        var lastTime: Int64? { count > 0 ? slots[(head + count - 1) & (capacity - 1)].time : nil }
         var firstSeq: Int { slots[head].seq }  // Safe: asked only when `firstTime` is not nil.
 
         func append(_ e: consuming InOrder) {
             if count == capacity { grow() }
-            let at = (head + count) & (capacity - 1)
-            times[at] = e.time
-            (slots + at).initialize(to: e)
+            (slots + ((head + count) & (capacity - 1))).initialize(to: e)
             count += 1
         }
 
@@ -965,17 +958,10 @@ struct InputQueue {
         }
 
         private func grow() {
-            let newSlots = UnsafeMutablePointer<InOrder>.allocate(capacity: capacity * 2)
-            let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: capacity * 2)
-            for i in 0..<count {
-                let from = (head + i) & (capacity - 1)
-                (newSlots + i).moveInitialize(from: slots + from, count: 1)
-                newTimes[i] = times[from]
-            }
+            let grown = UnsafeMutablePointer<InOrder>.allocate(capacity: capacity * 2)
+            for i in 0..<count { (grown + i).moveInitialize(from: slots + ((head + i) & (capacity - 1)), count: 1) }
             slots.deallocate()
-            times.deallocate()
-            slots = newSlots
-            times = newTimes
+            slots = grown
             capacity *= 2
             head = 0
         }

@@ -96,22 +96,13 @@ final class EvidenceRing {
         let oldCapacity = capacity
         buffer = LargeTableMemory.allocate(UInt8.self, count: size)
         capacity = size
+        // Copied a piece of the old ring at a time (each ends at its end or at `head`); a
+        // piece lies within one multiple of the old size, so within one of the new.
         var p = tail
         while p < head {
             let at = p & (oldCapacity - 1)
             let n = min(head - p, oldCapacity - at)
-            // The destination may wrap where the source did not: copied byte by range.
-            var q = p
-            var from = old + at
-            var left = n
-            while left > 0 {
-                let to = q & (size - 1)
-                let k = min(left, size - to)
-                (buffer + to).update(from: from, count: k)
-                q += k
-                from += k
-                left -= k
-            }
+            (buffer + (p & (size - 1))).update(from: old + at, count: n)
             p += n
         }
         old.deallocate()

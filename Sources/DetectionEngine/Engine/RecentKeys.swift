@@ -195,18 +195,11 @@ final class RecentKeys {
         return s
     }
 
-    /// The slot holding `key` live, if any.
-    @inline(__always)
-    private func find(_ key: UInt64, _ a: Int, _ b: Int) -> Int? {
-        for i in a..<a + Self.ways where slots[i].key == key && slots[i].stamp >= horizon { return i }
-        for i in b..<b + Self.ways where slots[i].key == key && slots[i].stamp >= horizon { return i }
-        return nil
-    }
-
     /// The payload stored for `key`, if it is in the table.
     func payload(_ key: UInt64) -> UInt32? {
         let (a, b) = buckets(key)
-        return find(key, a, b).map { slots[$0].payload }
+        let s = scan(key, a, b)
+        return s.found >= 0 ? slots[s.found].payload : nil
     }
 
     /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and

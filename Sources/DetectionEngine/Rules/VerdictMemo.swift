@@ -112,8 +112,11 @@ final class VerdictMemo {
     private let shapeSlotCount: Int
     /// 64-bit words in a set of rules.
     private let ruleWords: Int
-    /// Per candidate list of the rule index: its rules as a set (`ruleWords` words each).
+    /// Per candidate list of the rule index: its rules as a set (`ruleWords` words each),
+    /// then one more set with every bit on (`allRules`).
     private let listRules: UnsafeMutablePointer<UInt64>
+    /// Every rule, as a set (for a shape whose own rules are already its list's).
+    private let allRules: UnsafeMutablePointer<UInt64>
     /// The rules a half leaves possible depend only on its slots' signatures: computed once
     /// per combination of them (on the 64 MiB benchmark corpus 29 for 208 identities, 347 for
     /// 1,230 shapes), keyed by the signatures' bytes.
@@ -276,11 +279,13 @@ final class VerdictMemo {
         shapeGivesList = shapeSlots & indexSlots == indexSlots
         let ruleWords = max((rules.count + 63) / 64, 1)
         self.ruleWords = ruleWords
-        listRules = .allocate(capacity: max(candidateLists.count, 1) * ruleWords)
-        listRules.initialize(repeating: 0, count: max(candidateLists.count, 1) * ruleWords)
+        listRules = .allocate(capacity: (candidateLists.count + 1) * ruleWords)
+        listRules.initialize(repeating: 0, count: candidateLists.count * ruleWords)
         for (n, list) in candidateLists.enumerated() {
             for r in list { listRules[n * ruleWords + r >> 6] |= 1 << UInt64(r & 63) }
         }
+        allRules = listRules + candidateLists.count * ruleWords
+        allRules.initialize(repeating: ~0, count: ruleWords)
 
         unretainedRules = .allocate(capacity: max(rules.count, 1))
         unretainedRules.initialize(from: rules.map(Unmanaged.passUnretained), count: rules.count)
@@ -414,20 +419,12 @@ final class VerdictMemo {
     private func rulesOut(list: Int?, identity: UnsafeBufferPointer<Int32>, shape: UnsafeBufferPointer<Int32>) -> Bool {
         let fromIdentity = UnsafeRawPointer(identity.baseAddress! + 1 + identitySlotCount)
         let fromShape = UnsafeRawPointer(shape.baseAddress! + 1 + shapeSlotCount)
+        let candidates = list.map { listRules + $0 * ruleWords } ?? allRules
         var left: UInt64 = 0
-        if let list {
-            let candidates = listRules + list * ruleWords
-            for w in 0..<ruleWords {
-                left |=
-                    candidates[w] & fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-                    & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-            }
-        } else {
-            for w in 0..<ruleWords {
-                left |=
-                    fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-                    & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
-            }
+        for w in 0..<ruleWords {
+            left |=
+                candidates[w] & fromIdentity.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
+                & fromShape.loadUnaligned(fromByteOffset: 8 * w, as: UInt64.self)
         }
         return left == 0
     }
@@ -480,8 +477,9 @@ final class VerdictMemo {
     private func appendPossibleRules(verdicts: inout EventClasses, half: inout HalfVerdicts, list: Int?, _ context: EventContext) {
         guard !halfRecord.dropFirst().contains(where: { $0 < 0 }) else {
             // Every rule possible (of the shape's list, when it has one).
+            let words = list.map { listRules + $0 * ruleWords } ?? allRules
             for w in 0..<ruleWords {
-                let word = list.map { listRules[$0 * ruleWords + w] } ?? ~0
+                let word = words[w]
                 halfRecord.append(Int32(truncatingIfNeeded: word))
                 halfRecord.append(Int32(truncatingIfNeeded: word >> 32))
             }
