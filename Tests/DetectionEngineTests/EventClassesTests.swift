@@ -32,4 +32,28 @@ struct EventClassesTests {
             }
         }
     }
+
+    /// A slot value is copied into a key by width-dependent loads and stores: every length
+    /// (past the 64 that `memmove` takes over at) comes out whole, from a source allocated at
+    /// exactly its size, and not a byte around the copy's place in the key is written.
+    @Test("slot values of every length are copied whole, and nothing around them is written")
+    func slotCopiesAreExact() {
+        let guardBytes = 32
+        for n in 0...80 {
+            let source = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+            let target = UnsafeMutablePointer<UInt8>.allocate(capacity: n + 2 * guardBytes)
+            defer {
+                source.deallocate()
+                target.deallocate()
+            }
+            for i in 0..<n { source[i] = UInt8(truncatingIfNeeded: i &* 73 &+ n &+ 1) }
+            target.initialize(repeating: 0xEE, count: n + 2 * guardBytes)
+            EventClasses.copy(source, to: target + guardBytes, n)
+            for i in 0..<n { #expect(target[guardBytes + i] == source[i], "length \(n), byte \(i)") }
+            for i in 0..<guardBytes {
+                #expect(target[i] == 0xEE, "length \(n), \(guardBytes - i) bytes before")
+                #expect(target[guardBytes + n + i] == 0xEE, "length \(n), \(i) bytes after")
+            }
+        }
+    }
 }

@@ -773,26 +773,27 @@ public final class Detector {
     /// different requests agreeing on all of these under one audit ID and stage would have
     /// to be made in the same microsecond by the same user.
     ///
-    /// Each value is hashed on its own (its own seed) and the hashes are folded at the end:
-    /// chained through one state, every hash waited for the one before (a sixth of the
-    /// detector's fixed cost per event). Folded to 32 bits, the size the duplicate table keeps:
+    /// Each value is hashed on its own (its own seed) and the hashes are folded at the end,
+    /// in pairs through one multiply each: chained through one state, every hash waited for
+    /// the one before (a sixth of the detector's fixed cost per event). Folded to 32 bits, the size the duplicate table keeps:
     /// two different events under one audit ID and stage pass for one with odds of 1 in 2^32.
     /// `stageTime` is the event's time as the judge worked it out (the stage timestamp, to
     /// the microsecond): used instead of hashing the timestamp's text again.
     @inline(__always)
     static func fingerprint(_ event: EnvelopeIndex, stageTime: Int64?) -> UInt32 {
         let stage =
-            stageTime.map { ByteHasher.mix(UInt64(bitPattern: $0) ^ 0x243F_6A88_85A3_08D3) }
+            stageTime.map { UInt64(bitPattern: $0) ^ 0x243F_6A88_85A3_08D3 }
             ?? Self.fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
         let received = Self.fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
         let verb = Self.fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
         let user = Self.fingerprintHash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
         let code = Self.fingerprintHash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
         let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
+        // The value hashes are mixed already (each ends in a full multiply); the stage time
+        // and the URI length are mixed by the multiply they go into.
         let h =
-            ByteHasher.mix(stage &+ (received << 13 | received >> 51))
-            ^ ByteHasher.mix(verb &+ (user << 29 | user >> 35))
-            ^ ByteHasher.mix(code &+ uriLength << 40)
+            foldedMultiply(stage, received) ^ foldedMultiply(verb, user ^ 0x4528_21E6_38D0_1377)
+            ^ foldedMultiply(code, uriLength ^ 0xBE54_66CF_34E9_0C6C)
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
     }
 

@@ -99,8 +99,13 @@ public final class EventJudge {
         if options.memoizeVerdicts {
             gatedMemo = VerdictMemo(
                 rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity)
-            stagedMemo = VerdictMemo(
-                rules: rules.staged.rules, candidateLists: rules.staged.candidates, classCapacity: options.eventClassCapacity)
+            // Most packs have no rule that names `stage`: no memo is then asked about each event.
+            stagedMemo =
+                rules.staged.rules.isEmpty
+                ? nil
+                : VerdictMemo(
+                    rules: rules.staged.rules, candidateLists: rules.staged.candidates,
+                    classCapacity: options.eventClassCapacity)
         } else {
             gatedMemo = nil
             stagedMemo = nil
@@ -123,10 +128,11 @@ public final class EventJudge {
         var requestKey: UInt64 = 0
         var duplicateKey: UInt64 = 0
         if let id = index[.auditID]?.rawStringContents {
-            var h = ByteHasher()
-            h.combine(id)
-            requestKey = h.state
-            duplicateKey = ByteHasher.mix(requestKey ^ UInt64(stage.rawValue))
+            // `fastHash` ends in a full multiply, so its hash is used as it is, and each stage
+            // xors in its own multiple of the golden ratio (stages are never 0): no further
+            // mixing on the way to the prefetch.
+            requestKey = max(fastHash(id, seed: ByteHasher.seed), 1)
+            duplicateKey = requestKey ^ UInt64(stage.rawValue) &* 0x9E37_79B9_7F4A_7C15
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
             duplicatePrefetcher.prefetch(duplicateKey)
             if stage == .responseStarted || (stage == .responseComplete && startedMayHoldKeys) {

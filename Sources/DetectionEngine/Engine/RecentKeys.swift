@@ -316,17 +316,11 @@ func doubledTable<Cell>(
     return (cells, newMask)
 }
 
-/// A 64-bit hash of byte strings and numbers (`fastHash`, then a multiply-xorshift mix): for
-/// table keys and event fingerprints, not for anything adversarial beyond collisions being
-/// counted as different events.
-struct ByteHasher {
-    private(set) var state: UInt64 = 0x243F_6A88_85A3_08D3
-
-    @inline(__always)
-    mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) { state = Self.mix(fastHash(bytes, seed: state)) }
-
-    @inline(__always)
-    mutating func combine(_ value: UInt64) { state = Self.mix(state ^ value) }
+/// Hashing for table keys and event fingerprints (`fastHash` and a multiply-xorshift mix),
+/// not for anything adversarial beyond collisions being counted as different events.
+enum ByteHasher {
+    /// The seed of request keys (`fastHash` of the audit ID).
+    static let seed: UInt64 = 0x243F_6A88_85A3_08D3
 
     @inline(__always)
     static func mix(_ x: UInt64) -> UInt64 {

@@ -90,12 +90,56 @@ struct EventClasses {
             guard n + 2 + length <= Self.maxKeyBytes, let base = bytes.baseAddress else { return false }
             scratch[n] = UInt8(truncatingIfNeeded: length)
             scratch[n + 1] = UInt8(truncatingIfNeeded: length >> 8)
-            (scratch + n + 2).update(from: base, count: length)
+            Self.copy(base, to: scratch + n + 2, length)
             n += 2 + length
         }
         scratchCount = n
         scratchHash = fastHash(UnsafeBufferPointer(start: scratch, count: n), seed: seed)
         return true
+    }
+
+    /// Copies a slot value into a key: values of up to 64 bytes (most of them) with
+    /// overlapping loads and stores that never read or write outside the bytes;
+    /// longer ones through `memmove`. A call to `memmove` per slot, a dozen per event, cost
+    /// more than the copies themselves.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, to target: UnsafeMutablePointer<UInt8>, _ n: Int) {
+        let s = UnsafeRawPointer(source)
+        let t = UnsafeMutableRawPointer(target)
+        if n >= 8 {
+            guard n <= 16 else {
+                guard n <= 64 else {
+                    target.update(from: source, count: n)
+                    return
+                }
+                // The first and last 16 (n <= 32) or 32 bytes.
+                let wide = n > 32
+                let a = s.loadUnaligned(as: SIMD16<UInt8>.self)
+                let b = s.loadUnaligned(fromByteOffset: wide ? 16 : n &- 16, as: SIMD16<UInt8>.self)
+                let c = s.loadUnaligned(fromByteOffset: wide ? n &- 32 : 0, as: SIMD16<UInt8>.self)
+                let d = s.loadUnaligned(fromByteOffset: n &- 16, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: a, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: b, toByteOffset: wide ? 16 : n &- 16, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: c, toByteOffset: wide ? n &- 32 : 0, as: SIMD16<UInt8>.self)
+                t.storeBytes(of: d, toByteOffset: n &- 16, as: SIMD16<UInt8>.self)
+                return
+            }
+            do {
+                let a = s.loadUnaligned(as: UInt64.self)
+                let b = s.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+                t.storeBytes(of: a, as: UInt64.self)
+                t.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
+            }
+        } else if n >= 4 {
+            let a = s.loadUnaligned(as: UInt32.self)
+            let b = s.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            t.storeBytes(of: a, as: UInt32.self)
+            t.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
+        } else if n > 0 {
+            target[0] = source[0]
+            target[n &>> 1] = source[n &>> 1]
+            target[n &- 1] = source[n &- 1]
+        }
     }
 
     /// A key given whole (at most `maxKeyBytes`), for classes keyed by something other than
