@@ -83,7 +83,7 @@ struct FingerprintTests {
     static func hash(_ bytes: [UInt8], from start: Int = 0) -> UInt64 {
         bytes.withUnsafeBufferPointer { buffer in
             let value = JSONValue(base: buffer.baseAddress!, start: start, end: buffer.count)
-            return Detector.fingerprintHash(value, 0x1234)
+            return EventIdentity.fingerprintHash(value, 0x1234)
         }
     }
 }

@@ -355,6 +355,23 @@ public final class Detector {
             }
         }
 
+        // Most events match nothing: they end here, and the match handling below (with its
+        // large frame and the event's evidence to release) is a call only for the others.
+        if verdict.matchCount > 0 {
+            applyMatches(
+                verdict, matches: matches, judged: judged, loaded: loaded, judgeOnce: judgeOnce, hold: hold,
+                time: time, tableTime: tableTime)
+        }
+        housekeeping()
+    }
+
+    /// `apply`'s second half, for an event with matches: alerts, correlation inputs, or the
+    /// matches held with a RequestReceived event.
+    @inline(never)
+    private func applyMatches(
+        _ verdict: EventVerdict, matches: UnsafeBufferPointer<Int32>, judged: JudgedEvent, loaded: Bool, judgeOnce: Bool,
+        hold: Bool, time: Int64, tableTime: Int64
+    ) {
         let gated = UnsafeBufferPointer(rebasing: matches[0..<Int(verdict.gatedCount)])
         let staged = UnsafeBufferPointer(rebasing: matches[Int(verdict.gatedCount)..<verdict.matchCount])
         if !loaded && (judgeOnce && gated.contains { $0 & 1 != 0 } || staged.contains { $0 & 1 != 0 }) { show(judged) }
@@ -382,11 +399,10 @@ public final class Detector {
         }
         if !heldMatches.isEmpty {
             self.hold(
-                requestKey, time: time, releaseFrom: tableTime, evidence: madeEvidence(&evidence, context, time: time),
-                rules: heldMatches)
+                verdict.requestKey, time: time, releaseFrom: tableTime,
+                evidence: madeEvidence(&evidence, context, time: time), rules: heldMatches)
             heldMatches.removeAll(keepingCapacity: true)
         }
-        housekeeping()
     }
 
     /// Puts the event a verdict is about in the context.
@@ -766,68 +782,7 @@ public final class Detector {
         return c
     }
 
-    // MARK: - Event identity
-
-    /// What makes two deliveries "the same event": both timestamps (set by the apiserver to
-    /// the microsecond), verb, user, status code and the length of the URI, hashed. Two
-    /// different requests agreeing on all of these under one audit ID and stage would have
-    /// to be made in the same microsecond by the same user.
-    ///
-    /// Each value is hashed on its own (its own seed) and the hashes are folded at the end,
-    /// in pairs through one multiply each: chained through one state, every hash waited for
-    /// the one before (a sixth of the detector's fixed cost per event). Folded to 32 bits, the size the duplicate table keeps:
-    /// two different events under one audit ID and stage pass for one with odds of 1 in 2^32.
-    /// `stageTime` is the event's time as the judge worked it out (the stage timestamp, to
-    /// the microsecond): used instead of hashing the timestamp's text again.
-    @inline(__always)
-    static func fingerprint(_ event: EnvelopeIndex, stageTime: Int64?) -> UInt32 {
-        let stage =
-            stageTime.map { UInt64(bitPattern: $0) ^ 0x243F_6A88_85A3_08D3 }
-            ?? Self.fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
-        let received = Self.fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
-        let verb = Self.fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
-        let user = Self.fingerprintHash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
-        let code = Self.fingerprintHash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
-        let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
-        // The value hashes are mixed already (each ends in a full multiply); the stage time
-        // and the URI length are mixed by the multiply they go into.
-        let h =
-            foldedMultiply(stage, received) ^ foldedMultiply(verb, user ^ 0x4528_21E6_38D0_1377)
-            ^ foldedMultiply(code, uriLength ^ 0xBE54_66CF_34E9_0C6C)
-        return UInt32(truncatingIfNeeded: h ^ h >> 32)
-    }
-
-    /// A hash of one value's raw bytes for `fingerprint`: values of up to 32 bytes (the
-    /// timestamps, verbs, status codes, most user names) in one or two multiplies of words
-    /// that together cover every byte; longer ones through `fastHash`.
-    @inline(__always)
-    static func fingerprintHash(_ value: JSONValue?, _ seed: UInt64) -> UInt64 {
-        guard let value else { return seed }
-        let bytes = value.rawBytes
-        let n = bytes.count
-        guard let p = bytes.baseAddress, n > 0, n <= 32 else { return fastHash(bytes, seed: seed) }
-        let length = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
-        guard n > 16 else {
-            let (a, b) = coveringWords(p, n)
-            return foldedMultiply(a ^ seed, b ^ length)
-        }
-        // First and last sixteen bytes (overlapping): every byte.
-        let (a, b) = coveringWords(p, 16)
-        let (c, d) = coveringWords(p + (n - 16), 16)
-        return foldedMultiply(a ^ seed, b ^ length) ^ foldedMultiply(c ^ 0xA076_1D64_78BD_642F, d ^ seed)
-    }
-
-    /// Watches and subresource requests (exec, attach, portforward, proxy, log) can be
-    /// long-running: only they get a ResponseStarted stage.
-    static func mayBeLongRunning(_ event: EnvelopeIndex) -> Bool {
-        if event[nested: .refSubresource] != nil { return true }
-        guard let verb = event[.verb], let raw = verb.rawStringContents, let p = raw.baseAddress else { return false }
-        // Asked of every completed request: both verbs have five letters, and a spelling with
-        // escapes is longer, so the verb's text is scanned for a backslash (once) only then.
-        if raw.count == 5 { return bytesEqual(p, 5, "watch") || bytesEqual(p, 5, "proxy") }
-        guard raw.count > 5, verb.jsonString?.hasEscapes == true else { return false }
-        return verb.stringEquals("watch") || verb.stringEquals("proxy")
-    }
+    // MARK: - Stages
 
     /// The stages, recognised from the raw value.
     enum Stage: UInt8 {

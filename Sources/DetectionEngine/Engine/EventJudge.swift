@@ -15,7 +15,7 @@ public struct EventVerdict: Sendable {
     /// Hashes of the audit ID, and of the audit ID with the stage; 0 when there is no audit ID.
     var requestKey: UInt64
     var duplicateKey: UInt64
-    /// `Detector.fingerprint` of the event (0 without an audit ID).
+    /// `EventIdentity.fingerprint` of the event (0 without an audit ID).
     var fingerprint: UInt32
     /// A ResponseComplete event of a request that may have been judged at ResponseStarted.
     var mayBeLongRunning: Bool
@@ -146,8 +146,8 @@ public final class EventJudge {
         let stagedList = staged.prepare(context, memo: stagedMemo)
         let stageTime = index.stageMicros
         let time = stageTime ?? index.requestReceivedMicros
-        let fingerprint = requestKey == 0 ? 0 : Detector.fingerprint(index, stageTime: stageTime)
-        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && Detector.mayBeLongRunning(index)
+        let fingerprint = requestKey == 0 ? 0 : EventIdentity.fingerprint(index, stageTime: stageTime)
+        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && EventIdentity.mayBeLongRunning(index)
         gatedMemo?.prefetchClassRecord()
         stagedMemo?.prefetchClassRecord()
         let first = matches.count
