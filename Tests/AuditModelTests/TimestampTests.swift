@@ -129,12 +129,18 @@ struct TimestampTests {
 
 @Suite("Event timestamps through a shared storage")
 struct SharedStorageTimestampTests {
-    @Test("the remembered date never leaks from one event into the next")
+    @Test("the remembered date and second never leak from one event into the next")
     func dateCacheFollowsTheEvent() {
         let storage = AuditEventStorage()
+        // The cache remembers a date and a second: hits on both, on the date alone, on
+        // neither, and a hit on the second whose fraction is malformed (nil, as uncached).
         let stamps = [
             "2026-01-05T23:59:59.999999Z", "2026-01-06T00:00:00.000001Z", "2025-12-31T12:00:00.500000Z",
             "2026-01-06T00:00:00.000001Z", "2024-02-29T08:15:00.000000Z", "2026-01-05T23:59:59.999999Z",
+            "2026-01-05T23:59:59.000000Z", "2026-01-05T23:59:59.123456Z", "2026-01-05T23:59:59.12a456Z",
+            "2026-01-05T23:59:59.654321Z", "2026-01-05T23:59:58.654321Z", "2026-01-05T23:58:59.654321Z",
+            "2026-01-05T22:59:59.654321Z", "2026-01-05T23:59:59.654321Z", "2026-01-05T23:59:5x.654321Z",
+            "2026-01-05T23:59:59.654321Z", "2026-02-05T23:59:59.654321Z", "2026-01-05T23:59:60.000000Z",
         ]
         for stamp in stamps {
             let line = #"{"auditID":"a","stageTimestamp":""# + stamp + #"","requestReceivedTimestamp":""# + stamp + #""}"#
@@ -146,7 +152,7 @@ struct SharedStorageTimestampTests {
                     return
                 }
                 let expected = Array(stamp.utf8).withUnsafeBufferPointer { RFC3339.microseconds($0.baseAddress!, $0.count) }
-                #expect(expected != nil)
+                #expect((expected != nil) == !(stamp.contains("a") || stamp.contains("x")), "\(stamp)")
                 #expect(event.stageMicros == expected, "\(stamp)")
                 #expect(event.requestReceivedMicros == expected, "\(stamp)")
             }
