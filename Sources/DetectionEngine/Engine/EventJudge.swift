@@ -77,6 +77,9 @@ public final class EventJudge {
     /// The indexes, held here too (one load fewer per use than through `rules`).
     private let gated: RuleIndex
     private let staged: RuleIndex
+    /// Whether any rule names `stage` (the bundled pack has none): else the staged index is
+    /// not asked about each event (two calls that would only find it empty).
+    private let hasStaged: Bool
     let context: EventContext
     let gatedMemo: VerdictMemo?
     let stagedMemo: VerdictMemo?
@@ -94,6 +97,7 @@ public final class EventJudge {
         self.rules = rules
         gated = rules.gated
         staged = rules.staged
+        hasStaged = !rules.staged.rules.isEmpty
         context = EventContext(AuditEvent())
         context.keepResults(slots: rules.resultSlots)
         if options.memoizeVerdicts {
@@ -143,7 +147,7 @@ public final class EventJudge {
         // keys are made and their cells asked for first, the event's identity is worked out
         // while they arrive, then the class records are asked for, and only then looked up.
         let gatedList = gated.prepare(context, memo: gatedMemo)
-        let stagedList = staged.prepare(context, memo: stagedMemo)
+        let stagedList = hasStaged ? staged.prepare(context, memo: stagedMemo) : nil
         let stageTime = index.stageMicros
         let time = stageTime ?? index.requestReceivedMicros
         let fingerprint = requestKey == 0 ? 0 : EventIdentity.fingerprint(index, stageTime: stageTime)
@@ -154,7 +158,9 @@ public final class EventJudge {
         let unfiltered: Int32 = rules.hasFilters ? 0 : 1
         gated.forEachMatch(context, list: gatedList, memo: gatedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
         let gatedEnd = matches.count
-        staged.forEachMatch(context, list: stagedList, memo: stagedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        if hasStaged {
+            staged.forEachMatch(context, list: stagedList, memo: stagedMemo) { matches.append(Int32($0) << 1 | unfiltered) }
+        }
         if rules.hasFilters { applyFilters(matches: &matches, first: first, gatedEnd: gatedEnd) }
         return EventVerdict(
             time: time, stage: stage, requestKey: requestKey, duplicateKey: duplicateKey, fingerprint: fingerprint,
