@@ -221,7 +221,6 @@ public struct DetectingHandler: AuditRecordHandler {
     /// Judges the batch's events, then applies their verdicts (see `Detector.process(batch:afterEach:)`).
     public mutating func endBatch(_ events: UnsafeBufferPointer<AuditEvent>) {
         guard let detector, batchSize > 1 else { return }
-        let after = afterEvent
-        detector.process(batch: events) { after?() }
+        detector.process(batch: events, afterEach: afterEvent)
     }
 }

@@ -231,7 +231,7 @@ public final class Detector {
     /// processor's caches through the run instead of taking turns with the parser's, and
     /// the table cells each verdict will touch, asked for while it was judged, have arrived
     /// by the time it is applied. The events must stay valid until this returns.
-    public func process(batch events: UnsafeBufferPointer<AuditEvent>, afterEach: () -> Void = {}) {
+    public func process(batch events: UnsafeBufferPointer<AuditEvent>, afterEach: (() -> Void)? = nil) {
         var matches: [Int32] = []
         swap(&matches, &matchBuffer)
         var verdicts: [EventVerdict] = []
@@ -247,7 +247,7 @@ public final class Detector {
                 // The context holds the batch's last event: an event with matches is shown again.
                 apply(verdict, matches: UnsafeBufferPointer(rebasing: all[first..<first + count]), judged: .inBatch(events, j))
                 first += count
-                afterEach()
+                afterEach?()
             }
         }
         matches.removeAll(keepingCapacity: true)
@@ -645,8 +645,15 @@ public final class Detector {
     ///
     /// Nearly every event calls this, and a held request waits up to `requestTimeout`: the
     /// filter of held keys answers most calls without a dictionary lookup.
+    @inline(__always)
     private func supersede(_ key: UInt64) {
-        guard !pending.isEmpty, pendingFilter.mayContain(key), pending.removeValue(forKey: key) != nil else { return }
+        guard !pending.isEmpty else { return }
+        supersedeHeld(key)
+    }
+
+    /// `supersede` when some request is held.
+    private func supersedeHeld(_ key: UInt64) {
+        guard pendingFilter.mayContain(key), pending.removeValue(forKey: key) != nil else { return }
         tally.requestReceivedSuperseded += 1
         if pending.isEmpty { pendingFilter.clear() }
     }
