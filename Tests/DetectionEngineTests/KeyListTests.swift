@@ -88,13 +88,13 @@ struct MemoSlotTests {
                 let index = event.index
                 var present = 0
                 for slot in MemoSlot.allCases {
-                    let byRaw = MemoSlot.value(raw: slot.rawValue, index)
+                    let byRaw = index[position: MemoSlot.positions[slot.rawValue]]
                     let byPosition = index[position: slot.position]
                     #expect(byRaw?.start == byPosition?.start && byRaw?.end == byPosition?.end, "\(slot)")
                     if byRaw != nil { present += 1 }
                 }
                 #expect(present >= 8, "the fixture should fill most slots")
-                _ = try #require(MemoSlot.value(raw: MemoSlot.verb.rawValue, index)).string
+                _ = try #require(index[position: MemoSlot.positions[MemoSlot.verb.rawValue]]).string
             }
         }
     }

@@ -879,7 +879,6 @@ struct QueuedInput {
 /// reference-counted payload). `pop` takes the earlier of the two heads.
 struct InputQueue {
     private struct InOrder {
-        let time: Int64
         let seq: Int
         let bytes: Int
         let item: QueuedInput
@@ -902,8 +901,8 @@ struct InputQueue {
             slots.deallocate()
         }
 
-        var firstTime: Int64? { count > 0 ? slots[head].time : nil }
-        var lastTime: Int64? { count > 0 ? slots[(head + count - 1) & (capacity - 1)].time : nil }
+        var firstTime: Int64? { count > 0 ? slots[head].item.input.time : nil }
+        var lastTime: Int64? { count > 0 ? slots[(head + count - 1) & (capacity - 1)].item.input.time : nil }
         var firstSeq: Int { slots[head].seq }  // Safe: asked only when `firstTime` is not nil.
 
         func append(_ e: consuming InOrder) {
@@ -956,7 +955,7 @@ struct InputQueue {
         if let last = fifo.lastTime, time < last {
             pushHeap(item, time: time, cost: cost)
         } else {
-            fifo.append(InOrder(time: time, seq: seq, bytes: cost, item: item))
+            fifo.append(InOrder(seq: seq, bytes: cost, item: item))
         }
     }
 

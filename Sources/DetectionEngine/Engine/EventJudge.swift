@@ -105,7 +105,7 @@ public final class EventJudge {
                 rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity)
             // Most packs have no rule that names `stage`: no memo is then asked about each event.
             stagedMemo =
-                rules.staged.rules.isEmpty
+                !hasStaged
                 ? nil
                 : VerdictMemo(
                     rules: rules.staged.rules, candidateLists: rules.staged.candidates,

@@ -95,8 +95,8 @@ final class VerdictMemo {
     private var classes: PairClasses
     /// Per candidate list of the rule index: the slots its rules' groups read.
     private let listSlots: [UInt32]
-    /// `MemoSlot.positions`, held here: read through the lazily made global, every class key
-    /// began with a check that it was made.
+    /// `MemoSlot.positions`, held here (class keys and value numbers read it): read through
+    /// the lazily made global, every read began with a check that it was made.
     private let slotPositions = MemoSlot.positions
     /// Whether `prepareClass` made the current event's half keys (false until it has, or
     /// when a key does not fit).
@@ -694,7 +694,7 @@ final class VerdictMemo {
         if slotStamp[k] == stamp { return Int(slotID[k]) }
         slotStamp[k] = stamp
         var id = 0
-        if let v = MemoSlot.value(raw: k, index) {
+        if let v = index[position: slotPositions[k]] {
             id = interners[k].id(v.rawBytes)
             if id == ValueInterner.full {
                 // Every number of this slot changes: forget what was keyed by them.
@@ -950,12 +950,6 @@ enum MemoSlot: Int, CaseIterable, Hashable {
         default:
             return nil
         }
-    }
-
-    /// The value in an event of the slot with raw value `raw` (a bit of a slot set).
-    @inline(__always)
-    static func value(raw: Int, _ event: EnvelopeIndex) -> JSONValue? {
-        event[position: positions[raw]]
     }
 
     /// `position` by raw value, in memory read without reference counting: going through
