@@ -583,6 +583,26 @@ struct TemporalOrderedTests {
         #expect(h.counters.inputs == 102)
     }
 
+    @Test("later steps find their groups through the group filter: more groups than its buckets, groups removed and made again")
+    func laterStepsFindGroupsAfterChurn() {
+        var limits = CorrelationLimits()
+        limits.maxGroups = 3000
+        let h = Harness(.temporalOrdered, rules: 2, timespan: 1_000_000, nil, limits: limits)
+        // 5,000 started sequences: 2,000 of them push the oldest out (removed groups).
+        for i in 0..<5000 { h.add(Int64(i), group: "g\(i)", rule: 0) }
+        #expect(h.state.groupCount == 3000)
+        #expect(h.counters.groupsEvicted == 2000)
+        // The evicted ones find nothing; every kept one completes (and its group goes).
+        for i in 0..<5000 { h.add(Int64(5000 + i), group: "g\(i)", rule: 1) }
+        #expect(h.fired.count == 3000)
+        #expect(Set(h.fired.map { $0.group.values[0] ?? "" }) == Set((2000..<5000).map { "g\($0)" }))
+        #expect(h.state.groupCount == 0)
+        // Made again under keys removed before: found again.
+        for i in 0..<100 { h.add(Int64(20_000 + i), group: "g\(i)", rule: 0) }
+        for i in 0..<100 { h.add(Int64(20_200 + i), group: "g\(i)", rule: 1) }
+        #expect(h.fired.count == 3100)
+    }
+
     @Test("a lower-bound condition fires when the first rules have occurred in order")
     func condition() {
         let h = Harness(.temporalOrdered, rules: 3, [(.gte, 2)])

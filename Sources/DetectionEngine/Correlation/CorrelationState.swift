@@ -86,6 +86,9 @@ public final class CorrelationState {
     private let maxEntries: Int
 
     private var index: [GroupKey: Int32] = [:]
+    /// The groups' digests: a later step of an ordered sequence (most of its inputs) usually
+    /// finds no group, and is then answered without hashing its key into `index`.
+    private var groupFilter = KeyFilter()
     private var slots: [Group?] = []
     private var freeSlots: [Int32] = []
     private var lruHead: Int32 = -1
@@ -186,8 +189,10 @@ public final class CorrelationState {
             return nil
         }
         if newest == nil || t > newest! { newest = t }
+        let laterStep = mode == .ordered && input.input > 0
+        if laterStep && !groupFilter.mayContain(input.group.digest) { return nil }
         if let s = index[input.group] { return slots[Int(s)]! }
-        if mode == .ordered && input.input > 0 { return nil }
+        if laterStep { return nil }
         return makeGroup(input.group)
     }
 
@@ -248,6 +253,7 @@ public final class CorrelationState {
             }
         }
         index = [:]
+        groupFilter = KeyFilter()
         slots = []
         freeSlots = []
         lruHead = -1
@@ -617,6 +623,7 @@ public final class CorrelationState {
         g.baseBytes = g.bytes
         slots[Int(slot)] = g
         index[key] = slot
+        groupFilter.insert(key.digest)
         totalBytes += g.bytes
         // Link at the tail (most recently updated).
         g.prev = lruTail
@@ -633,6 +640,7 @@ public final class CorrelationState {
     private func removeGroup(_ g: Group) {
         unlink(g)
         index.removeValue(forKey: g.key)
+        groupFilter.remove(g.key.digest)
         slots[Int(g.slot)] = nil
         freeSlots.append(g.slot)
         totalBytes -= g.bytes

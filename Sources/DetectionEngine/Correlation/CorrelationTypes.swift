@@ -167,7 +167,7 @@ public struct GroupKey: Hashable, Sendable {
     private let encoded: [UInt8]
     /// The bytes hashed once, when the key is made: the group tables hash this word
     /// instead of running the standard hasher over the bytes at each lookup.
-    private let digest: UInt64
+    let digest: UInt64
 
     public init(_ values: [String?]) {
         var builder = Builder()

@@ -161,7 +161,7 @@ public final class Detector {
     private var pending: [UInt64: Held] = [:]
     private var pendingOrder: [(key: UInt64, time: Int64)] = []
     private var pendingHead = 0
-    /// Which keys may be in `pending` (cleared when it empties).
+    /// Which keys may be in `pending` (asked before the dictionary, by nearly every event).
     private var pendingFilter = KeyFilter()
     private var queue = InputQueue()
 
@@ -635,8 +635,9 @@ public final class Detector {
             tally.pendingOverflows += 1
             releaseOldestPending()
         }
-        pending[key] = Held(time: time, evidence: evidence, rules: rules)
-        pendingFilter.insert(key)
+        if pending.updateValue(Held(time: time, evidence: evidence, rules: rules), forKey: key) == nil {
+            pendingFilter.insert(key)
+        }
         pendingOrder.append((key, releaseFrom))
     }
 
@@ -654,8 +655,8 @@ public final class Detector {
     /// `supersede` when some request is held.
     private func supersedeHeld(_ key: UInt64) {
         guard pendingFilter.mayContain(key), pending.removeValue(forKey: key) != nil else { return }
+        pendingFilter.remove(key)
         tally.requestReceivedSuperseded += 1
-        if pending.isEmpty { pendingFilter.clear() }
     }
 
     private func releaseOldestPending() {
@@ -666,7 +667,7 @@ public final class Detector {
             pendingHead = 0
         }
         guard let held = pending.removeValue(forKey: key) else { return }  // superseded
-        if pending.isEmpty { pendingFilter.clear() }
+        pendingFilter.remove(key)
         tally.requestReceivedJudged += 1
         held.evidence.withEvent { event in
             guard let event else { return }
@@ -688,7 +689,7 @@ public final class Detector {
             releaseOldestPending()
         }
         while let next = queue.peekTime, next <= watermark {
-            deliver(queue.pop()!)
+            deliver(queue.popFirst())
         }
         if !states.isEmpty {
             if deadlinesChanged {
@@ -838,20 +839,6 @@ public final class Detector {
     }
 }
 
-/// A set of 64-bit keys that may answer "maybe" for a key it does not hold, never "no" for
-/// one it does: 512 bits held inline, one per key (the keys are hashes already).
-struct KeyFilter {
-    private var bits = SIMD8<UInt64>()
-
-    @inline(__always)
-    mutating func insert(_ key: UInt64) { bits[Int(key >> 61)] |= 1 << (key & 63) }
-
-    @inline(__always)
-    func mayContain(_ key: UInt64) -> Bool { bits[Int(key >> 61)] & 1 << (key & 63) != 0 }
-
-    mutating func clear() { bits = SIMD8() }
-}
-
 /// A correlation input waiting for event time to pass it.
 struct QueuedInput {
     let correlation: Int
@@ -979,7 +966,12 @@ struct InputQueue {
         }
     }
 
-    mutating func pop() -> QueuedInput? {
+    mutating func pop() -> QueuedInput? { count > 0 ? popFirst() : nil }
+
+    /// `pop` of a queue that is not empty. Not optional: each input taken through `pop` was
+    /// destroyed as an optional after it was applied, through the runtime's generic witness
+    /// (two percent of detection time on the 1 GiB corpus).
+    mutating func popFirst() -> QueuedInput {
         if let time = fifo.firstTime,
             heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo.firstSeq < heap[0].seq)
         {
@@ -990,8 +982,7 @@ struct InputQueue {
         return popHeap()
     }
 
-    private mutating func popHeap() -> QueuedInput? {
-        guard !heap.isEmpty else { return nil }
+    private mutating func popHeap() -> QueuedInput {
         heap.swapAt(0, heap.count - 1)
         let top = heap.removeLast()
         var i = 0
@@ -1007,7 +998,7 @@ struct InputQueue {
         }
         freeSlots.append(top.slot)
         bytes -= top.bytes
-        return items[Int(top.slot)].take()
+        return items[Int(top.slot)].take()!  // Safe: a slot in the heap holds its input.
     }
 
     @inline(__always)
