@@ -174,6 +174,12 @@ public final class Detector {
     /// took an input, so an event that feeds no correlation checks one number.
     private var earliestDeadline = Int64.max
     private var deadlinesChanged = false
+    /// The clock reading from which `housekeeping` may have held requests, queued inputs or
+    /// correlation windows to see to (`dueTime`); before it, it only moves the tables'
+    /// horizons. `.min` (see to them at the next event) whenever a request is held, an input
+    /// queued or applied, or a correlation fires: nearly every event needs none of the three,
+    /// and finding that out took more instructions than the rest of applying its verdict.
+    private var nextDue = Int64.min
     /// The rules matched by the event being judged, when it is held.
     private var heldMatches: [Int] = []
     /// The event's matches (see `EventVerdict.gatedCount`), collected before they are applied.
@@ -484,6 +490,7 @@ public final class Detector {
             }
             let group = keyBuilder.key()
             let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
+            nextDue = .min  // an input is queued
             // Held in the ring only while the input waits in the queue's in-order part, which
             // releases the ring in order.
             if route.mayBeDropped, queue.takesInOrder(time), let held = heldInRing(&shared, context, time: time) {
@@ -639,6 +646,7 @@ public final class Detector {
             pendingFilter.insert(key)
         }
         pendingOrder.append((key, releaseFrom))
+        nextDue = .min
     }
 
     /// The request reached a later stage: its RequestReceived matches are dropped (the later
@@ -684,6 +692,14 @@ public final class Detector {
     /// identities are forgotten.
     private func housekeeping() {
         guard newestTime != .min else { return }
+        if newestTime >= nextDue { seeToDueWork() }
+        duplicates.forget(before: newestTime &- options.duplicateWindow)
+        startedRequests.forget(before: newestTime &- options.longRunningWindow)
+    }
+
+    /// `housekeeping`'s work on held requests, queued inputs and correlation windows, then
+    /// the next time it may have some.
+    private func seeToDueWork() {
         let watermark = newestTime &- options.lateness
         while pendingHead < pendingOrder.count, pendingOrder[pendingHead].time &+ options.requestTimeout < watermark {
             releaseOldestPending()
@@ -705,11 +721,39 @@ public final class Detector {
                 deadlinesChanged = true
             }
         }
-        duplicates.forget(before: newestTime &- options.duplicateWindow)
-        startedRequests.forget(before: newestTime &- options.longRunningWindow)
+        nextDue = dueTime()
+    }
+
+    /// The earliest clock reading at which `seeToDueWork` would find something to do, as things
+    /// stand: the oldest held request's timeout, the oldest queued input or the earliest
+    /// correlation deadline, each past the lateness (`.min` when a sum overflows: the work is
+    /// then looked at each time, as before).
+    private func dueTime() -> Int64 {
+        @inline(__always) func after(_ t: Int64, _ d: Int64) -> Int64 {
+            let (sum, overflow) = t.addingReportingOverflow(d)
+            return overflow ? .min : sum
+        }
+        let lateness = options.lateness
+        var due = Int64.max
+        if pendingHead < pendingOrder.count {
+            // Released once `time + requestTimeout < clock - lateness`.
+            due = min(due, after(after(pendingOrder[pendingHead].time, options.requestTimeout), after(lateness, 1)))
+        }
+        // Applied once `time <= clock - lateness`.
+        if let next = queue.peekTime { due = min(due, after(next, lateness)) }
+        if !states.isEmpty {
+            if deadlinesChanged {
+                deadlinesChanged = false
+                earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
+            }
+            // Advanced once `deadline < clock - lateness`.
+            if earliestDeadline != .max { due = min(due, after(earliestDeadline, after(lateness, 1))) }
+        }
+        return due
     }
 
     private func deliver(_ queued: QueuedInput) {
+        nextDue = .min
         let c = queued.correlation  // the closure captures the number, not a copy of the input
         let state = states[c]
         if let held = queued.held {
@@ -734,6 +778,7 @@ public final class Detector {
     }
 
     private func fired(_ c: Int, _ firing: CorrelationFiring) {
+        nextDue = .min
         tally.correlationFirings += 1
         firingsByCorrelation[c] += 1
         let correlation = plan.correlations[c]
