@@ -121,20 +121,38 @@ struct StageTests {
     }
 }
 
-@Suite("Engine: duplicates")
+/// A rule whose tests read the user name, the verb and the status code, so the verdict memo's
+/// class keys hold all three and the event's fingerprint folds in the keys' hashes
+/// (`EventIdentity.fingerprint(_:stageTime:identityHash:shapeHash:)`); `podCreateRule` reads
+/// no user name, and its events are fingerprinted value by value.
+private let podCreateByUserRule = ruleYAML(
+    title: "Pod created",
+    detection: """
+        selection:
+          verb: create
+          objectRef.resource: pods
+          responseStatus.code|lt: 400
+        filter:
+          user.username|startswith: 'system:'
+        condition: selection and not filter
+        """)
+
+@Suite("Engine: duplicates (fingerprinted value by value, and through the memo's class keys)")
 struct DuplicateTests {
-    @Test("the same event delivered twice is judged once")
-    func duplicate() {
-        let p = pack([podCreateRule])
+    static let packs = [podCreateRule, podCreateByUserRule]
+
+    @Test("the same event delivered twice is judged once", arguments: packs)
+    func duplicate(rule: String) {
+        let p = pack([rule])
         let e = Ev(verb: "create", at: 1).json
         let (alerts, d) = run(p, [e, Ev(at: 2).json, e])
         #expect(alerts.count == 1)
         #expect(d.counters.duplicates == 1)
     }
 
-    @Test("re-serialized with other whitespace, it is still the same event")
-    func duplicateReformatted() {
-        let p = pack([podCreateRule])
+    @Test("re-serialized with other whitespace, it is still the same event", arguments: packs)
+    func duplicateReformatted(rule: String) {
+        let p = pack([rule])
         let e = Ev(verb: "create", at: 1).json
         let spaced = e.replacingOccurrences(of: ",\"", with: ", \"")
         let (alerts, d) = run(p, [e, spaced])
@@ -142,9 +160,9 @@ struct DuplicateTests {
         #expect(d.counters.duplicates == 1)
     }
 
-    @Test("two different events with one audit ID and stage: both judged, and a finding")
-    func reuse() {
-        let p = pack([podCreateRule])
+    @Test("two different events with one audit ID and stage: both judged, and a finding", arguments: packs)
+    func reuse(rule: String) {
+        let p = pack([rule])
         let (alerts, d) = run(
             p,
             [
@@ -156,11 +174,30 @@ struct DuplicateTests {
         #expect(d.counters.auditIDReuses == 1)
     }
 
+    /// Same times, same audit ID and stage: only the user name, the verb or the status code
+    /// differs (each a value the fingerprint takes, by its hash or through a class key's).
+    @Test("one value apart at the same instant: another event under the same audit ID", arguments: packs)
+    func reuseBySingleValue(rule: String) {
+        let p = pack([rule])
+        let base = Ev(verb: "create", user: "alice", auditID: "same", at: 1)
+        var otherUser = base
+        otherUser.user = "mallory"
+        var otherVerb = base
+        otherVerb.verb = "update"
+        var otherCode = base
+        otherCode.code = 201
+        for other in [otherUser, otherVerb, otherCode] {
+            let (_, d) = run(p, [base.json, other.json, other.json])
+            #expect(d.counters.auditIDReuses == 1)
+            #expect(d.counters.duplicates == 1, "the other event again is a second delivery of it")
+        }
+    }
+
     /// The fingerprint takes the stage time as the judge read it, to the microsecond: one
     /// microsecond apart, the same request under one audit ID is another event.
-    @Test("one microsecond apart in stageTimestamp: another event under the same audit ID")
-    func reuseByStageTime() {
-        let p = pack([podCreateRule])
+    @Test("one microsecond apart in stageTimestamp: another event under the same audit ID", arguments: packs)
+    func reuseByStageTime(rule: String) {
+        let p = pack([rule])
         let e = Ev(verb: "create", auditID: "same", at: 1).json
         let later = e.replacingOccurrences(of: "\"stageTimestamp\":\"2026-11-02T10:00:01.000000Z\"", with: "\"stageTimestamp\":\"2026-11-02T10:00:01.000001Z\"")
         #expect(later != e, "the test changes the stage time")
@@ -170,9 +207,9 @@ struct DuplicateTests {
         #expect(d.counters.duplicates == 1, "the later event again is a second delivery of it")
     }
 
-    @Test("identities are forgotten after the duplicate window")
-    func window() {
-        let p = pack([podCreateRule])
+    @Test("identities are forgotten after the duplicate window", arguments: packs)
+    func window(rule: String) {
+        let p = pack([rule])
         var options = DetectorOptions()
         options.duplicateWindow = 10_000_000
         let e = Ev(verb: "create", at: 1).json

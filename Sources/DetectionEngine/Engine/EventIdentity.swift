@@ -35,6 +35,25 @@ enum EventIdentity {
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
     }
 
+    /// `fingerprint` for an event whose verdict-memo keys hold its user name (the identity
+    /// key) and its verb and status code (the shape key): the keys' hashes, made for the memo
+    /// anyway, stand for those three values (and fold in the rest of the identity and shape),
+    /// so the values are not hashed again. The fingerprint differs from `fingerprint(_:stageTime:)`
+    /// for the same event, but one detector fingerprints an event the same way each time
+    /// (whether its keys are made depends on its bytes and the rules alone), and the keys'
+    /// seed is the detector's (`JudgeRules.memoSeed`).
+    @inline(__always)
+    static func fingerprint(_ event: EnvelopeIndex, stageTime: Int64?, identityHash: UInt64, shapeHash: UInt64) -> UInt32 {
+        let stage =
+            stageTime.map { UInt64(bitPattern: $0) ^ 0x243F_6A88_85A3_08D3 }
+            ?? fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
+        let received = fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
+        let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
+        let h =
+            foldedMultiply(stage, received) ^ foldedMultiply(identityHash ^ 0x4528_21E6_38D0_1377, shapeHash ^ uriLength)
+        return UInt32(truncatingIfNeeded: h ^ h >> 32)
+    }
+
     /// A hash of one value's raw bytes for `fingerprint`: values of up to 32 bytes (the
     /// timestamps, verbs, status codes, most user names) in one or two multiplies of words
     /// that together cover every byte; longer ones through `fastHash`.

@@ -46,6 +46,9 @@ final class JudgeRules: Sendable {
     /// One more than the highest `FieldTest.resultSlot` of the rules and filters: what a
     /// judge's context keeps results for.
     let resultSlots: Int
+    /// The seed of every judge's verdict memos: an event's fingerprint folds in its class
+    /// keys' hashes, which must not depend on the thread that judged it.
+    let memoSeed = UInt64.random(in: 1...UInt64.max)
 
     init(plan: DetectionPlan) {
         self.plan = plan
@@ -102,14 +105,15 @@ public final class EventJudge {
         context.keepResults(slots: rules.resultSlots)
         if options.memoizeVerdicts {
             gatedMemo = VerdictMemo(
-                rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity)
+                rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity,
+                seed: rules.memoSeed)
             // Most packs have no rule that names `stage`: no memo is then asked about each event.
             stagedMemo =
                 !hasStaged
                 ? nil
                 : VerdictMemo(
                     rules: rules.staged.rules, candidateLists: rules.staged.candidates,
-                    classCapacity: options.eventClassCapacity)
+                    classCapacity: options.eventClassCapacity, seed: rules.memoSeed)
         } else {
             gatedMemo = nil
             stagedMemo = nil
@@ -150,7 +154,15 @@ public final class EventJudge {
         let stagedList = hasStaged ? staged.prepare(context, memo: stagedMemo) : nil
         let stageTime = index.stageMicros
         let time = stageTime ?? index.requestReceivedMicros
-        let fingerprint = requestKey == 0 ? 0 : EventIdentity.fingerprint(index, stageTime: stageTime)
+        let fingerprint: UInt32
+        if requestKey == 0 {
+            fingerprint = 0
+        } else if let memo = gatedMemo, memo.keysHoldFingerprintValues {
+            fingerprint = EventIdentity.fingerprint(
+                index, stageTime: stageTime, identityHash: memo.identityHash, shapeHash: memo.shapeHash)
+        } else {
+            fingerprint = EventIdentity.fingerprint(index, stageTime: stageTime)
+        }
         let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && EventIdentity.mayBeLongRunning(index)
         gatedMemo?.prefetchClassRecord()
         stagedMemo?.prefetchClassRecord()

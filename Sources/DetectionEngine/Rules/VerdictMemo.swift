@@ -147,6 +147,18 @@ final class VerdictMemo {
         return classKeyed
     }
 
+    /// Whether `prepareClass` made the current event's keys and they hold the user name, verb
+    /// and status code, so that their hashes (`identityHash`, `shapeHash`) stand for those
+    /// values in the event's fingerprint (`EventIdentity.fingerprint(_:stageTime:identityHash:shapeHash:)`).
+    @inline(__always)
+    var keysHoldFingerprintValues: Bool { classKeyed && coversFingerprintValues }
+    private let coversFingerprintValues: Bool
+    /// The hashes of the current event's identity and shape keys (after `prepareClass`).
+    @inline(__always)
+    var identityHash: UInt64 { identities.scratchHash }
+    @inline(__always)
+    var shapeHash: UInt64 { shapes.scratchHash }
+
     /// A prefetch of the prepared halves' records, once their cells have had time to arrive.
     @inline(__always)
     func prefetchClassRecord() {
@@ -182,7 +194,9 @@ final class VerdictMemo {
 
     /// `candidateLists`: the rule index's lists of candidate rules, numbered as the index
     /// numbers them.
-    init(rules: [CompiledRule], candidateLists: [[Int]], classCapacity: Int = 16_384) {
+    /// `seed`: of the memo's hashes; judges of one detector share it, so that the class keys'
+    /// hashes of an event, which its fingerprint folds in (`identityHash`), agree between them.
+    init(rules: [CompiledRule], candidateLists: [[Int]], classCapacity: Int = 16_384, seed: UInt64 = .random(in: 1...UInt64.max)) {
         self.rules = rules
         var ruleGroup = [Int32](repeating: -1, count: rules.count)
         var ruleShift = [UInt8](repeating: 0, count: rules.count)
@@ -223,7 +237,6 @@ final class VerdictMemo {
             }
         }
         groupCount = groups.count
-        let seed = UInt64.random(in: 1...UInt64.max)
         interners = MemoSlot.allCases.map { _ in ValueInterner(seed: seed) }
         // Half numbers must fit the pair key.
         let halfCapacity = min(classCapacity, 1 << PairClasses.numberBits - 1)
@@ -256,6 +269,8 @@ final class VerdictMemo {
         shapeSlots = read & ~MemoSlot.identityMask
         identitySlotCount = identitySlots.nonzeroBitCount
         shapeSlotCount = shapeSlots.nonzeroBitCount
+        func holds(_ slots: UInt32, _ wanted: [MemoSlot]) -> Bool { wanted.allSatisfy { slots & 1 << UInt32($0.rawValue) != 0 } }
+        coversFingerprintValues = holds(identitySlots, [.username]) && holds(shapeSlots, [.verb, .statusCode])
         identityHalf = HalfVerdicts(rules: rules, known: knownIn(identity: true), halfSlots: identitySlots, slotTests: slotTests)
         shapeHalf = HalfVerdicts(rules: rules, known: knownIn(identity: false), halfSlots: shapeSlots, slotTests: slotTests)
         var primeList: [Prime] = []
