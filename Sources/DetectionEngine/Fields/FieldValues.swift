@@ -119,18 +119,27 @@ extension FieldSource {
                         }
                     }
                 default:
+                    // Each container's members through the per-event lists: many rules read
+                    // the same few members of the same containers.
                     for c in context.containers where walk.going {
+                        let container = c.object
                         switch d {
-                        case .podContainerName: walk.json(body, c.name)
-                        case .podImage: walk.json(body, c.image)
-                        case .podPrivileged: walk.json(body, c.securityContext?["privileged"])
-                        case .podAllowPrivilegeEscalation: walk.json(body, c.securityContext?["allowPrivilegeEscalation"])
-                        case .podRunAsUser: walk.json(body, c.securityContext?["runAsUser"])
-                        case .podCapabilitiesAdd: walk.json(body, c.capabilitiesAdd)
-                        case .podCommand: walk.json(body, c.command)
-                        case .podArgs: walk.json(body, c.args)
+                        case .podContainerName: walk.json(body, context.member(of: container, "name"))
+                        case .podImage: walk.json(body, context.member(of: container, "image"))
+                        case .podPrivileged:
+                            walk.json(body, context.member(in: context.member(of: container, "securityContext"), "privileged"))
+                        case .podAllowPrivilegeEscalation:
+                            walk.json(
+                                body, context.member(in: context.member(of: container, "securityContext"), "allowPrivilegeEscalation"))
+                        case .podRunAsUser:
+                            walk.json(body, context.member(in: context.member(of: container, "securityContext"), "runAsUser"))
+                        case .podCapabilitiesAdd:
+                            let capabilities = context.member(in: context.member(of: container, "securityContext"), "capabilities")
+                            walk.json(body, context.member(in: capabilities, "add"))
+                        case .podCommand: walk.json(body, context.member(of: container, "command"))
+                        case .podArgs: walk.json(body, context.member(of: container, "args"))
                         case .podVolumeMountPath:
-                            if let mounts = c.volumeMounts {
+                            if let mounts = context.member(of: container, "volumeMounts") {
                                 for m in mounts.elements where walk.going { walk.json(body, m["mountPath"]) }
                             }
                         default: break

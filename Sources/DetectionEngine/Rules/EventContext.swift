@@ -48,6 +48,15 @@ public final class EventContext {
         member(of: object, bytes: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
     }
 
+    /// `member(of:_:)` of an object that may be absent: a container's image, command and
+    /// arguments, its security context's flags, a volume's host path. Read one rule after
+    /// another, each walked the container (its environment, ports, resources) from the
+    /// start; through the lists, the container is walked once per event.
+    func member(in object: JSONValue?, _ key: StaticString) -> JSONValue? {
+        guard let object else { return nil }
+        return member(of: object, key)
+    }
+
     func member(of object: JSONValue, bytes k: UnsafeBufferPointer<UInt8>) -> JSONValue? {
         var slot = listedStarts.firstIndex(of: object.start)
         if slot == nil {
