@@ -415,7 +415,7 @@ public final class Detector {
     private func show(_ judged: JudgedEvent) {
         switch judged {
         case .inContext: break
-        case .inBatch(let events, let j): context.reset(events[j])
+        case .inBatch(let events, let j): context.reset(at: events.baseAddress.unsafelyUnwrapped + j)  // read where it lies
         case .reload(let make): context.reset(make())
         }
     }
