@@ -656,13 +656,13 @@ public final class Detector {
     /// filter of held keys answers most calls without a dictionary lookup.
     @inline(__always)
     private func supersede(_ key: UInt64) {
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty, pendingFilter.mayContain(key) else { return }
         supersedeHeld(key)
     }
 
-    /// `supersede` when some request is held.
+    /// `supersede` when the request may be held.
     private func supersedeHeld(_ key: UInt64) {
-        guard pendingFilter.mayContain(key), pending.removeValue(forKey: key) != nil else { return }
+        guard pending.removeValue(forKey: key) != nil else { return }
         pendingFilter.remove(key)
         tally.requestReceivedSuperseded += 1
     }
