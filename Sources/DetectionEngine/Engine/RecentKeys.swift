@@ -282,17 +282,29 @@ final class RecentKeys {
 
     /// Doubles the buckets (up to `maxBuckets`) and moves the live keys over (`add`, which may
     /// grow the table again before they are all in).
+    ///
+    /// The keys land at random in a table larger than the caches, so the buckets of the key
+    /// `rehashAhead` places on are asked for before each key is placed: without, every key
+    /// waited for its buckets, and the growth of the duplicate table was 5% of detection on
+    /// the 1 GiB corpus.
     private func grow() {
         let old = slots
         let oldSlots = slotCount
         bucketCount = min(bucketCount * 2, maxBuckets)
         slots = Self.allocateSlots(buckets: bucketCount)
-        for j in 0..<oldSlots where old[j].stamp >= horizon {
+        let fetch = prefetcher
+        for j in 0..<oldSlots {
+            let next = j &+ Self.rehashAhead
+            if next < oldSlots, old[next].stamp >= horizon { fetch.prefetch(old[next].key) }
+            guard old[j].stamp >= horizon else { continue }
             let (a, b) = buckets(old[j].key)
             add(old[j].key, payload: old[j].payload, stamp: old[j].stamp, a, b)
         }
         old.deallocate()
     }
+
+    /// How many slots ahead `grow` asks for the buckets of the keys it moves.
+    private static let rehashAhead = 16
 }
 
 /// Moves the occupied cells of an open-addressing table (linear probing, power-of-two size)
