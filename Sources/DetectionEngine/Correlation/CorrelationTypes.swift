@@ -178,7 +178,7 @@ public struct GroupKey: Hashable, Sendable {
                 builder.appendAbsent()
             }
         }
-        self.init(encoded: builder.bytes)
+        self = builder.key()
     }
 
     private init(encoded: [UInt8]) {
@@ -245,9 +245,6 @@ public struct GroupKey: Hashable, Sendable {
         private var count = 0
         /// Where the open value's length goes (-1: no value open).
         private var lengthAt = -1
-
-        /// The key's bytes so far.
-        var bytes: [UInt8] { Array(storage[0..<count]) }
 
         mutating func reset() {
             count = 0

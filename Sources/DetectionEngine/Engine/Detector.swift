@@ -708,10 +708,7 @@ public final class Detector {
             deliver(queue.popFirst())
         }
         if !states.isEmpty {
-            if deadlinesChanged {
-                deadlinesChanged = false
-                earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
-            }
+            refreshEarliestDeadline()
             if earliestDeadline < watermark {
                 for c in states.indices {
                     if let deadline = states[c].nextDeadline, deadline < watermark {
@@ -742,14 +739,20 @@ public final class Detector {
         // Applied once `time <= clock - lateness`.
         if let next = queue.peekTime { due = min(due, after(next, lateness)) }
         if !states.isEmpty {
-            if deadlinesChanged {
-                deadlinesChanged = false
-                earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
-            }
+            refreshEarliestDeadline()
             // Advanced once `deadline < clock - lateness`.
             if earliestDeadline != .max { due = min(due, after(earliestDeadline, after(lateness, 1))) }
         }
         return due
+    }
+
+    /// Works `earliestDeadline` out again when windows advanced or a chained correlation took
+    /// an input since it was.
+    @inline(__always)
+    private func refreshEarliestDeadline() {
+        guard deadlinesChanged else { return }
+        deadlinesChanged = false
+        earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
     }
 
     private func deliver(_ queued: QueuedInput) {

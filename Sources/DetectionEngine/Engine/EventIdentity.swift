@@ -19,29 +19,19 @@ enum EventIdentity {
     /// the microsecond): used instead of hashing the timestamp's text again.
     @inline(__always)
     static func fingerprint(_ event: EnvelopeIndex, stageTime: Int64?) -> UInt32 {
-        let stage =
-            stageTime.map { UInt64(bitPattern: $0) ^ 0x243F_6A88_85A3_08D3 }
-            ?? fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
-        let received = fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
-        let verb = fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
         let user = fingerprintHash(event[nested: .userUsername], 0x082E_FA98_EC4E_6C89)
+        let verb = fingerprintHash(event[.verb], 0xA409_3822_299F_31D0)
         let code = fingerprintHash(event[nested: .statusCode], 0x4528_21E6_38D0_1377)
-        let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
-        // The value hashes are mixed already (each ends in a full multiply); the stage time
-        // and the URI length are mixed by the multiply they go into.
-        let h =
-            foldedMultiply(stage, received) ^ foldedMultiply(verb, user ^ 0x4528_21E6_38D0_1377)
-            ^ foldedMultiply(code, uriLength ^ 0xBE54_66CF_34E9_0C6C)
-        return UInt32(truncatingIfNeeded: h ^ h >> 32)
+        return fingerprint(event, stageTime: stageTime, identityHash: user, shapeHash: foldedMultiply(verb, code ^ 0xBE54_66CF_34E9_0C6C))
     }
 
     /// `fingerprint` for an event whose verdict-memo keys hold its user name (the identity
     /// key) and its verb and status code (the shape key): the keys' hashes, made for the memo
     /// anyway, stand for those three values (and fold in the rest of the identity and shape),
-    /// so the values are not hashed again. The fingerprint differs from `fingerprint(_:stageTime:)`
-    /// for the same event, but one detector fingerprints an event the same way each time
-    /// (whether its keys are made depends on its bytes and the rules alone), and the keys'
-    /// seed is the detector's (`JudgeRules.memoSeed`).
+    /// so the values are not hashed again. `fingerprint(_:stageTime:)` passes the values'
+    /// own hashes instead, so the two differ for the same event; but one detector
+    /// fingerprints an event the same way each time (whether its keys are made depends on its
+    /// bytes and the rules alone), and the keys' seed is the detector's (`JudgeRules.memoSeed`).
     @inline(__always)
     static func fingerprint(_ event: EnvelopeIndex, stageTime: Int64?, identityHash: UInt64, shapeHash: UInt64) -> UInt32 {
         let stage =
@@ -49,6 +39,8 @@ enum EventIdentity {
             ?? fingerprintHash(event[.stageTimestamp], 0x243F_6A88_85A3_08D3)
         let received = fingerprintHash(event[.requestReceivedTimestamp], 0x1319_8A2E_0370_7344)
         let uriLength = UInt64(event[.requestURI]?.rawBytes.count ?? 0)
+        // The hashes are mixed already (each ends in a full multiply); the stage time and the
+        // URI length are mixed by the multiply they go into.
         let h =
             foldedMultiply(stage, received) ^ foldedMultiply(identityHash ^ 0x4528_21E6_38D0_1377, shapeHash ^ uriLength)
         return UInt32(truncatingIfNeeded: h ^ h >> 32)
