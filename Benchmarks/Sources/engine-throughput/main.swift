@@ -11,7 +11,8 @@
 //           as `kaudit scan` does, in batches of `--batch` (default 32; 1: `Detector.process`
 //           per event), alerts counted, and `finish()` at the end
 // Reports the medians (GB = 10^9 bytes), the ratio detect / parse, the alerts, the
-// detector's counters and the correlation state left at the end. `--profile-rules` adds an
+// detector's counters, the correlation state left at the end, and the five rules with the
+// most matches and correlations with the most inputs. `--profile-rules` adds an
 // untimed pass that reports how many rules the verb x resource index leaves to try per
 // event and what each rule costs (clock read around every evaluation), most costly first.
 //
@@ -280,6 +281,13 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool, b
     // The rules that matched most (a rule matching nearly everything costs alerts).
     let top = detector.matchesByRule.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.prefix(5)
     let topJSON = top.map { "{\"rule\":\(quoted(plan.rules[$0.offset].compiled.info.title)),\"matches\":\($0.element)}" }
+    // The correlations taking most inputs (each input costs the event's evidence and a queued
+    // entry whatever becomes of it: the part of detection that grows with the matches).
+    let perCorrelation = detector.correlationCounters.enumerated().filter { $0.element.inputs > 0 }
+        .sorted { $0.element.inputs > $1.element.inputs }.prefix(5)
+    let topCorrelationsJSON = perCorrelation.map {
+        "{\"correlation\":\(quoted(plan.correlations[$0.offset].info.title)),\"inputs\":\($0.element.inputs),\"firings\":\($0.element.firings)}"
+    }
     let counters = detector.counters
     let correlation = sum(detector.correlationCounters)
     let meetsThroughput = detectGBps >= 0.8
@@ -294,6 +302,7 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool, b
             + "\"counters\":\(json(counters)),\"correlation_counters\":\(json(correlation)),"
             + "\"correlation_groups\":\(detector.correlationGroups),\"correlation_bytes\":\(detector.correlationBytes),"
             + "\"top_rules\":[\(topJSON.joined(separator: ","))],"
+            + "\"top_correlations\":[\(topCorrelationsJSON.joined(separator: ","))],"
             + "\"targets\":{\"detect_ge_0_8_GBps\":\(meetsThroughput),\"ratio_ge_0_6\":\(meetsRatio),"
             + "\"rules_ge_100_and_correlations_ge_10\":\(meetsRules)}}")
     fflush(stdout)
