@@ -283,13 +283,14 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool, b
     let topJSON = top.map { "{\"rule\":\(quoted(plan.rules[$0.offset].compiled.info.title)),\"matches\":\($0.element)}" }
     // The correlations taking most inputs (each input costs the event's evidence and a queued
     // entry whatever becomes of it: the part of detection that grows with the matches).
-    let perCorrelation = detector.correlationCounters.enumerated().filter { $0.element.inputs > 0 }
+    let correlationCounters = detector.correlationCounters
+    let perCorrelation = correlationCounters.enumerated().filter { $0.element.inputs > 0 }
         .sorted { $0.element.inputs > $1.element.inputs }.prefix(5)
     let topCorrelationsJSON = perCorrelation.map {
         "{\"correlation\":\(quoted(plan.correlations[$0.offset].info.title)),\"inputs\":\($0.element.inputs),\"firings\":\($0.element.firings)}"
     }
     let counters = detector.counters
-    let correlation = sum(detector.correlationCounters)
+    let correlation = sum(correlationCounters)
     let meetsThroughput = detectGBps >= 0.8
     let meetsRatio = ratio >= 0.6
     let meetsRules = plan.rules.count >= 100 && plan.correlations.count >= 10
