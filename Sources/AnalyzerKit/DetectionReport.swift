@@ -60,6 +60,7 @@ public struct DetectionReport {
             ("late_inputs", c.lateInputs, "correlation inputs later than the lateness, ignored"),
             ("clock_jumps_held", c.clockJumpsHeld, "event times over \(Self.duration(maxClockJump)) ahead of the stream that did not move its clock alone (a wrong clock, or a gap in the log)"),
             ("lateness_queue_overflows", c.latenessQueueOverflows, "correlation inputs applied early: the lateness queue was full"),
+            ("set_aside_steps_without_evidence", c.setAsideStepsWithoutEvidence, "sequence steps set aside before their first step arrived out of order: in the alert's count, not its evidence"),
             ("correlation_groups_evicted", evicted, "correlation groups evicted under the state bound"),
             ("correlation_entries_dropped", dropped, "correlation entries dropped at the per-group bound"),
             ("verdict_memo_resets", c.verdictMemoResets, "verdict memo tables cleared when full (many distinct users, agents or addresses)"),

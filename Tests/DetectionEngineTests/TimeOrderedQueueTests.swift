@@ -49,29 +49,47 @@ struct TimeOrderedQueueTests {
         #expect(model.isEmpty && queue.firstTime == nil && queue.lastTime == nil && queue.count == 0)
     }
 
-    @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO or its heap", arguments: [0, 5, 50, 100])
+    @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO, its heap or the set-aside steps", arguments: [0, 5, 50, 100])
     func inputQueueOrder(late: Int) {
         var rng = SplitMix64(seed: 11)
         var queue = InputQueue()
         var pending: [(time: Int64, arrival: Int)] = []
+        var setAside = 0
         func popAndCheck() {
             let next = pending.indices.min { (pending[$0].time, pending[$0].arrival) < (pending[$1].time, pending[$1].arrival) }!
             #expect(queue.peekTime == pending[next].time)
-            let got = queue.pop()!
-            #expect(got.input.time == pending[next].time && got.input.input == pending[next].arrival)
+            if queue.nextIsSetAside {
+                queue.popSetAside { step, key in
+                    #expect(step.time == pending[next].time && Int(step.position) == pending[next].arrival)
+                    #expect(Array(key) == Array("key-\(step.position)".utf8), "the key's bytes come back with the step")
+                }
+            } else {
+                let got = queue.popFirst()
+                #expect(got.input.time == pending[next].time && got.input.input == pending[next].arrival)
+            }
             pending.remove(at: next)
         }
         for (i, t) in Self.times(count: 3_000, late: late, seed: UInt64(late) + 1).enumerated() {
-            queue.push(
-                QueuedInput(
-                    correlation: 0,
-                    input: CorrelationInput(input: i, time: t, group: GroupKey([]), value: nil, evidence: [], evidenceTotal: 1)))
+            // About a third of what may be set aside (in order with both in-order parts) is.
+            if queue.takesInOrder(t), rng.next() % 3 == 0 {
+                let key = Array("key-\(i)".utf8)
+                key.withUnsafeBufferPointer {
+                    queue.pushSetAside(SetAsideStep(correlation: 0, position: Int32(i), time: t, digest: 0), key: $0)
+                }
+                setAside += 1
+            } else {
+                queue.push(
+                    QueuedInput(
+                        correlation: 0,
+                        input: CorrelationInput(input: i, time: t, group: GroupKey([]), value: nil, evidence: [], evidenceTotal: 1)))
+            }
             pending.append((t, i))
             #expect(queue.count == pending.count)
             while rng.next() % 4 == 0, !pending.isEmpty { popAndCheck() }
         }
         while !pending.isEmpty { popAndCheck() }
-        #expect(queue.pop() == nil && queue.peekTime == nil && queue.count == 0 && queue.bytes == 0)
+        #expect(setAside > 100)
+        #expect(queue.peekTime == nil && queue.count == 0 && queue.bytes == 0)
     }
 
     /// Inputs still queued when the queue goes (a detector dropped mid-stream) are released
@@ -91,7 +109,7 @@ struct TimeOrderedQueueTests {
                         input: CorrelationInput(
                             input: i, time: Int64(i), group: GroupKey(["u\(i)"]), value: "v", evidence: [evidence],
                             evidenceTotal: 1)))
-                if i % 3 == 0 { _ = queue.pop() }
+                if i % 3 == 0 { _ = queue.popFirst() }
             }
             #expect(queue.count == 26)
         }

@@ -80,6 +80,28 @@ private func secret(_ user: String, _ name: String, at: Double, code: Int = 200)
     Ev(verb: "get", resource: "secrets", name: name, user: user, at: at, code: code).json
 }
 
+/// "denied_then_allowed": a user refused, then allowed to read a secret, within a minute.
+private func deniedThenAllowedPack() -> RulePack {
+    pack([
+        forbidden, secretReadOK,
+        correlationYAML(
+            name: "denied_then_allowed", type: "temporal_ordered", rules: ["forbidden", "secret_read_ok"],
+            groupBy: ["user.username"], timespan: "1m"),
+    ])
+}
+
+/// "probe_then_success": three refusals of a user within a minute (the inner correlation
+/// "denials"), then a secret read allowed to that user within five minutes.
+private func probeThenSuccessPack() -> RulePack {
+    let burst = correlationYAML(
+        name: "denials", type: "event_count", rules: ["forbidden"], groupBy: ["user.username"], timespan: "1m",
+        condition: "gte: 3")
+    let chain = correlationYAML(
+        name: "probe_then_success", type: "temporal_ordered", rules: ["denials", "secret_read_ok"],
+        groupBy: ["user.username"], timespan: "5m")
+    return pack([forbidden, secretReadOK, burst, chain])
+}
+
 /// Alerts a detector raised, collected by its sink.
 private final class AlertLog {
     var alerts: [Alert] = []
@@ -196,12 +218,7 @@ struct CorrelationEngineTests {
 
     @Test("events out of order within the lateness correlate in event-time order")
     func outOfOrder() {
-        let p = pack([
-            forbidden, secretReadOK,
-            correlationYAML(
-                name: "denied_then_allowed", type: "temporal_ordered", rules: ["forbidden", "secret_read_ok"],
-                groupBy: ["user.username"], timespan: "1m"),
-        ])
+        let p = deniedThenAllowedPack()
         // The success (t=3) arrives before the denial (t=1) it follows in event time.
         let events = [secret("eve", "s", at: 3), secret("eve", "s", at: 1, code: 403), Ev(at: 20).json]
         #expect(run(p, events).alerts.count == 1)
@@ -212,12 +229,7 @@ struct CorrelationEngineTests {
 
     @Test("a later step held until its input is applied keeps its event exactly, across many held events")
     func heldLaterSteps() throws {
-        let p = pack([
-            forbidden, secretReadOK,
-            correlationYAML(
-                name: "denied_then_allowed", type: "temporal_ordered", rules: ["forbidden", "secret_read_ok"],
-                groupBy: ["user.username"], timespan: "1m"),
-        ])
+        let p = deniedThenAllowedPack()
         // Each user's success arrives before the denial it follows in event time (held in the
         // ring meanwhile); every third user has no denial (the success is dropped). Large
         // request bodies make the ring grow and wrap.
@@ -258,15 +270,80 @@ struct CorrelationEngineTests {
         }
     }
 
+    @Test("later steps no sequence can be waiting for are set aside: the same alerts, evidence and input counts")
+    func setAsideSteps() throws {
+        let p = deniedThenAllowedPack()
+        // In order throughout. Setting aside starts twice the lateness (10 s) after the first
+        // input; from then on the successes of users never refused are set aside, and each
+        // refused user's success (its denial queued, then applied) is applied as an input.
+        var events: [String] = []
+        var expected: [String: [String]] = [:]
+        for i in 0..<60 {
+            let at = Double(i)
+            events.append(secret("quiet-\(i)", "s", at: at))
+            if i % 10 == 5 {
+                let denial = secret("eve-\(i)", "s", at: at + 0.2, code: 403)
+                let success = secret("eve-\(i)", "s", at: at + 0.4)
+                events += [denial, success]
+                expected["eve-\(i)"] = [denial, success]
+            }
+        }
+        events.append(Ev(at: 200).json)
+        let (alerts, detector) = run(p, events)
+        #expect(alerts.count == 6)
+        for alert in alerts {
+            let user = try #require(alert.group.first?.value ?? nil)
+            #expect(alert.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == expected[user])
+            #expect(alert.evidenceTotal == 2)
+        }
+        #expect(detector.counters.sequenceStepsSetAside >= 49, "the quiet successes from 10 s on")
+        #expect(detector.counters.sequenceStepsSetAside <= 50)
+        #expect(detector.counters.setAsideStepsWithoutEvidence == 0)
+        #expect(detector.correlationCounters.first?.inputs == 72, "every success and denial is counted")
+    }
+
+    @Test("a first step out of order after a stretch in order: the step set aside counts, without its evidence, and setting aside stops")
+    func setAsideThenOutOfOrder() throws {
+        let p = deniedThenAllowedPack()
+        var events = (0..<30).map { secret("quiet-\($0)", "s", at: Double($0)) }
+        // eve's success is set aside; her denial, earlier in event time, arrives after it.
+        let eveSuccess = secret("eve", "s", at: 30)
+        let eveDenial = secret("eve", "s", at: 29.5, code: 403)
+        // The same shape again at once: setting aside is suspended, so nothing is lost.
+        let malSuccess = secret("mallory", "s", at: 31)
+        let malDenial = secret("mallory", "s", at: 30.5, code: 403)
+        events += [eveSuccess, eveDenial, malSuccess, malDenial, Ev(at: 200).json]
+        let (alerts, detector) = run(p, events)
+        #expect(alerts.count == 2)
+        let eve = try #require(alerts.first { $0.group.first?.value == "eve" })
+        #expect(eve.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == [eveDenial])
+        #expect(eve.evidenceTotal == 2, "the success still counts")
+        let mallory = try #require(alerts.first { $0.group.first?.value == "mallory" })
+        #expect(mallory.evidence.map { String(decoding: $0.raw, as: UTF8.self) } == [malDenial, malSuccess])
+        #expect(detector.counters.setAsideStepsWithoutEvidence == 1)
+    }
+
+    @Test("a chained first step: a later step waits as an input while the inner correlation has a group or a queued input for its key")
+    func setAsideWithChainedFirstStep() throws {
+        let p = probeThenSuccessPack()
+        // Setting aside starts at 10 s. eve's denials are still queued when her success is
+        // matched (within the lateness), bob has one denial applied long before (the inner
+        // correlation's group), carol none at all: only carol's success is set aside.
+        var events = [secret("carol", "warm-up", at: 0), secret("bob", "x", at: 20, code: 403)]
+        events += (0..<3).map { secret("eve", "s\($0)", at: 40 + Double($0), code: 403) }
+        events += [secret("eve", "s9", at: 43), secret("bob", "x", at: 44), secret("carol", "x", at: 45), Ev(at: 500).json]
+        let (alerts, detector) = run(p, events)
+        let alert = try #require(alerts.first)
+        #expect(alerts.count == 1)
+        #expect(alert.group.first?.value == "eve")
+        #expect(alert.evidenceTotal == 4)
+        #expect(alert.evidence.last.map { String(decoding: $0.raw, as: UTF8.self) } == events[5])
+        #expect(detector.counters.sequenceStepsSetAside == 1)
+    }
+
     @Test("chaining: a burst of 403s, then success on secrets, by the same user")
     func chaining() throws {
-        let burst = correlationYAML(
-            name: "denials", type: "event_count", rules: ["forbidden"], groupBy: ["user.username"], timespan: "1m",
-            condition: "gte: 3")
-        let chain = correlationYAML(
-            name: "probe_then_success", type: "temporal_ordered", rules: ["denials", "secret_read_ok"],
-            groupBy: ["user.username"], timespan: "5m")
-        let p = pack([forbidden, secretReadOK, burst, chain])
+        let p = probeThenSuccessPack()
         var events = (0..<3).map { secret("eve", "s\($0)", at: Double($0), code: 403) }
         events.append(secret("eve", "s9", at: 30))
         events.append(secret("carol", "x", at: 31))

@@ -77,6 +77,8 @@ func json(_ c: DetectorCounters) -> String {
         ("verdict_memo_misses", c.verdictMemoMisses), ("verdict_memo_resets", c.verdictMemoResets),
         ("event_class_hits", c.eventClassHits), ("event_class_misses", c.eventClassMisses),
         ("lateness_queue_overflows", c.latenessQueueOverflows), ("clock_jumps_held", c.clockJumpsHeld),
+        ("sequence_steps_set_aside", c.sequenceStepsSetAside),
+        ("set_aside_steps_without_evidence", c.setAsideStepsWithoutEvidence),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
 }

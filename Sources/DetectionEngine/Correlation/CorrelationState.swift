@@ -172,6 +172,24 @@ public final class CorrelationState {
             to: g, emit)
     }
 
+    /// Whether a later step of a sequence that finds no group is dropped when applied
+    /// (temporal_ordered firing early): only then may the engine set such steps aside.
+    var dropsLaterStepsWithoutGroup: Bool { mode == .ordered }
+
+    /// Whether a group with this key digest may be held (never false for one that is).
+    func mayHaveGroup(_ digest: UInt64) -> Bool { groupFilter.mayContain(digest) }
+
+    /// Counts a later step of a sequence that has no group (`mayHaveGroup` said no), as
+    /// `ingest` counts one: an input, late or not, and the newest time seen.
+    func countStepWithoutGroup(time t: Int64) {
+        counters.inputs += 1
+        if let n = newest, t < sub(n, timespan) {
+            counters.lateInputs += 1
+            return
+        }
+        if newest == nil || t > newest! { newest = t }
+    }
+
     /// Counts `input` and finds (or makes) its group; nil for an input that only counts: late
     /// (older than the newest input's window), value_count's without a value (it refreshes
     /// nothing either), at no position of a temporal correlation, or a later step of an

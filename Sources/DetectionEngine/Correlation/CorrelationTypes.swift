@@ -183,8 +183,14 @@ public struct GroupKey: Hashable, Sendable {
 
     private init(encoded: [UInt8]) {
         self.encoded = encoded
-        digest = encoded.withUnsafeBufferPointer { fastHash($0, seed: 0x5851_F42D_4C95_7F2D) }
+        digest = encoded.withUnsafeBufferPointer { Self.digest(of: $0) }
     }
+
+    /// The key whose encoded bytes (`Builder.withBytes`) these are.
+    init(encodedBytes: UnsafeBufferPointer<UInt8>) { self.init(encoded: Array(encodedBytes)) }
+
+    @inline(__always)
+    static func digest(of encoded: UnsafeBufferPointer<UInt8>) -> UInt64 { fastHash(encoded, seed: 0x5851_F42D_4C95_7F2D) }
 
     /// The values, decoded (invalid UTF-8 repaired as `String(decoding:as:)` does).
     public var values: [String?] {
@@ -287,9 +293,18 @@ public struct GroupKey: Hashable, Sendable {
 
         /// The key of the values appended: a copy of the bytes, so the builder's buffer stays
         /// its own.
-        func key() -> GroupKey {
+        func key() -> GroupKey { withBytes { GroupKey(encodedBytes: $0) } }
+
+        /// How many encoded bytes the values appended take.
+        var byteCount: Int { count }
+
+        /// The digest the key of the values appended would have, without making the key.
+        func digest() -> UInt64 { withBytes { GroupKey.digest(of: $0) } }
+
+        /// `body` with the encoded bytes of the values appended (valid during the call).
+        func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
             let n = count
-            return storage.withUnsafeBufferPointer { b in GroupKey(encoded: Array(UnsafeBufferPointer(rebasing: b[0..<n]))) }
+            return storage.withUnsafeBufferPointer { b in body(UnsafeBufferPointer(rebasing: b[0..<n])) }
         }
 
         /// Runs `body` on room for `n` more bytes at the end of the key, then counts them.

@@ -32,7 +32,8 @@ public struct DetectorOptions: Sendable {
     /// RequestReceived matches held while waiting for the request's later stage.
     public var pendingCapacity = 10_000
     /// Correlation inputs waiting out the lateness, and the bytes of their evidence (or of
-    /// their event held in the `EvidenceRing`, which this bound therefore bounds too): at
+    /// their event held in the `EvidenceRing`, which this bound therefore bounds too; a step
+    /// set aside counts 184 bytes, its record and key slot): at
     /// 100,000 events/s with a 30 s lateness the queue would otherwise hold minutes of
     /// evidence. Beyond either bound the oldest input is applied early (counted in
     /// `latenessQueueOverflows`); only an input arriving later than it could then be
@@ -100,6 +101,13 @@ public struct DetectorCounters: Sendable, Equatable {
     /// Correlation inputs applied before their lateness had passed, because the queue was at
     /// `maxQueuedInputs` or `maxQueuedBytes`.
     public var latenessQueueOverflows = 0
+    /// Later steps of sequences set aside when matched, as plain records with no group key
+    /// made: no sequence could be waiting for them by their turn (see `SequenceWatch`).
+    public var sequenceStepsSetAside = 0
+    /// ...of which a sequence was there after all at their turn (its first step arrived out
+    /// of order, after them, before setting aside was suspended): applied without their event
+    /// in the evidence (the alert's `evidence_total` still counts it).
+    public var setAsideStepsWithoutEvidence = 0
 
     public init() {}
 }
@@ -151,6 +159,12 @@ public final class Detector {
     private let states: [CorrelationState]
     /// The correlation inputs each rule's match makes.
     private let routes: InputRoutes
+    /// Which later steps of sequences may be set aside, and the queued first steps' digests.
+    private var watch: SequenceWatch
+    /// The clock reading from which steps may be set aside: twice the lateness after the
+    /// first correlation input, and again after each first step that arrived out of order
+    /// (a stream out of order keeps it suspended). `.min` before the first input.
+    private var setAsideResumes = Int64.min
     /// Events whose evidence may never be needed, until their inputs are applied.
     private let ring = EvidenceRing()
     /// The evidence last made from the ring, for the next input of the same event.
@@ -206,6 +220,7 @@ public final class Detector {
         replayContext = EventContext(AuditEvent())
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         routes = InputRoutes(plan)
+        watch = SequenceWatch(plan, states: states)
         // Every event inserts a key, so a busy stream fills the first sizes within seconds:
         // starting at one 2 MiB page (65,536 keys before it first grows) spares the first two
         // doublings, whose rehashes were 4% of detection's instructions on the 64 MiB corpus.
@@ -447,7 +462,7 @@ public final class Detector {
     /// input, and closes every correlation window.
     public func finish() {
         while pendingHead < pendingOrder.count { releaseOldestPending() }
-        while let input = queue.pop() { deliver(input) }
+        while queue.count > 0 { deliverNext() }
         for c in states.indices {
             states[c].flush { firing in fired(c, firing) }
         }
@@ -488,12 +503,33 @@ public final class Detector {
             for f in route.groupStart..<(route.groupStart + route.groupCount) {
                 routes.withField(f) { Self.append($0, context, to: &keyBuilder) }
             }
+            nextDue = .min  // an input (or a step set aside) is queued
+            let inOrder = queue.takesInOrder(time)
+            if setAsideResumes == .min { setAsideResumes = Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness) }
+            if route.mayBeDropped, inOrder, newestTime >= setAsideResumes,
+                keyBuilder.byteCount <= InputQueue.SetAsideRing.maxKeyBytes
+            {
+                let digest = keyBuilder.digest()
+                if watch.canSetAside(route.correlation, digest: digest, states: states) {
+                    tally.sequenceStepsSetAside += 1
+                    let step = SetAsideStep(
+                        correlation: Int32(route.correlation), position: Int32(route.position), time: time, digest: digest)
+                    keyBuilder.withBytes { queue.pushSetAside(step, key: $0) }
+                    applyOverflow()
+                    return
+                }
+            }
             let group = keyBuilder.key()
             let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
-            nextDue = .min  // an input is queued
-            // Held in the ring only while the input waits in the queue's in-order part, which
-            // releases the ring in order.
-            if route.mayBeDropped, queue.takesInOrder(time), let held = heldInRing(&shared, context, time: time) {
+            if watch.queued(route.correlation, position: route.position, digest: group.digest), time < newestTime {
+                // A first step out of order (older than an event before it): steps set aside
+                // may have been waiting for it. Setting aside waits until the stream has been
+                // in order for a while.
+                setAsideResumes = max(setAsideResumes, Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness))
+            }
+            // Held in the ring only while the input waits in the queue's in-order parts, which
+            // release the ring in order.
+            if route.mayBeDropped, inOrder, let held = heldInRing(&shared, context, time: time) {
                 queue.push(
                     QueuedInput(
                         correlation: route.correlation,
@@ -509,12 +545,21 @@ public final class Detector {
                             input: route.position, time: time, group: group, value: value,
                             evidence: EvidenceItems(madeEvidence(&shared, context, time: time)), evidenceTotal: 1)))
             }
-            while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes,
-                let oldest = queue.pop()
-            {
-                tally.latenessQueueOverflows += 1
-                deliver(oldest)
-            }
+            applyOverflow()
+        }
+    }
+
+    /// `time + span`, saturating at `.max`.
+    private static func later(_ time: Int64, by span: Int64) -> Int64 {
+        let (sum, overflow) = time.addingReportingOverflow(span)
+        return overflow ? .max : sum
+    }
+
+    /// Applies the oldest queued inputs while the queue is over its bounds.
+    private func applyOverflow() {
+        while queue.count > options.maxQueuedInputs || queue.bytes > options.maxQueuedBytes, queue.count > 0 {
+            tally.latenessQueueOverflows += 1
+            deliverNext()
         }
     }
 
@@ -704,9 +749,7 @@ public final class Detector {
         while pendingHead < pendingOrder.count, pendingOrder[pendingHead].time &+ options.requestTimeout < watermark {
             releaseOldestPending()
         }
-        while let next = queue.peekTime, next <= watermark {
-            deliver(queue.popFirst())
-        }
+        while let next = queue.peekTime, next <= watermark { deliverNext() }
         if !states.isEmpty {
             refreshEarliestDeadline()
             if earliestDeadline < watermark {
@@ -755,10 +798,20 @@ public final class Detector {
         earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
     }
 
+    /// Applies the queued input, or set-aside step, that comes first (of a queue not empty).
+    private func deliverNext() {
+        if queue.nextIsSetAside {
+            queue.popSetAside { step, key in deliverSetAside(step, key: key) }
+        } else {
+            deliver(queue.popFirst())
+        }
+    }
+
     private func deliver(_ queued: QueuedInput) {
         nextDue = .min
         let c = queued.correlation  // the closure captures the number, not a copy of the input
         let state = states[c]
+        watch.applied(c, position: queued.input.input, digest: queued.input.group.digest)
         if let held = queued.held {
             ring.release(before: held.start)  // inputs held in the ring are applied in order
             state.ingest(queued.input, evidence: { EvidenceItems(evidenceFromRing(held)) }) { firing in fired(c, firing) }
@@ -769,6 +822,30 @@ public final class Detector {
         // new group) or later (a group done); taking the minimum keeps the earliest deadline
         // never later than the truth, and one too early only costs the check in
         // `housekeeping`, which then recomputes it.
+        if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
+    }
+
+    /// A set-aside step at its turn: counted, unless a group for its key may have been made
+    /// after all (by a first step that arrived out of order, after it), when it is applied
+    /// as the input it stands for, without its event's evidence (counted if a group took it).
+    private func deliverSetAside(_ step: SetAsideStep, key: UnsafeBufferPointer<UInt8>) {
+        nextDue = .min
+        let c = Int(step.correlation)
+        let state = states[c]
+        guard state.mayHaveGroup(step.digest) else {
+            state.countStepWithoutGroup(time: step.time)
+            return
+        }
+        let input = CorrelationInput(
+            input: Int(step.position), time: step.time, group: GroupKey(encodedBytes: key), value: nil,
+            evidence: EvidenceItems([]), evidenceTotal: 1)
+        state.ingest(
+            input,
+            evidence: {
+                tally.setAsideStepsWithoutEvidence += 1
+                return EvidenceItems([])
+            }
+        ) { firing in fired(c, firing) }
         if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
     }
 
@@ -884,173 +961,5 @@ public final class Detector {
                 self = .other
             }
         }
-    }
-}
-
-/// A correlation input waiting for event time to pass it.
-struct QueuedInput {
-    let correlation: Int
-    /// The input; without evidence when `held` gives it.
-    let input: CorrelationInput
-    /// The event's bytes in the detector's ring, made into evidence if the input is kept.
-    let held: EvidenceRing.Held?
-
-    init(correlation: Int, input: CorrelationInput, held: EvidenceRing.Held? = nil) {
-        self.correlation = correlation
-        self.input = input
-        self.held = held
-    }
-
-    /// What keeping it costs (evidence shared by several inputs is counted for each).
-    var estimatedBytes: Int { 64 + input.evidence.estimatedBytes + (held?.estimatedBytes ?? 0) }
-}
-
-/// Queued inputs in event-time order, ties in arrival order (so the output does not depend
-/// on the queue's internals).
-///
-/// Inputs nearly always arrive in time order: those go to a FIFO, pushed and popped in
-/// O(1). Only an input older than the newest one queued goes to a min-heap of plain
-/// (time, sequence, slot, bytes) entries whose inputs stay in their slots (sifting copies no
-/// reference-counted payload). `pop` takes the earlier of the two heads.
-struct InputQueue {
-    private struct InOrder {
-        let seq: Int
-        let bytes: Int
-        let item: QueuedInput
-    }
-
-    /// The in-order inputs, oldest first, in a ring: taking the oldest moves nothing (an
-    /// array with a moving head moved each input once more when it compacted, a copy of a
-    /// few hundred bytes into memory long out of cache). In memory the ring owns: an array of
-    /// optional inputs checked its uniqueness and wrapped each input at every push and pop.
-    private final class InOrderRing {
-        private var slots: UnsafeMutablePointer<InOrder>
-        private var capacity = 16
-        private var head = 0
-        private(set) var count = 0
-
-        init() { slots = .allocate(capacity: capacity) }
-
-        deinit {
-            for i in 0..<count { (slots + ((head + i) & (capacity - 1))).deinitialize(count: 1) }
-            slots.deallocate()
-        }
-
-        var firstTime: Int64? { count > 0 ? slots[head].item.input.time : nil }
-        var lastTime: Int64? { count > 0 ? slots[(head + count - 1) & (capacity - 1)].item.input.time : nil }
-        var firstSeq: Int { slots[head].seq }  // Safe: asked only when `firstTime` is not nil.
-
-        func append(_ e: consuming InOrder) {
-            if count == capacity { grow() }
-            (slots + ((head + count) & (capacity - 1))).initialize(to: e)
-            count += 1
-        }
-
-        /// The oldest input, taken out (callers take only from a ring that is not empty).
-        func removeFirst() -> InOrder {
-            let e = (slots + head).move()
-            head = (head + 1) & (capacity - 1)
-            count -= 1
-            return e
-        }
-
-        private func grow() {
-            let grown = UnsafeMutablePointer<InOrder>.allocate(capacity: capacity * 2)
-            for i in 0..<count { (grown + i).moveInitialize(from: slots + ((head + i) & (capacity - 1)), count: 1) }
-            slots.deallocate()
-            slots = grown
-            capacity *= 2
-            head = 0
-        }
-    }
-    private var fifo = InOrderRing()
-    private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
-    private var items: [QueuedInput?] = []
-    private var freeSlots: [Int32] = []
-    private var seq = 0
-    /// Estimated bytes of the queued inputs' evidence.
-    private(set) var bytes = 0
-
-    var peekTime: Int64? {
-        guard let time = fifo.firstTime else { return heap.first?.time }
-        guard let top = heap.first else { return time }
-        return min(top.time, time)
-    }
-
-    var count: Int { fifo.count + heap.count }
-
-    /// Whether an input of this time goes to the in-order part (applied in the order pushed).
-    func takesInOrder(_ time: Int64) -> Bool { fifo.lastTime.map { time >= $0 } ?? true }
-
-    mutating func push(_ item: consuming QueuedInput) {
-        seq += 1
-        let cost = item.estimatedBytes
-        bytes += cost
-        let time = item.input.time
-        if let last = fifo.lastTime, time < last {
-            pushHeap(item, time: time, cost: cost)
-        } else {
-            fifo.append(InOrder(seq: seq, bytes: cost, item: item))
-        }
-    }
-
-    private mutating func pushHeap(_ item: consuming QueuedInput, time: Int64, cost: Int) {
-        precondition(item.held == nil, "an input held in the evidence ring must be applied in order")
-        let slot: Int32
-        if let free = freeSlots.popLast() {
-            slot = free
-            items[Int(slot)] = item
-        } else {
-            slot = Int32(items.count)
-            items.append(item)
-        }
-        heap.append((time, seq, slot, cost))
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard less(i, parent) else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> QueuedInput? { count > 0 ? popFirst() : nil }
-
-    /// `pop` of a queue that is not empty. Not optional: each input taken through `pop` was
-    /// destroyed as an optional after it was applied, through the runtime's generic witness
-    /// (two percent of detection time on the 1 GiB corpus).
-    mutating func popFirst() -> QueuedInput {
-        if let time = fifo.firstTime,
-            heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo.firstSeq < heap[0].seq)
-        {
-            let head = fifo.removeFirst()
-            bytes -= head.bytes
-            return head.item
-        }
-        return popHeap()
-    }
-
-    private mutating func popHeap() -> QueuedInput {
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1
-            let r = l + 1
-            var m = i
-            if l < heap.count && less(l, m) { m = l }
-            if r < heap.count && less(r, m) { m = r }
-            if m == i { break }
-            heap.swapAt(i, m)
-            i = m
-        }
-        freeSlots.append(top.slot)
-        bytes -= top.bytes
-        return items[Int(top.slot)].take()!  // Safe: a slot in the heap holds its input.
-    }
-
-    @inline(__always)
-    private func less(_ a: Int, _ b: Int) -> Bool {
-        heap[a].time < heap[b].time || (heap[a].time == heap[b].time && heap[a].seq < heap[b].seq)
     }
 }

@@ -1,0 +1,285 @@
+/// A correlation input waiting for event time to pass it.
+struct QueuedInput {
+    let correlation: Int
+    /// The input; without evidence when `held` gives it.
+    let input: CorrelationInput
+    /// The event's bytes in the detector's ring, made into evidence if the input is kept.
+    let held: EvidenceRing.Held?
+
+    init(correlation: Int, input: CorrelationInput, held: EvidenceRing.Held? = nil) {
+        self.correlation = correlation
+        self.input = input
+        self.held = held
+    }
+
+    /// What keeping it costs (evidence shared by several inputs is counted for each).
+    var estimatedBytes: Int { 64 + input.evidence.estimatedBytes + (held?.estimatedBytes ?? 0) }
+}
+
+/// A later step of a temporal_ordered correlation set aside when it was matched, because
+/// no sequence could be waiting for it by its turn (see `SequenceWatch`): it waits for its
+/// turn as a few plain words and its key's bytes, without its event.
+struct SetAsideStep {
+    let correlation: Int32
+    let position: Int32
+    let time: Int64
+    /// The group key's digest (`GroupKey.digest`).
+    let digest: UInt64
+}
+
+/// Queued inputs in event-time order, ties in arrival order (so the output does not depend
+/// on the queue's internals).
+///
+/// Inputs nearly always arrive in time order: those go to a FIFO, pushed and popped in
+/// O(1). Only an input older than the newest one queued goes to a min-heap of plain
+/// (time, sequence, slot, bytes) entries whose inputs stay in their slots (sifting copies no
+/// reference-counted payload). Set-aside steps, in time order too, wait in a FIFO of their
+/// own. The next to apply is the earliest of the heads (`nextIsSetAside` says which kind).
+struct InputQueue {
+    private struct InOrder {
+        let seq: Int
+        let bytes: Int
+        let item: QueuedInput
+    }
+
+    /// The in-order inputs, oldest first, in a ring: taking the oldest moves nothing (an
+    /// array with a moving head moved each input once more when it compacted, a copy of a
+    /// few hundred bytes into memory long out of cache). In memory the ring owns: an array of
+    /// optional inputs checked its uniqueness and wrapped each input at every push and pop.
+    private final class InOrderRing {
+        private var slots: UnsafeMutablePointer<InOrder>
+        private var capacity = 16
+        private var head = 0
+        private(set) var count = 0
+
+        init() { slots = .allocate(capacity: capacity) }
+
+        deinit {
+            for i in 0..<count { (slots + ((head + i) & (capacity - 1))).deinitialize(count: 1) }
+            slots.deallocate()
+        }
+
+        var firstTime: Int64? { count > 0 ? slots[head].item.input.time : nil }
+        var lastTime: Int64? { count > 0 ? slots[(head + count - 1) & (capacity - 1)].item.input.time : nil }
+        var firstSeq: Int { slots[head].seq }  // Safe: asked only when `firstTime` is not nil.
+
+        func append(_ e: consuming InOrder) {
+            if count == capacity { grow() }
+            (slots + ((head + count) & (capacity - 1))).initialize(to: e)
+            count += 1
+        }
+
+        /// The oldest input, taken out (callers take only from a ring that is not empty).
+        func removeFirst() -> InOrder {
+            let e = (slots + head).move()
+            head = (head + 1) & (capacity - 1)
+            count -= 1
+            return e
+        }
+
+        private func grow() {
+            let grown = UnsafeMutablePointer<InOrder>.allocate(capacity: capacity * 2)
+            for i in 0..<count { (grown + i).moveInitialize(from: slots + ((head + i) & (capacity - 1)), count: 1) }
+            slots.deallocate()
+            slots = grown
+            capacity *= 2
+            head = 0
+        }
+    }
+    /// Set-aside steps, oldest first, in a ring of plain records with each key's bytes in a
+    /// fixed slot beside its record: no allocation per step once the ring has grown.
+    final class SetAsideRing {
+        /// The longest key a slot holds (longer keys' steps are queued as inputs).
+        static let maxKeyBytes = 120
+        /// What a set-aside step counts toward `DetectorOptions.maxQueuedBytes`.
+        static let estimatedBytes = 64 + maxKeyBytes
+
+        struct Record {
+            let seq: Int
+            let step: SetAsideStep
+            let keyCount: Int
+        }
+
+        private var records: UnsafeMutablePointer<Record>
+        private var keys: UnsafeMutablePointer<UInt8>
+        private var capacity = 16
+        private var head = 0
+        private(set) var count = 0
+
+        init() {
+            records = .allocate(capacity: capacity)
+            keys = .allocate(capacity: capacity * Self.maxKeyBytes)
+        }
+
+        deinit {
+            records.deallocate()
+            keys.deallocate()
+        }
+
+        var first: Record? { count > 0 ? records[head] : nil }
+        var lastTime: Int64? { count > 0 ? records[(head + count - 1) & (capacity - 1)].step.time : nil }
+
+        /// The oldest step's key bytes (valid until it is removed).
+        var firstKey: UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(start: keys + head * Self.maxKeyBytes, count: records[head].keyCount)
+        }
+
+        func append(seq: Int, step: SetAsideStep, key: UnsafeBufferPointer<UInt8>) {
+            precondition(key.count <= Self.maxKeyBytes, "a set-aside step's key longer than its slot")
+            if count == capacity { grow() }
+            let at = (head + count) & (capacity - 1)
+            (records + at).initialize(to: Record(seq: seq, step: step, keyCount: key.count))
+            if let from = key.baseAddress, !key.isEmpty { (keys + at * Self.maxKeyBytes).update(from: from, count: key.count) }
+            count += 1
+        }
+
+        func removeFirst() {
+            head = (head + 1) & (capacity - 1)
+            count -= 1
+        }
+
+        private func grow() {
+            let grownRecords = UnsafeMutablePointer<Record>.allocate(capacity: capacity * 2)
+            let grownKeys = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 * Self.maxKeyBytes)
+            for i in 0..<count {
+                let at = (head + i) & (capacity - 1)
+                (grownRecords + i).initialize(to: records[at])
+                (grownKeys + i * Self.maxKeyBytes).update(from: keys + at * Self.maxKeyBytes, count: records[at].keyCount)
+            }
+            records.deallocate()
+            keys.deallocate()
+            records = grownRecords
+            keys = grownKeys
+            capacity *= 2
+            head = 0
+        }
+    }
+
+    private var fifo = InOrderRing()
+    private var setAside = SetAsideRing()
+    private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
+    private var items: [QueuedInput?] = []
+    private var freeSlots: [Int32] = []
+    private var seq = 0
+    /// Estimated bytes of the queued inputs' evidence.
+    private(set) var bytes = 0
+
+    var peekTime: Int64? {
+        var time = fifo.firstTime
+        if let top = heap.first, time == nil || top.time < time! { time = top.time }
+        if let step = setAside.first, time == nil || step.step.time < time! { time = step.step.time }
+        return time
+    }
+
+    var count: Int { fifo.count + heap.count + setAside.count }
+
+    /// Whether an input of this time is applied after every input queued in order (in the
+    /// FIFO or set aside) so far: only such inputs may hold their event in the detector's
+    /// ring, which is released in the order it was filled, or be set aside.
+    func takesInOrder(_ time: Int64) -> Bool {
+        if let last = fifo.lastTime, time < last { return false }
+        if let last = setAside.lastTime, time < last { return false }
+        return true
+    }
+
+    /// Whether the next to apply (of a queue that is not empty) is a set-aside step: the
+    /// earliest head by time, then by arrival.
+    var nextIsSetAside: Bool {
+        guard let step = setAside.first else { return false }
+        if let time = fifo.firstTime,
+            time < step.step.time || (time == step.step.time && fifo.firstSeq < step.seq)
+        {
+            return false
+        }
+        if let top = heap.first, top.time < step.step.time || (top.time == step.step.time && top.seq < step.seq) {
+            return false
+        }
+        return true
+    }
+
+    /// Queues a set-aside step (of a time `takesInOrder`).
+    mutating func pushSetAside(_ step: SetAsideStep, key: UnsafeBufferPointer<UInt8>) {
+        seq += 1
+        bytes += SetAsideRing.estimatedBytes
+        setAside.append(seq: seq, step: step, key: key)
+    }
+
+    /// Takes the oldest set-aside step out (`nextIsSetAside`), giving it and its key's bytes
+    /// to `body` first.
+    mutating func popSetAside(_ body: (SetAsideStep, UnsafeBufferPointer<UInt8>) -> Void) {
+        let record = setAside.first!  // Safe: asked only when `nextIsSetAside`.
+        bytes -= SetAsideRing.estimatedBytes
+        body(record.step, setAside.firstKey)
+        setAside.removeFirst()
+    }
+
+    mutating func push(_ item: consuming QueuedInput) {
+        seq += 1
+        let cost = item.estimatedBytes
+        bytes += cost
+        let time = item.input.time
+        if let last = fifo.lastTime, time < last {
+            pushHeap(item, time: time, cost: cost)
+        } else {
+            fifo.append(InOrder(seq: seq, bytes: cost, item: item))
+        }
+    }
+
+    private mutating func pushHeap(_ item: consuming QueuedInput, time: Int64, cost: Int) {
+        precondition(item.held == nil, "an input held in the evidence ring must be applied in order")
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            items[Int(slot)] = item
+        } else {
+            slot = Int32(items.count)
+            items.append(item)
+        }
+        heap.append((time, seq, slot, cost))
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard less(i, parent) else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    /// The next input of a queue whose next is not a set-aside step. Not optional: each
+    /// input taken out as an optional was destroyed as one after it was applied, through the
+    /// runtime's generic witness (two percent of detection time on the 1 GiB corpus).
+    mutating func popFirst() -> QueuedInput {
+        if let time = fifo.firstTime,
+            heap.isEmpty || time < heap[0].time || (time == heap[0].time && fifo.firstSeq < heap[0].seq)
+        {
+            let head = fifo.removeFirst()
+            bytes -= head.bytes
+            return head.item
+        }
+        return popHeap()
+    }
+
+    private mutating func popHeap() -> QueuedInput {
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1
+            let r = l + 1
+            var m = i
+            if l < heap.count && less(l, m) { m = l }
+            if r < heap.count && less(r, m) { m = r }
+            if m == i { break }
+            heap.swapAt(i, m)
+            i = m
+        }
+        freeSlots.append(top.slot)
+        bytes -= top.bytes
+        return items[Int(top.slot)].take()!  // Safe: a slot in the heap holds its input.
+    }
+
+    @inline(__always)
+    private func less(_ a: Int, _ b: Int) -> Bool {
+        heap[a].time < heap[b].time || (heap[a].time == heap[b].time && heap[a].seq < heap[b].seq)
+    }
+}

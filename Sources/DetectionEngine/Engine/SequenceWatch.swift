@@ -1,0 +1,103 @@
+/// Which later steps of temporal_ordered correlations can be set aside when they are
+/// matched: queued as a few plain words and their key's bytes, with no group key made and
+/// no copy of their event.
+///
+/// A later step extends a sequence only if its group holds the steps before it by its turn,
+/// and most find none ("refusals, then an allowed sensitive request": 41,630 of the 1 GiB
+/// corpus's 90,005 correlation inputs, nearly all dropped when applied). Copying each one's
+/// event (writes, with their bodies) and queueing it as an input cost 19-25 ns of detection
+/// per event there. A group can only be made by an input that begins a sequence (step 0), so
+/// when neither the correlation's groups nor the first steps queued for it have the step's
+/// key (by its digest, in filters that never answer "no" for a key they hold), nothing can
+/// be waiting for the step by its turn unless a first step arrives later, out of order. At
+/// its turn a set-aside step is counted as an input that found no group would be; if a group
+/// for its key may exist after all, it is applied as the input it stands for, without its
+/// event in the evidence (`DetectorCounters.setAsideStepsWithoutEvidence`). The detector
+/// stops setting steps aside for twice the lateness whenever a first step watched for
+/// arrives out of order, so a stream that is out of order (several API servers, webhook
+/// batches) keeps every step's evidence; only a first disorder after a stretch in order can
+/// cost one.
+///
+/// A correlation qualifies when it fires early (a lower bound, or no condition: only then
+/// is a later step with no group dropped) and its first step is a rule, or a correlation
+/// whose firings carry the same group-by values in the same order and whose own groups are
+/// made by rules' matches (then that correlation's groups and queued inputs are asked too:
+/// its firings begin the sequences).
+struct SequenceWatch {
+    /// For correlation `c`: the correlations to ask, `watched[c]` (nil: its steps are never
+    /// set aside) and `alsoWatched[c]` (-1: none).
+    private let watched: [Int?]
+    private let alsoWatched: [Int]
+    /// For correlation `x`: the highest position whose queued inputs are counted in
+    /// `queuedFirstSteps[x]` (-1: none are).
+    private let trackedUpTo: [Int]
+    /// The digests of queued inputs that may make a group, per correlation.
+    private var queuedFirstSteps: [KeyFilter]
+
+    init(_ plan: DetectionPlan, states: [CorrelationState]) {
+        let correlations = plan.correlations
+        var watched = [Int?](repeating: nil, count: correlations.count)
+        var alsoWatched = [Int](repeating: -1, count: correlations.count)
+        var trackedUpTo = [Int](repeating: -1, count: correlations.count)
+        /// The highest position of `x` whose inputs may make a group, when every such input
+        /// comes from a rule (nil otherwise: firings are not queued, so not tracked).
+        func groupMakers(_ x: Int) -> Int? {
+            let last = states[x].dropsLaterStepsWithoutGroup ? 0 : correlations[x].inputs.count - 1
+            guard last >= 0 else { return nil }
+            for input in correlations[x].inputs[0...last] {
+                guard case .rule = input.source else { return nil }
+            }
+            return last
+        }
+        for (c, correlation) in correlations.enumerated() {
+            guard states[c].dropsLaterStepsWithoutGroup, let first = correlation.inputs.first else { continue }
+            switch first.source {
+            case .rule:
+                watched[c] = c
+                trackedUpTo[c] = 0
+            case .correlation(let inner):
+                let n = correlations[inner].groupBy.count
+                let sameValues =
+                    first.groupValues.count == n
+                    && first.groupValues.enumerated().allSatisfy { k, source in
+                        if case .group(let j) = source { return j == k }
+                        return false
+                    }
+                guard sameValues, let last = groupMakers(inner) else { continue }
+                watched[c] = c
+                alsoWatched[c] = inner
+                trackedUpTo[inner] = max(trackedUpTo[inner], last)
+            }
+        }
+        self.watched = watched
+        self.alsoWatched = alsoWatched
+        self.trackedUpTo = trackedUpTo
+        queuedFirstSteps = correlations.indices.map { _ in KeyFilter() }
+    }
+
+    /// Whether a later step of correlation `c` with this key digest can be set aside: no
+    /// group, and no queued input that may make one, has the digest.
+    @inline(__always)
+    func canSetAside(_ c: Int, digest: UInt64, states: [CorrelationState]) -> Bool {
+        guard let x = watched[c] else { return false }
+        if states[x].mayHaveGroup(digest) || queuedFirstSteps[x].mayContain(digest) { return false }
+        let y = alsoWatched[c]
+        return y < 0 || !(states[y].mayHaveGroup(digest) || queuedFirstSteps[y].mayContain(digest))
+    }
+
+    /// An input to correlation `x` at `position` was queued; whether it is a first step
+    /// watched for (one that may make a group some set-aside step waits for).
+    @inline(__always)
+    mutating func queued(_ x: Int, position: Int, digest: UInt64) -> Bool {
+        guard position <= trackedUpTo[x] else { return false }
+        queuedFirstSteps[x].insert(digest)
+        return true
+    }
+
+    /// An input to correlation `x` at `position` was applied.
+
+    @inline(__always)
+    mutating func applied(_ x: Int, position: Int, digest: UInt64) {
+        if position <= trackedUpTo[x] { queuedFirstSteps[x].remove(digest) }
+    }
+}
