@@ -1,3 +1,4 @@
+import AuditTestSupport
 import DetectionEngine
 import Foundation
 import RuleLoader
@@ -339,6 +340,55 @@ struct CorrelationEngineTests {
         #expect(alert.evidenceTotal == 4)
         #expect(alert.evidence.last.map { String(decoding: $0.raw, as: UTF8.self) } == events[5])
         #expect(detector.counters.sequenceStepsSetAside == 1)
+    }
+
+    @Test(
+        "random streams give the same alerts and counts whether later steps are set aside or not; in order, the same evidence too",
+        arguments: [(0, false), (1, false), (2, true), (3, true)])
+    func setAsideChangesNothing(seed: Int, disorder: Bool) throws {
+        var rng = SplitMix64(seed: 0x5E7A_51DE &+ UInt64(seed))
+        // Refusals and allowed reads by five users, a refusal burst at times, about a second
+        // apart over an hour; out of order by up to 4 s (within the lateness) when asked.
+        var timed: [(at: Double, json: String)] = []
+        var at = 0.0
+        for _ in 0..<1_500 {
+            at += Double(rng.next() % 2_000) / 1_000
+            let user = "user-\(rng.next() % 5)"
+            let refused = rng.next() % 4 == 0
+            let burst = refused && rng.next() % 8 == 0 ? 3 : 1
+            for k in 0..<burst {
+                let t = at + Double(k) * 0.01
+                timed.append((t, secret(user, "s\(rng.next() % 3)", at: t, code: refused ? 403 : 200)))
+            }
+        }
+        if disorder {
+            for i in timed.indices where rng.next() % 6 == 0 {
+                let j = min(timed.count - 1, i + Int(rng.next() % 4))
+                if timed[j].at - timed[i].at < 4 { timed.swapAt(i, j) }
+            }
+        }
+        let events = timed.map(\.json) + [Ev(at: at + 3_600).json]
+        for p in [deniedThenAllowedPack(), probeThenSuccessPack()] {
+            var off = DetectorOptions()
+            off.setAsideSequenceSteps = false
+            let (expected, plain) = run(p, events, options: off)
+            let (alerts, detector) = run(p, events)
+            #expect(plain.counters.sequenceStepsSetAside == 0)
+            #expect(detector.counters.sequenceStepsSetAside > 0)
+            #expect(alerts.count == expected.count)
+            #expect(!alerts.isEmpty)
+            for (a, b) in zip(alerts, expected) {
+                #expect(a.rule.title == b.rule.title && a.time == b.time && a.firstTime == b.firstTime)
+                #expect(a.count == b.count && a.evidenceTotal == b.evidenceTotal)
+                #expect(a.group.map(\.value) == b.group.map(\.value))
+            }
+            #expect(detector.correlationCounters == plain.correlationCounters)
+            if detector.counters.setAsideStepsWithoutEvidence == 0 {
+                let evidence = alerts.map { $0.evidence.map(\.raw) }
+                #expect(evidence == expected.map { $0.evidence.map(\.raw) })
+            }
+            if !disorder { #expect(detector.counters.setAsideStepsWithoutEvidence == 0) }
+        }
     }
 
     @Test("chaining: a burst of 403s, then success on secrets, by the same user")

@@ -47,6 +47,9 @@ public struct DetectorOptions: Sendable {
     /// Remember rule verdicts per combination of envelope values (`VerdictMemo`). Off only
     /// to check that the memo changes no result.
     public var memoizeVerdicts = true
+    /// Set aside later steps of sequences that no sequence can be waiting for
+    /// (`SequenceWatch`). Off only to check what setting aside changes.
+    public var setAsideSequenceSteps = true
     /// Event classes the memo remembers which rules to judge for, per rule index, and as
     /// many distinct identities and request shapes; when full, they are forgotten and
     /// relearnt (counted in `verdictMemoResets`). A class is a 64-byte cell, an identity or
@@ -220,7 +223,7 @@ public final class Detector {
         replayContext = EventContext(AuditEvent())
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
         routes = InputRoutes(plan)
-        watch = SequenceWatch(plan, states: states)
+        watch = SequenceWatch(plan, states: states, enabled: options.setAsideSequenceSteps)
         // Every event inserts a key, so a busy stream fills the first sizes within seconds:
         // starting at one 2 MiB page (65,536 keys before it first grows) spares the first two
         // doublings, whose rehashes were 4% of detection's instructions on the 64 MiB corpus.

@@ -34,7 +34,8 @@ struct SequenceWatch {
     /// The digests of queued inputs that may make a group, per correlation.
     private var queuedFirstSteps: [KeyFilter]
 
-    init(_ plan: DetectionPlan, states: [CorrelationState]) {
+    /// `enabled` false: no step is ever set aside.
+    init(_ plan: DetectionPlan, states: [CorrelationState], enabled: Bool = true) {
         let correlations = plan.correlations
         var watched = [Int?](repeating: nil, count: correlations.count)
         var alsoWatched = [Int](repeating: -1, count: correlations.count)
@@ -49,7 +50,7 @@ struct SequenceWatch {
             }
             return last
         }
-        for (c, correlation) in correlations.enumerated() {
+        for (c, correlation) in correlations.enumerated() where enabled {
             guard states[c].dropsLaterStepsWithoutGroup, let first = correlation.inputs.first else { continue }
             switch first.source {
             case .rule:
