@@ -85,7 +85,7 @@ public final class CorrelationState {
     private let maxEvidence: Int
     private let maxEntries: Int
 
-    private var index: [GroupKey: Int32] = [:]
+    private var index = KeyIndex()
     /// The groups' digests: a later step of an ordered sequence (most of its inputs) usually
     /// finds no group, and is then answered without hashing its key into `index`.
     private var groupFilter = KeyFilter()
@@ -167,7 +167,7 @@ public final class CorrelationState {
         guard let g = admit(input) else { return }
         apply(
             CorrelationInput(
-                input: input.input, time: input.time, group: input.group, value: input.value, evidence: evidence(),
+                input: input.input, time: input.time, group: input.group, valueKey: input.valueKey, evidence: evidence(),
                 evidenceTotal: input.evidenceTotal),
             to: g, emit)
     }
@@ -202,14 +202,15 @@ public final class CorrelationState {
             counters.lateInputs += 1
             return nil
         }
-        if spec.kind == .valueCount, input.value == nil { return nil }
+        if spec.kind == .valueCount, input.valueKey == nil { return nil }
         if (spec.kind == .temporal || spec.kind == .temporalOrdered), input.input < 0 || input.input >= spec.inputCount {
             return nil
         }
         if newest == nil || t > newest! { newest = t }
         let laterStep = mode == .ordered && input.input > 0
         if laterStep && !groupFilter.mayContain(input.group.digest) { return nil }
-        if let s = index[input.group] { return slots[Int(s)]! }
+        let group = input.group
+        if let s = index.find(group.digest, isKey: { slots[Int($0)]!.key == group }) { return slots[Int(s)]! }
         if laterStep { return nil }
         return makeGroup(input.group)
     }
@@ -270,7 +271,7 @@ public final class CorrelationState {
                 s = g.next
             }
         }
-        index = [:]
+        index.removeAll()
         groupFilter = KeyFilter()
         slots = []
         freeSlots = []
@@ -345,7 +346,7 @@ public final class CorrelationState {
 
     private func ingestValueCount(_ g: Group, _ input: CorrelationInput, _ emit: (CorrelationFiring) -> Void) -> Bool {
         let t = input.time
-        let value = input.value!
+        let value = input.valueKey!
         let cutoff = sub(t, timespan)
         while let h = g.values.oldest, h.time < cutoff {
             g.bytes -= h.bytes
@@ -355,7 +356,7 @@ public final class CorrelationState {
         let ev = input.evidence.capped(maxEvidence)
         g.bytes += g.values.upsert(
             value, time: t, evidence: ev, total: input.evidenceTotal,
-            bytes: Cost.value + value.utf8.count + ev.estimatedBytes)
+            bytes: Cost.value + value.estimatedBytes + ev.estimatedBytes)
 
         var nodes: [Int32] = []
         if inOrder {
@@ -529,8 +530,9 @@ public final class CorrelationState {
         case .eventCount:
             break
         case .valueCount:
-            let value = input.value!
-            g.bytes += g.values.upsert(value, time: t, evidence: EvidenceItems([]), total: 1, bytes: Cost.value + value.utf8.count)
+            let value = input.valueKey!
+            g.bytes += g.values.upsert(
+                value, time: t, evidence: EvidenceItems([]), total: 1, bytes: Cost.value + value.estimatedBytes)
             while g.values.count > maxEntries {
                 g.bytes -= g.values.oldest!.bytes
                 g.values.removeOldest()
@@ -640,7 +642,7 @@ public final class CorrelationState {
         }
         g.baseBytes = g.bytes
         slots[Int(slot)] = g
-        index[key] = slot
+        index.insert(key.digest, slot: slot)
         groupFilter.insert(key.digest)
         totalBytes += g.bytes
         // Link at the tail (most recently updated).
@@ -657,7 +659,7 @@ public final class CorrelationState {
 
     private func removeGroup(_ g: Group) {
         unlink(g)
-        index.removeValue(forKey: g.key)
+        index.remove(g.key.digest, slot: g.slot)
         groupFilter.remove(g.key.digest)
         slots[Int(g.slot)] = nil
         freeSlots.append(g.slot)
@@ -763,7 +765,8 @@ public final class CorrelationState {
 private enum Cost {
     static let group = 192
     static let entry = 48
-    static let value = 80
+    /// With the value key's own estimate (16 bytes plus its bytes): 80 bytes and the value's.
+    static let value = 64
     static let chain = 64
 }
 
@@ -820,9 +823,10 @@ private struct Chain {
     var bytes: Int { Cost.chain + evidence.bytes }
 }
 
-/// Keys with a time, in a linked list sorted by time (oldest at the head); seeing a key
-/// again moves it toward the tail. O(1) for in-order updates.
-private struct RecencyMap<Key: Hashable> {
+/// Values (as one-value keys) with a time, in a linked list sorted by time (oldest at the
+/// head); seeing a value again moves it toward the tail. O(1) for in-order updates.
+private struct RecencyMap {
+    typealias Key = GroupKey
     struct Node {
         var key: Key?
         var time: Int64
@@ -833,7 +837,7 @@ private struct RecencyMap<Key: Hashable> {
         var next: Int32
     }
 
-    private var index: [Key: Int32] = [:]
+    private var index = KeyIndex()
     private(set) var nodes: [Node] = []
     private var free: [Int32] = []
     private var head: Int32 = -1
@@ -846,7 +850,7 @@ private struct RecencyMap<Key: Hashable> {
     /// Records `key` at `time`; a key already present keeps its latest time and that
     /// input's evidence. Returns the change in bytes.
     mutating func upsert(_ key: Key, time: Int64, evidence: EvidenceItems, total: Int, bytes: Int) -> Int {
-        if let i = index[key] {
+        if let i = index.find(key.digest, isKey: { nodes[Int($0)].key == key }) {
             let n = Int(i)
             guard time >= nodes[n].time else { return 0 }
             let delta = bytes - nodes[n].bytes
@@ -869,7 +873,7 @@ private struct RecencyMap<Key: Hashable> {
             i = Int32(nodes.count)
             nodes.append(node)
         }
-        index[key] = i
+        index.insert(key.digest, slot: i)
         insertSorted(i)
         return bytes
     }
@@ -878,13 +882,13 @@ private struct RecencyMap<Key: Hashable> {
         guard head >= 0 else { return }
         let i = head
         unlink(i)
-        if let key = nodes[Int(i)].key { index.removeValue(forKey: key) }
+        if let key = nodes[Int(i)].key { index.remove(key.digest, slot: i) }
         nodes[Int(i)] = Node(key: nil, time: 0, evidence: EvidenceItems([]), total: 0, bytes: 0, prev: -1, next: -1)
         free.append(i)
     }
 
     mutating func removeAll() {
-        index = [:]
+        index.removeAll()
         nodes = []
         free = []
         head = -1
@@ -949,7 +953,7 @@ private final class Group {
     // event_count (early)
     var entries = TimeOrderedQueue<Entry>()
     // value_count: values with their latest time (early: with evidence; window: values only)
-    var values = RecencyMap<String>()
+    var values = RecencyMap()
     var droppedValues = 0
     // temporal (early): the latest input per rule
     var positions: [Entry?] = []

@@ -394,18 +394,29 @@ public struct CorrelationInput: Sendable {
     /// Event time, microseconds since the Unix epoch.
     public let time: Int64
     public let group: GroupKey
-    /// value_count: the field's value (nil: the event has none, and it is not counted).
-    public let value: String?
+    /// value_count: the field's value as a one-value key (its bytes, hashed once), nil when
+    /// the event has none (the input is then not counted). Values are told apart by their
+    /// bytes, as group keys are; made from the event's bytes, a value costs no `String`.
+    let valueKey: GroupKey?
     /// The contributing events (one for a rule match; a chained firing's evidence).
     public let evidence: EvidenceItems
     /// How many events contributed in total (`evidence` may be capped).
     public let evidenceTotal: Int
 
+    /// value_count: the field's value (nil: the event has none, and it is not counted).
+    public var value: String? { valueKey.map { $0.values.first.flatMap { $0 } ?? "" } }
+
     public init(input: Int, time: Int64, group: GroupKey, value: String?, evidence: EvidenceItems, evidenceTotal: Int) {
+        self.init(
+            input: input, time: time, group: group, valueKey: value.map { GroupKey([$0]) }, evidence: evidence,
+            evidenceTotal: evidenceTotal)
+    }
+
+    init(input: Int, time: Int64, group: GroupKey, valueKey: GroupKey?, evidence: EvidenceItems, evidenceTotal: Int) {
         self.input = input
         self.time = time
         self.group = group
-        self.value = value
+        self.valueKey = valueKey
         self.evidence = evidence
         self.evidenceTotal = evidenceTotal
     }

@@ -201,8 +201,10 @@ public final class Detector {
     private var heldMatches: [Int] = []
     /// The event's matches (see `EventVerdict.gatedCount`), collected before they are applied.
     private var matchBuffer: [Int32] = []
-    /// Reused to make each correlation input's group key (one allocation per key).
+    /// Reused to make each correlation input's group key (one allocation per key), and
+    /// value_count's value.
     private var keyBuilder = GroupKey.Builder()
+    private var valueBuilder = GroupKey.Builder()
     /// A batch's verdicts, judged before any is applied (`process(batch:afterEach:)`).
     private var batchVerdicts: [EventVerdict] = []
     /// Memo figures of judges that ran on other threads (`absorbCounters(of:)`).
@@ -504,7 +506,7 @@ public final class Detector {
         routes.forEachRoute(of: r) { route in
             keyBuilder.reset()
             for f in route.groupStart..<(route.groupStart + route.groupCount) {
-                routes.withField(f) { Self.append($0, context, to: &keyBuilder) }
+                _ = routes.withField(f) { Self.append($0, context, to: &keyBuilder) }
             }
             nextDue = .min  // an input (or a step set aside) is queued
             let inOrder = queue.takesInOrder(time)
@@ -523,7 +525,11 @@ public final class Detector {
                 }
             }
             let group = keyBuilder.key()
-            let value = route.value >= 0 ? routes.withField(route.value) { Self.read($0, context) } : nil
+            var value: GroupKey?
+            if route.value >= 0 {
+                valueBuilder.reset()
+                if routes.withField(route.value, { Self.append($0, context, to: &valueBuilder) }) { value = valueBuilder.key() }
+            }
             if watch.queued(route.correlation, position: route.position, digest: group.digest), time < newestTime {
                 // A first step out of order (older than an event before it): steps set aside
                 // may have been waiting for it. Setting aside waits until the stream has been
@@ -537,7 +543,7 @@ public final class Detector {
                     QueuedInput(
                         correlation: route.correlation,
                         input: CorrelationInput(
-                            input: route.position, time: time, group: group, value: value, evidence: EvidenceItems([]),
+                            input: route.position, time: time, group: group, valueKey: value, evidence: EvidenceItems([]),
                             evidenceTotal: 1),
                         held: held))
             } else {
@@ -545,7 +551,7 @@ public final class Detector {
                     QueuedInput(
                         correlation: route.correlation,
                         input: CorrelationInput(
-                            input: route.position, time: time, group: group, value: value,
+                            input: route.position, time: time, group: group, valueKey: value,
                             evidence: EvidenceItems(madeEvidence(&shared, context, time: time)), evidenceTotal: 1)))
             }
             applyOverflow()
@@ -603,12 +609,13 @@ public final class Detector {
     }
 
     /// Appends a field's values to a group key as one value (several values joined with
-    /// commas, strings decoded), or an absent value (nil: the source gives none): the bytes
-    /// of what `read` gives.
-    static func append(_ field: FieldDefinition?, _ context: EventContext, to key: inout GroupKey.Builder) {
+    /// commas, strings decoded), or an absent value (nil: the source gives none). Returns
+    /// whether a value was present.
+    @discardableResult
+    static func append(_ field: FieldDefinition?, _ context: EventContext, to key: inout GroupKey.Builder) -> Bool {
         guard let field else {
             key.appendAbsent()
-            return
+            return false
         }
         // Most group-by fields are envelope strings (user, resource, namespace) in plain ASCII:
         // their raw bytes are the value, without the general walk over a field's values.
@@ -620,7 +627,7 @@ public final class Detector {
         }
         if let text = plain?.rawStringContents, isPlainASCII(text, orBackslash: true) {
             key.append(value: text)
-            return
+            return true
         }
         var opened = false
         forEachText(of: field, context) { text in
@@ -637,17 +644,7 @@ public final class Detector {
             }
         }
         if opened { key.close() } else { key.appendAbsent() }
-    }
-
-    /// A field's values as one string (several values joined with commas), nil when absent.
-    static func read(_ field: FieldDefinition?, _ context: EventContext) -> String? {
-        guard let field else { return nil }
-        var joined: String?
-        forEachText(of: field, context) { text in
-            let s = String(decoding: text, as: UTF8.self)
-            joined = joined.map { $0 + "," + s } ?? s
-        }
-        return joined
+        return opened
     }
 
     /// Calls `body` with the text of each of a field's values: a string decoded, anything
@@ -891,12 +888,12 @@ public final class Detector {
                         if case .group(let k) = source, k < firingValues.count { return firingValues[k] }
                         return nil
                     })
-                var value: String?
-                if case .group(let k)? = input.value, k < firingValues.count { value = firingValues[k] }
+                var value: GroupKey?
+                if case .group(let k)? = input.value, k < firingValues.count, let v = firingValues[k] { value = GroupKey([v]) }
                 states[feed.correlation].ingest(
                     CorrelationInput(
-                        input: position, time: firing.lastTime, group: group, value: value, evidence: firing.evidence,
-                        evidenceTotal: firing.evidenceTotal)
+                        input: position, time: firing.lastTime, group: group, valueKey: value,
+                        evidence: EvidenceItems(firing.evidence), evidenceTotal: firing.evidenceTotal)
                 ) { outerFiring in fired(feed.correlation, outerFiring) }
                 deadlinesChanged = true  // the outer correlation's deadlines moved too
             }
