@@ -1056,7 +1056,7 @@ struct GroupKeyTests {
     /// were appended (whole, or opened, written in parts and closed).
     @Test("a reused builder makes each key from its own values, past its first room")
     func reusedBuilder() {
-        var builder = GroupKey.Builder()
+        let builder = GroupKey.Builder()
         let values: [[String?]] = [
             ["alice", "payments"], [String(repeating: "x", count: 300), nil, "y"], [], [nil],
             ["a", String(repeating: "z", count: 1_000)], ["", "b"], ["alice", "payments"],

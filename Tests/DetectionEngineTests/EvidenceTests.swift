@@ -195,10 +195,10 @@ struct GroupKeyBytesTests {
                 var event = AuditEvent()
                 guard case .event = event.load(object: object) else { throw GroupKeyBytesError.notAnEvent }
                 let context = EventContext(event)
-                var builder = GroupKey.Builder()
+                let builder = GroupKey.Builder()
                 for name in fields {
                     let field = try #require(FieldCatalogue.standard.resolve(name))
-                    Detector.append(field, context, to: &builder)
+                    Detector.append(field, context, to: builder)
                 }
                 return builder.key()
             }

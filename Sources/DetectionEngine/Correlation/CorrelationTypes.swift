@@ -170,7 +170,7 @@ public struct GroupKey: Hashable, Sendable {
     let digest: UInt64
 
     public init(_ values: [String?]) {
-        var builder = Builder()
+        let builder = Builder()
         for value in values {
             if var value {
                 value.withUTF8 { builder.append(value: $0) }
@@ -186,7 +186,7 @@ public struct GroupKey: Hashable, Sendable {
         digest = encoded.withUnsafeBufferPointer { Self.digest(of: $0) }
     }
 
-    /// The key whose encoded bytes (`Builder.withBytes`) these are.
+    /// The key whose encoded bytes (`Builder.bytes`) these are.
     init(encodedBytes: UnsafeBufferPointer<UInt8>) { self.init(encoded: Array(encodedBytes)) }
 
     @inline(__always)
@@ -245,74 +245,81 @@ public struct GroupKey: Hashable, Sendable {
     /// the builder keeps at its largest size, written through one pointer per value, with the
     /// length of what is used kept apart: appending to an array byte by byte, emptying it
     /// and copying it out generically cost about 650 instructions an input.
-    struct Builder {
-        /// The key so far is `storage[0..<count]`; the rest is room.
-        private var storage = [UInt8](repeating: 0, count: 256)
+    ///
+    /// A class with a buffer of its own: held as a constant by the detector, it is called
+    /// without being retained, and reading its bytes retains no array.
+    final class Builder {
+        /// The key so far is `storage[0..<count]`; the rest (up to `capacity`) is room.
+        private var storage: UnsafeMutablePointer<UInt8>
+        private var capacity = 256
         private var count = 0
         /// Where the open value's length goes (-1: no value open).
         private var lengthAt = -1
 
-        mutating func reset() {
+        init() { storage = .allocate(capacity: capacity) }
+
+        deinit { storage.deallocate() }
+
+        func reset() {
             count = 0
             lengthAt = -1
         }
 
-        mutating func appendAbsent() { appendByte(GroupKey.absent) }
+        func appendAbsent() { appendByte(GroupKey.absent) }
 
-        mutating func append(value: UnsafeBufferPointer<UInt8>) {
+        func append(value: UnsafeBufferPointer<UInt8>) {
             let n = value.count
-            write(5 + n) { p in
-                p[0] = GroupKey.present
-                Self.storeLength(n, at: p + 1)
-                if let from = value.baseAddress, n > 0 { (p + 5).update(from: from, count: n) }
-            }
+            let p = room(5 + n)
+            p[0] = GroupKey.present
+            Self.storeLength(n, at: p + 1)
+            if let from = value.baseAddress, n > 0 { (p + 5).update(from: from, count: n) }
         }
 
         /// Starts a present value, whose bytes follow with `appendBytes`, then `close`.
-        mutating func open() {
+        func open() {
             lengthAt = count + 1
-            write(5) { p in
-                p[0] = GroupKey.present
-                Self.storeLength(0, at: p + 1)
-            }
+            let p = room(5)
+            p[0] = GroupKey.present
+            Self.storeLength(0, at: p + 1)
         }
 
-        mutating func appendBytes(_ part: UnsafeBufferPointer<UInt8>) {
+        func appendBytes(_ part: UnsafeBufferPointer<UInt8>) {
             guard let from = part.baseAddress, !part.isEmpty else { return }
-            write(part.count) { p in p.update(from: from, count: part.count) }
+            room(part.count).update(from: from, count: part.count)
         }
 
-        mutating func appendByte(_ byte: UInt8) { write(1) { p in p[0] = byte } }
+        func appendByte(_ byte: UInt8) { room(1)[0] = byte }
 
-        mutating func close() {
-            let n = count - lengthAt - 4
-            let at = lengthAt
-            storage.withUnsafeMutableBufferPointer { b in Self.storeLength(n, at: b.baseAddress! + at) }  // Safe: never empty.
+        func close() {
+            Self.storeLength(count - lengthAt - 4, at: storage + lengthAt)
             lengthAt = -1
         }
 
         /// The key of the values appended: a copy of the bytes, so the builder's buffer stays
         /// its own.
-        func key() -> GroupKey { withBytes { GroupKey(encodedBytes: $0) } }
+        func key() -> GroupKey { GroupKey(encodedBytes: bytes) }
 
         /// How many encoded bytes the values appended take.
         var byteCount: Int { count }
 
         /// The digest the key of the values appended would have, without making the key.
-        func digest() -> UInt64 { withBytes { GroupKey.digest(of: $0) } }
+        func digest() -> UInt64 { GroupKey.digest(of: bytes) }
 
-        /// `body` with the encoded bytes of the values appended (valid during the call).
-        func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-            let n = count
-            return storage.withUnsafeBufferPointer { b in body(UnsafeBufferPointer(rebasing: b[0..<n])) }
-        }
+        /// The encoded bytes of the values appended (valid until the builder changes).
+        var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: storage, count: count) }
 
-        /// Runs `body` on room for `n` more bytes at the end of the key, then counts them.
-        private mutating func write(_ n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Void) {
-            if count + n > storage.count { storage.append(contentsOf: repeatElement(0, count: max(storage.count, n))) }
-            let at = count
-            storage.withUnsafeMutableBufferPointer { b in body(b.baseAddress! + at) }  // Safe: room was made.
+        /// Room for `n` more bytes at the end of the key, counted as written.
+        private func room(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+            if count + n > capacity {
+                let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + n))
+                grown.update(from: storage, count: count)
+                storage.deallocate()
+                storage = grown
+                capacity = max(capacity * 2, count + n)
+            }
+            let at = storage + count
             count += n
+            return at
         }
 
         @inline(__always)

@@ -203,8 +203,8 @@ public final class Detector {
     private var matchBuffer: [Int32] = []
     /// Reused to make each correlation input's group key (one allocation per key), and
     /// value_count's value.
-    private var keyBuilder = GroupKey.Builder()
-    private var valueBuilder = GroupKey.Builder()
+    private let keyBuilder = GroupKey.Builder()
+    private let valueBuilder = GroupKey.Builder()
     /// A batch's verdicts, judged before any is applied (`process(batch:afterEach:)`).
     private var batchVerdicts: [EventVerdict] = []
     /// Memo figures of judges that ran on other threads (`absorbCounters(of:)`).
@@ -506,7 +506,7 @@ public final class Detector {
         routes.forEachRoute(of: r) { route in
             keyBuilder.reset()
             for f in route.groupStart..<(route.groupStart + route.groupCount) {
-                _ = routes.withField(f) { Self.append($0, context, to: &keyBuilder) }
+                _ = routes.withField(f) { Self.append($0, context, to: keyBuilder) }
             }
             nextDue = .min  // an input (or a step set aside) is queued
             let inOrder = queue.takesInOrder(time)
@@ -519,7 +519,7 @@ public final class Detector {
                     tally.sequenceStepsSetAside += 1
                     let step = SetAsideStep(
                         correlation: Int32(route.correlation), position: Int32(route.position), time: time, digest: digest)
-                    keyBuilder.withBytes { queue.pushSetAside(step, key: $0) }
+                    queue.pushSetAside(step, key: keyBuilder.bytes)
                     applyOverflow()
                     return
                 }
@@ -528,7 +528,7 @@ public final class Detector {
             var value: GroupKey?
             if route.value >= 0 {
                 valueBuilder.reset()
-                if routes.withField(route.value, { Self.append($0, context, to: &valueBuilder) }) { value = valueBuilder.key() }
+                if routes.withField(route.value, { Self.append($0, context, to: valueBuilder) }) { value = valueBuilder.key() }
             }
             if watch.queued(route.correlation, position: route.position, digest: group.digest), time < newestTime {
                 // A first step out of order (older than an event before it): steps set aside
@@ -612,7 +612,7 @@ public final class Detector {
     /// commas, strings decoded), or an absent value (nil: the source gives none). Returns
     /// whether a value was present.
     @discardableResult
-    static func append(_ field: FieldDefinition?, _ context: EventContext, to key: inout GroupKey.Builder) -> Bool {
+    static func append(_ field: FieldDefinition?, _ context: EventContext, to key: GroupKey.Builder) -> Bool {
         guard let field else {
             key.appendAbsent()
             return false

@@ -155,8 +155,10 @@ struct InputQueue {
         }
     }
 
-    private var fifo = InOrderRing()
-    private var setAside = SetAsideRing()
+    /// Constants, so that calls on them need not retain them (through a variable each call
+    /// retained the ring and released it after: an atomic pair per input queued and applied).
+    private let fifo = InOrderRing()
+    private let setAside = SetAsideRing()
     private var heap: [(time: Int64, seq: Int, slot: Int32, bytes: Int)] = []
     private var items: [QueuedInput?] = []
     private var freeSlots: [Int32] = []
