@@ -163,7 +163,7 @@ public final class Detector {
     /// The correlation inputs each rule's match makes.
     private let routes: InputRoutes
     /// Which later steps of sequences may be set aside, and the queued first steps' digests.
-    private var watch: SequenceWatch
+    private let watch: SequenceWatch
     /// The clock reading from which steps may be set aside: twice the lateness after the
     /// first correlation input, and again after each first step that arrived out of order
     /// (a stream out of order keeps it suspended). `.min` before the first input.
@@ -530,11 +530,14 @@ public final class Detector {
                 valueBuilder.reset()
                 if routes.withField(route.value, { Self.append($0, context, to: valueBuilder) }) { value = valueBuilder.key() }
             }
-            if watch.queued(route.correlation, position: route.position, digest: group.digest), time < newestTime {
-                // A first step out of order (older than an event before it): steps set aside
-                // may have been waiting for it. Setting aside waits until the stream has been
-                // in order for a while.
-                setAsideResumes = max(setAsideResumes, Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness))
+            if watch.watches(route.correlation, position: route.position) {
+                watch.queued(route.correlation, digest: group.digest)
+                if time < newestTime {
+                    // A first step out of order (older than an event before it): steps set
+                    // aside may have been waiting for it. Setting aside waits until the stream
+                    // has been in order for a while.
+                    setAsideResumes = max(setAsideResumes, Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness))
+                }
             }
             // Held in the ring only while the input waits in the queue's in-order parts, which
             // release the ring in order.
@@ -811,7 +814,7 @@ public final class Detector {
         nextDue = .min
         let c = queued.correlation  // the closure captures the number, not a copy of the input
         let state = states[c]
-        watch.applied(c, position: queued.input.input, digest: queued.input.group.digest)
+        if watch.watches(c, position: queued.input.input) { watch.applied(c, digest: queued.input.group.digest) }
         if let held = queued.held {
             ring.release(before: held.start)  // inputs held in the ring are applied in order
             state.ingest(queued.input, evidence: { EvidenceItems(evidenceFromRing(held)) }) { firing in fired(c, firing) }

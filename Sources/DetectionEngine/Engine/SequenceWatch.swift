@@ -23,7 +23,11 @@
 /// whose firings carry the same group-by values in the same order and whose own groups are
 /// made by rules' matches (then that correlation's groups and queued inputs are asked too:
 /// its firings begin the sequences).
-struct SequenceWatch {
+///
+/// A class with counts in memory of its own (a filter of 4,096 counted buckets per
+/// correlation, as `KeyFilter` keeps them), held as a constant: updating a filter in an array
+/// of arrays checked both arrays' uniqueness at every queued and applied input.
+final class SequenceWatch {
     /// For correlation `c`: the correlations to ask, `watched[c]` (nil: its steps are never
     /// set aside) and `alsoWatched[c]` (-1: none).
     private let watched: [Int?]
@@ -31,8 +35,10 @@ struct SequenceWatch {
     /// For correlation `x`: the highest position whose queued inputs are counted in
     /// `queuedFirstSteps[x]` (-1: none are).
     private let trackedUpTo: [Int]
-    /// The digests of queued inputs that may make a group, per correlation.
-    private var queuedFirstSteps: [KeyFilter]
+    /// The digests of queued inputs that may make a group: correlation `x`'s counted buckets
+    /// are `queuedFirstSteps[x * KeyFilter.buckets ..< (x + 1) * KeyFilter.buckets]`, a
+    /// digest's bucket its top 12 bits (a count at 255 stays there: never a wrong "no").
+    private let queuedFirstSteps: UnsafeMutablePointer<UInt8>
 
     /// `enabled` false: no step is ever set aside.
     init(_ plan: DetectionPlan, states: [CorrelationState], enabled: Bool = true) {
@@ -73,32 +79,47 @@ struct SequenceWatch {
         self.watched = watched
         self.alsoWatched = alsoWatched
         self.trackedUpTo = trackedUpTo
-        queuedFirstSteps = correlations.indices.map { _ in KeyFilter() }
+        let size = max(1, correlations.count) * KeyFilter.buckets
+        queuedFirstSteps = .allocate(capacity: size)
+        queuedFirstSteps.initialize(repeating: 0, count: size)
     }
+
+    deinit { queuedFirstSteps.deallocate() }
+
+    @inline(__always)
+    private func bucket(_ x: Int, _ digest: UInt64) -> UnsafeMutablePointer<UInt8> {
+        queuedFirstSteps + x * KeyFilter.buckets + Int(truncatingIfNeeded: digest >> 52)
+    }
+
+    /// Whether a first step of correlation `x` with this digest may be queued.
+    @inline(__always)
+    private func mayBeQueued(_ x: Int, _ digest: UInt64) -> Bool { bucket(x, digest).pointee != 0 }
 
     /// Whether a later step of correlation `c` with this key digest can be set aside: no
     /// group, and no queued input that may make one, has the digest.
     @inline(__always)
     func canSetAside(_ c: Int, digest: UInt64, states: [CorrelationState]) -> Bool {
         guard let x = watched[c] else { return false }
-        if states[x].mayHaveGroup(digest) || queuedFirstSteps[x].mayContain(digest) { return false }
+        if states[x].mayHaveGroup(digest) || mayBeQueued(x, digest) { return false }
         let y = alsoWatched[c]
-        return y < 0 || !(states[y].mayHaveGroup(digest) || queuedFirstSteps[y].mayContain(digest))
+        return y < 0 || !(states[y].mayHaveGroup(digest) || mayBeQueued(y, digest))
     }
 
-    /// An input to correlation `x` at `position` was queued; whether it is a first step
-    /// watched for (one that may make a group some set-aside step waits for).
+    /// Whether an input to correlation `x` at `position` is a first step watched for (one
+    /// that may make a group some set-aside step waits for).
     @inline(__always)
-    mutating func queued(_ x: Int, position: Int, digest: UInt64) -> Bool {
-        guard position <= trackedUpTo[x] else { return false }
-        queuedFirstSteps[x].insert(digest)
-        return true
+    func watches(_ x: Int, position: Int) -> Bool { position <= trackedUpTo[x] }
+
+    /// A first step watched for (`watches`) was queued / applied.
+    @inline(__always)
+    func queued(_ x: Int, digest: UInt64) {
+        let b = bucket(x, digest)
+        if b.pointee < .max { b.pointee += 1 }
     }
 
-    /// An input to correlation `x` at `position` was applied.
-
     @inline(__always)
-    mutating func applied(_ x: Int, position: Int, digest: UInt64) {
-        if position <= trackedUpTo[x] { queuedFirstSteps[x].remove(digest) }
+    func applied(_ x: Int, digest: UInt64) {
+        let b = bucket(x, digest)
+        if b.pointee < .max && b.pointee > 0 { b.pointee -= 1 }
     }
 }
