@@ -194,8 +194,9 @@ public final class Detector {
     /// The clock reading from which `housekeeping` may have held requests, queued inputs or
     /// correlation windows to see to (`dueTime`); before it, it only moves the tables'
     /// horizons. `.min` (see to them at the next event) whenever a request is held, an input
-    /// queued or applied, or a correlation fires: nearly every event needs none of the three,
-    /// and finding that out took more instructions than the rest of applying its verdict.
+    /// applied or a correlation fires, and no later than a queued input's due time: nearly
+    /// every event needs none of this, and finding that out took more instructions than the
+    /// rest of applying its verdict.
     private var nextDue = Int64.min
     /// The rules matched by the event being judged, when it is held.
     private var heldMatches: [Int] = []
@@ -508,7 +509,10 @@ public final class Detector {
             for f in route.groupStart..<(route.groupStart + route.groupCount) {
                 _ = routes.withField(f) { Self.append($0, context, to: keyBuilder) }
             }
-            nextDue = .min  // an input (or a step set aside) is queued
+            // An input (or a step set aside) is queued: it is due once the clock is the
+            // lateness past it (`dueTime`), which nothing else queued may be.
+            let (due, overflow) = time.addingReportingOverflow(options.lateness)
+            nextDue = overflow ? .min : min(nextDue, due)
             let inOrder = queue.takesInOrder(time)
             if setAsideResumes == .min { setAsideResumes = Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness) }
             if route.mayBeDropped, inOrder, newestTime >= setAsideResumes,
