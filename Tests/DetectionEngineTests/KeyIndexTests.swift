@@ -54,5 +54,8 @@ struct KeyIndexTests {
             #expect(found == (slot % 2 == 1 ? slot : nil))
         }
         #expect(index.count == 4)
+        index.remove(42, slot: 99)
+        index.remove(7, slot: 1)
+        #expect(index.count == 4, "removing what is not there changes nothing")
     }
 }

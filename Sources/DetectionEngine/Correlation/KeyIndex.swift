@@ -55,11 +55,16 @@ struct KeyIndex {
         count += 1
     }
 
-    /// Removes the key with this digest held at `slot` (which must be present).
+    /// Removes the key with this digest held at `slot` (nothing when it is not there: the
+    /// search stops at the run's end, so a wrong call cannot loop).
     mutating func remove(_ digest: UInt64, slot: Int32) {
+        guard count > 0 else { return }
         let mask = cells.count - 1
         var i = home(digest)
-        while cells[i].slot != slot || cells[i].digest != digest { i = (i + 1) & mask }
+        while cells[i].slot != slot || cells[i].digest != digest {
+            if cells[i].slot < 0 { return }
+            i = (i + 1) & mask
+        }
         // Backward shift: move later cells of the run into the hole when their home lies
         // at or before it (cyclically), so every key stays reachable from its home.
         var hole = i
