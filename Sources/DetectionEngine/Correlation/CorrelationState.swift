@@ -182,11 +182,21 @@ public final class CorrelationState {
     /// Counts a later step of a sequence that has no group (`mayHaveGroup` said no), as
     /// `ingest` counts one: an input, late or not, and the newest time seen.
     func countStepWithoutGroup(time t: Int64) {
+        if countIsLate(t) { return }
+        see(t)
+    }
+
+    /// Counts an input at `t`; whether it is late (older than the newest input's window),
+    /// counted as such.
+    private func countIsLate(_ t: Int64) -> Bool {
         counters.inputs += 1
-        if let n = newest, t < sub(n, timespan) {
-            counters.lateInputs += 1
-            return
-        }
+        guard let n = newest, t < sub(n, timespan) else { return false }
+        counters.lateInputs += 1
+        return true
+    }
+
+    /// The newest time seen moves on to `t`.
+    private func see(_ t: Int64) {
         if newest == nil || t > newest! { newest = t }
     }
 
@@ -196,23 +206,18 @@ public final class CorrelationState {
     /// ordered sequence with no group (no chain to extend: the group would be made only to
     /// be removed again).
     private func admit(_ input: CorrelationInput) -> Group? {
-        counters.inputs += 1
-        let t = input.time
-        if let n = newest, t < sub(n, timespan) {
-            counters.lateInputs += 1
-            return nil
-        }
+        if countIsLate(input.time) { return nil }
         if spec.kind == .valueCount, input.valueKey == nil { return nil }
         if (spec.kind == .temporal || spec.kind == .temporalOrdered), input.input < 0 || input.input >= spec.inputCount {
             return nil
         }
-        if newest == nil || t > newest! { newest = t }
-        let laterStep = mode == .ordered && input.input > 0
-        if laterStep && !groupFilter.mayContain(input.group.digest) { return nil }
+        see(input.time)
         let group = input.group
+        let laterStep = mode == .ordered && input.input > 0
+        if laterStep && !groupFilter.mayContain(group.digest) { return nil }
         if let s = index.find(group.digest, isKey: { slots[Int($0)]!.key == group }) { return slots[Int(s)]! }
         if laterStep { return nil }
-        return makeGroup(input.group)
+        return makeGroup(group)
     }
 
     private func apply(_ input: CorrelationInput, to g: Group, _ emit: (CorrelationFiring) -> Void) {

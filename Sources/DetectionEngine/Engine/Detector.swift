@@ -511,10 +511,9 @@ public final class Detector {
             }
             // An input (or a step set aside) is queued: it is due once the clock is the
             // lateness past it (`dueTime`), which nothing else queued may be.
-            let (due, overflow) = time.addingReportingOverflow(options.lateness)
-            nextDue = overflow ? .min : min(nextDue, due)
+            nextDue = min(nextDue, Self.due(time, after: options.lateness))
             let inOrder = queue.takesInOrder(time)
-            if setAsideResumes == .min { setAsideResumes = Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness) }
+            if setAsideResumes == .min { suspendSetAside() }
             if route.mayBeDropped, inOrder, newestTime >= setAsideResumes,
                 keyBuilder.byteCount <= InputQueue.SetAsideRing.maxKeyBytes
             {
@@ -536,12 +535,9 @@ public final class Detector {
             }
             if watch.watches(route.correlation, position: route.position) {
                 watch.queued(route.correlation, digest: group.digest)
-                if time < newestTime {
-                    // A first step out of order (older than an event before it): steps set
-                    // aside may have been waiting for it. Setting aside waits until the stream
-                    // has been in order for a while.
-                    setAsideResumes = max(setAsideResumes, Self.later(Self.later(newestTime, by: options.lateness), by: options.lateness))
-                }
+                // A first step out of order (older than an event before it): steps set aside
+                // may have been waiting for it.
+                if time < newestTime { suspendSetAside() }
             }
             // Held in the ring only while the input waits in the queue's in-order parts, which
             // release the ring in order.
@@ -565,10 +561,22 @@ public final class Detector {
         }
     }
 
-    /// `time + span`, saturating at `.max`.
-    private static func later(_ time: Int64, by span: Int64) -> Int64 {
+    /// Sets nothing aside until the clock is twice the lateness past where it is (from the
+    /// first input, and after a first step out of order: a stream out of order keeps it so).
+    private func suspendSetAside() {
+        func later(_ time: Int64, _ span: Int64) -> Int64 {
+            let (sum, overflow) = time.addingReportingOverflow(span)
+            return overflow ? .max : sum
+        }
+        setAsideResumes = max(setAsideResumes, later(later(newestTime, options.lateness), options.lateness))
+    }
+
+    /// `time + span`: when work at `time` is due, `span` later (`.min` when the sum
+    /// overflows: the work is then looked at each time).
+    @inline(__always)
+    private static func due(_ time: Int64, after span: Int64) -> Int64 {
         let (sum, overflow) = time.addingReportingOverflow(span)
-        return overflow ? .max : sum
+        return overflow ? .min : sum
     }
 
     /// Applies the oldest queued inputs while the queue is over its bounds.
@@ -776,10 +784,7 @@ public final class Detector {
     /// correlation deadline, each past the lateness (`.min` when a sum overflows: the work is
     /// then looked at each time, as before).
     private func dueTime() -> Int64 {
-        @inline(__always) func after(_ t: Int64, _ d: Int64) -> Int64 {
-            let (sum, overflow) = t.addingReportingOverflow(d)
-            return overflow ? .min : sum
-        }
+        @inline(__always) func after(_ t: Int64, _ d: Int64) -> Int64 { Self.due(t, after: d) }
         let lateness = options.lateness
         var due = Int64.max
         if pendingHead < pendingOrder.count {
@@ -844,7 +849,7 @@ public final class Detector {
             return
         }
         let input = CorrelationInput(
-            input: Int(step.position), time: step.time, group: GroupKey(encodedBytes: key), value: nil,
+            input: Int(step.position), time: step.time, group: GroupKey(encodedBytes: key), valueKey: nil,
             evidence: EvidenceItems([]), evidenceTotal: 1)
         state.ingest(
             input,

@@ -10,18 +10,27 @@ struct KeyFilter {
     static let buckets = 4096
     private var counts = [UInt8](repeating: 0, count: buckets)
 
+    /// A key's bucket: its top bits.
     @inline(__always)
-    private static func bucket(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 52) }
+    static func bucket(_ key: UInt64) -> Int { Int(truncatingIfNeeded: key >> 52) }
+
+    /// A bucket's count after one more key (at 255 it stays).
+    @inline(__always)
+    static func added(_ count: UInt8) -> UInt8 { count < .max ? count + 1 : count }
+
+    /// A bucket's count after one key fewer (at 255 it stays).
+    @inline(__always)
+    static func removed(_ count: UInt8) -> UInt8 { count < .max && count > 0 ? count - 1 : count }
 
     mutating func insert(_ key: UInt64) {
         let i = Self.bucket(key)
-        if counts[i] < .max { counts[i] += 1 }
+        counts[i] = Self.added(counts[i])
     }
 
     /// Forgets one insertion of `key` (which must have been inserted and not removed since).
     mutating func remove(_ key: UInt64) {
         let i = Self.bucket(key)
-        if counts[i] < .max && counts[i] > 0 { counts[i] -= 1 }
+        counts[i] = Self.removed(counts[i])
     }
 
     @inline(__always)

@@ -28,22 +28,22 @@
 /// correlation, as `KeyFilter` keeps them), held as a constant: updating a filter in an array
 /// of arrays checked both arrays' uniqueness at every queued and applied input.
 final class SequenceWatch {
-    /// For correlation `c`: the correlations to ask, `watched[c]` (nil: its steps are never
-    /// set aside) and `alsoWatched[c]` (-1: none).
-    private let watched: [Int?]
+    /// For correlation `c`: whether its later steps may be set aside (then `c` itself is
+    /// asked), and the other correlation to ask, `alsoWatched[c]` (-1: none).
+    private let setsAside: [Bool]
     private let alsoWatched: [Int]
     /// For correlation `x`: the highest position whose queued inputs are counted in
     /// `queuedFirstSteps[x]` (-1: none are).
     private let trackedUpTo: [Int]
-    /// The digests of queued inputs that may make a group: correlation `x`'s counted buckets
-    /// are `queuedFirstSteps[x * KeyFilter.buckets ..< (x + 1) * KeyFilter.buckets]`, a
-    /// digest's bucket its top 12 bits (a count at 255 stays there: never a wrong "no").
+    /// The digests of queued inputs that may make a group: correlation `x`'s counted buckets,
+    /// as a `KeyFilter` counts them, are `queuedFirstSteps[x * KeyFilter.buckets ..< (x + 1) *
+    /// KeyFilter.buckets]`.
     private let queuedFirstSteps: UnsafeMutablePointer<UInt8>
 
     /// `enabled` false: no step is ever set aside.
     init(_ plan: DetectionPlan, states: [CorrelationState], enabled: Bool = true) {
         let correlations = plan.correlations
-        var watched = [Int?](repeating: nil, count: correlations.count)
+        var setsAside = [Bool](repeating: false, count: correlations.count)
         var alsoWatched = [Int](repeating: -1, count: correlations.count)
         var trackedUpTo = [Int](repeating: -1, count: correlations.count)
         /// The highest position of `x` whose inputs may make a group, when every such input
@@ -60,7 +60,7 @@ final class SequenceWatch {
             guard states[c].dropsLaterStepsWithoutGroup, let first = correlation.inputs.first else { continue }
             switch first.source {
             case .rule:
-                watched[c] = c
+                setsAside[c] = true
                 trackedUpTo[c] = 0
             case .correlation(let inner):
                 let n = correlations[inner].groupBy.count
@@ -71,12 +71,12 @@ final class SequenceWatch {
                         return false
                     }
                 guard sameValues, let last = groupMakers(inner) else { continue }
-                watched[c] = c
+                setsAside[c] = true
                 alsoWatched[c] = inner
                 trackedUpTo[inner] = max(trackedUpTo[inner], last)
             }
         }
-        self.watched = watched
+        self.setsAside = setsAside
         self.alsoWatched = alsoWatched
         self.trackedUpTo = trackedUpTo
         let size = max(1, correlations.count) * KeyFilter.buckets
@@ -88,7 +88,7 @@ final class SequenceWatch {
 
     @inline(__always)
     private func bucket(_ x: Int, _ digest: UInt64) -> UnsafeMutablePointer<UInt8> {
-        queuedFirstSteps + x * KeyFilter.buckets + Int(truncatingIfNeeded: digest >> 52)
+        queuedFirstSteps + x * KeyFilter.buckets + KeyFilter.bucket(digest)
     }
 
     /// Whether a first step of correlation `x` with this digest may be queued.
@@ -99,8 +99,8 @@ final class SequenceWatch {
     /// group, and no queued input that may make one, has the digest.
     @inline(__always)
     func canSetAside(_ c: Int, digest: UInt64, states: [CorrelationState]) -> Bool {
-        guard let x = watched[c] else { return false }
-        if states[x].mayHaveGroup(digest) || mayBeQueued(x, digest) { return false }
+        guard setsAside[c] else { return false }
+        if states[c].mayHaveGroup(digest) || mayBeQueued(c, digest) { return false }
         let y = alsoWatched[c]
         return y < 0 || !(states[y].mayHaveGroup(digest) || mayBeQueued(y, digest))
     }
@@ -114,12 +114,12 @@ final class SequenceWatch {
     @inline(__always)
     func queued(_ x: Int, digest: UInt64) {
         let b = bucket(x, digest)
-        if b.pointee < .max { b.pointee += 1 }
+        b.pointee = KeyFilter.added(b.pointee)
     }
 
     @inline(__always)
     func applied(_ x: Int, digest: UInt64) {
         let b = bucket(x, digest)
-        if b.pointee < .max && b.pointee > 0 { b.pointee -= 1 }
+        b.pointee = KeyFilter.removed(b.pointee)
     }
 }
