@@ -25,8 +25,9 @@ import CAuditSIMD
 /// days around the first time seen, moved on when a later time falls past it; earlier times
 /// count as before any horizon): the horizon and the oldest key are judged to that
 /// precision. The table starts at `initialSlots` (32,768 by default) and doubles (to at most
-/// two slots per key of `capacity`) when a key finds its buckets full, so a quiet stream keeps
-/// a small footprint; a full table for the detector's 262,144 keys is 8 MiB.
+/// two slots per key of `capacity`) when a key finds its buckets full, so a table that is
+/// rarely written keeps a small footprint; a full table for the detector's 262,144 keys is
+/// 8 MiB (the detector's duplicate table, written at every event, starts at that size).
 final class RecentKeys {
     private struct Slot {
         var key: UInt64
