@@ -49,19 +49,25 @@ struct TimeOrderedQueueTests {
         #expect(model.isEmpty && queue.firstTime == nil && queue.lastTime == nil && queue.count == 0)
     }
 
-    @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO, its heap or the set-aside steps", arguments: [0, 5, 50, 100])
+    @Test("the lateness queue pops by time, ties in arrival order, whether an input went to its FIFO, its heap or its records (set-aside steps and counting inputs)", arguments: [0, 5, 50, 100])
     func inputQueueOrder(late: Int) {
         var rng = SplitMix64(seed: 11)
         var queue = InputQueue()
         var pending: [(time: Int64, arrival: Int)] = []
-        var setAside = 0
+        var recorded = 0
         func popAndCheck() {
             let next = pending.indices.min { (pending[$0].time, pending[$0].arrival) < (pending[$1].time, pending[$1].arrival) }!
             #expect(queue.peekTime == pending[next].time)
-            if queue.nextIsSetAside {
-                queue.popSetAside { step, key in
-                    #expect(step.time == pending[next].time && Int(step.position) == pending[next].arrival)
-                    #expect(Array(key) == Array("key-\(step.position)".utf8), "the key's bytes come back with the step")
+            if queue.nextIsRecorded {
+                queue.popRecorded { input, key, value in
+                    #expect(input.time == pending[next].time && Int(input.position) == pending[next].arrival)
+                    #expect(Array(key) == Array("key-\(input.position)".utf8), "the key's bytes come back with the input")
+                    if input.evidence == nil {
+                        #expect(value == nil, "a set-aside step has no value")
+                    } else {
+                        #expect(input.evidence?.time == input.time, "a counting input's evidence comes back with it")
+                        #expect(value.map(Array.init) == (input.position % 2 == 0 ? Array("value-\(input.position)".utf8) : nil))
+                    }
                 }
             } else {
                 let got = queue.popFirst()
@@ -70,13 +76,22 @@ struct TimeOrderedQueueTests {
             pending.remove(at: next)
         }
         for (i, t) in Self.times(count: 3_000, late: late, seed: UInt64(late) + 1).enumerated() {
-            // About a third of what may be set aside (in order with both in-order parts) is.
-            if queue.takesInOrder(t), rng.next() % 3 == 0 {
+            // About a third of what may be recorded (in order with both in-order parts) is set
+            // aside, and another third recorded as a counting input with its evidence (and a
+            // value for every other one).
+            let kind = rng.next() % 3
+            if queue.takesInOrder(t), kind < 2 {
                 let key = Array("key-\(i)".utf8)
-                key.withUnsafeBufferPointer {
-                    queue.pushSetAside(SetAsideStep(correlation: 0, position: Int32(i), time: t, digest: 0), key: $0)
+                let value = Array("value-\(i)".utf8)
+                let evidence = kind == 0 ? nil : Evidence(auditID: "a-\(i)", stage: "ResponseComplete", time: t, raw: [0x7B, 0x7D])
+                key.withUnsafeBufferPointer { key in
+                    value.withUnsafeBufferPointer { value in
+                        queue.pushRecorded(
+                            RecordedInput(correlation: 0, position: Int32(i), time: t, digest: 0, evidence: evidence), key: key,
+                            value: kind == 1 && i % 2 == 0 ? value : nil)
+                    }
                 }
-                setAside += 1
+                recorded += 1
             } else {
                 queue.push(
                     QueuedInput(
@@ -88,7 +103,7 @@ struct TimeOrderedQueueTests {
             while rng.next() % 4 == 0, !pending.isEmpty { popAndCheck() }
         }
         while !pending.isEmpty { popAndCheck() }
-        #expect(setAside > 100)
+        #expect(recorded > 200)
         #expect(queue.peekTime == nil && queue.count == 0 && queue.bytes == 0)
     }
 

@@ -103,6 +103,37 @@ private func probeThenSuccessPack() -> RulePack {
     return pack([forbidden, secretReadOK, burst, chain])
 }
 
+/// Reads of `secrets` secrets by five users about a second apart over an hour, a quarter
+/// refused, one in six a burst of three in 20 ms (in order: a burst ends before the next read);
+/// then an event an hour later. `disorder`: reads swapped with one up to 4 s later (within
+/// the lateness). `lateReads`: every 300th read replaced by one 90 s older than its place.
+private func randomReads(seed: UInt64, secrets: UInt64, disorder: Bool, lateReads: Bool = false) -> [String] {
+    var rng = SplitMix64(seed: seed)
+    var timed: [(at: Double, json: String)] = []
+    var at = 0.0
+    for _ in 0..<1_500 {
+        at += Double(rng.next() % 2_000) / 1_000
+        let user = "user-\(rng.next() % 5)"
+        let refused = rng.next() % 4 == 0
+        let burst = rng.next() % 6 == 0 ? 3 : 1
+        for k in 0..<burst {
+            let t = at + Double(k) * 0.01
+            timed.append((t, secret(user, "s\(rng.next() % secrets)", at: t, code: refused ? 403 : 200)))
+        }
+        at += Double(burst - 1) * 0.01
+    }
+    if disorder {
+        for i in timed.indices where rng.next() % 6 == 0 {
+            let j = min(timed.count - 1, i + Int(rng.next() % 4))
+            if timed[j].at - timed[i].at < 4 { timed.swapAt(i, j) }
+        }
+    }
+    if lateReads {
+        for i in stride(from: 200, to: timed.count, by: 300) { timed[i] = (timed[i].at, secret("user-0", "late", at: timed[i].at - 90)) }
+    }
+    return timed.map(\.json) + [Ev(at: at + 3_600).json]
+}
+
 /// Alerts a detector raised, collected by its sink.
 private final class AlertLog {
     var alerts: [Alert] = []
@@ -346,28 +377,7 @@ struct CorrelationEngineTests {
         "random streams give the same alerts and counts whether later steps are set aside or not; in order, the same evidence too",
         arguments: [(0, false), (1, false), (2, true), (3, true)])
     func setAsideChangesNothing(seed: Int, disorder: Bool) throws {
-        var rng = SplitMix64(seed: 0x5E7A_51DE &+ UInt64(seed))
-        // Refusals and allowed reads by five users, a refusal burst at times, about a second
-        // apart over an hour; out of order by up to 4 s (within the lateness) when asked.
-        var timed: [(at: Double, json: String)] = []
-        var at = 0.0
-        for _ in 0..<1_500 {
-            at += Double(rng.next() % 2_000) / 1_000
-            let user = "user-\(rng.next() % 5)"
-            let refused = rng.next() % 4 == 0
-            let burst = refused && rng.next() % 8 == 0 ? 3 : 1
-            for k in 0..<burst {
-                let t = at + Double(k) * 0.01
-                timed.append((t, secret(user, "s\(rng.next() % 3)", at: t, code: refused ? 403 : 200)))
-            }
-        }
-        if disorder {
-            for i in timed.indices where rng.next() % 6 == 0 {
-                let j = min(timed.count - 1, i + Int(rng.next() % 4))
-                if timed[j].at - timed[i].at < 4 { timed.swapAt(i, j) }
-            }
-        }
-        let events = timed.map(\.json) + [Ev(at: at + 3_600).json]
+        let events = randomReads(seed: 0x5E7A_51DE &+ UInt64(seed), secrets: 3, disorder: disorder)
         for p in [deniedThenAllowedPack(), probeThenSuccessPack()] {
             var off = DetectorOptions()
             off.setAsideSequenceSteps = false
@@ -389,6 +399,82 @@ struct CorrelationEngineTests {
             }
             if !disorder { #expect(detector.counters.setAsideStepsWithoutEvidence == 0) }
         }
+    }
+
+    @Test(
+        "random streams give the same alerts, evidence and counts whether counting inputs are queued as records or as inputs",
+        arguments: [(0, false), (1, false), (2, true), (3, true)])
+    func recordedInputsChangeNothing(seed: Int, disorder: Bool) throws {
+        // With a few reads later than the lateness when out of order (late inputs, counted as
+        // such either way).
+        let events = randomReads(seed: 0x7EC0_12D5 &+ UInt64(seed), secrets: 6, disorder: disorder, lateReads: disorder)
+        let counting = pack([
+            secretGet,
+            correlationYAML(
+                name: "reads", type: "event_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "20s",
+                condition: "gte: 12"),
+            correlationYAML(
+                name: "distinct", type: "value_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "30s",
+                condition: "gte: 5\nfield: objectRef.name"),
+            correlationYAML(
+                name: "few", type: "event_count", rules: ["secret_get"], groupBy: ["objectRef.name"], timespan: "10s",
+                condition: "lt: 2"),
+        ])
+        for (k, p) in [counting, probeThenSuccessPack()].enumerated() {
+            var off = DetectorOptions()
+            off.recordCountingInputs = false
+            let (expected, plain) = run(p, events, options: off)
+            let (alerts, detector) = run(p, events)
+            #expect(alerts.count == expected.count)
+            #expect(!alerts.isEmpty)
+            for (a, b) in zip(alerts, expected) {
+                #expect(a.rule.title == b.rule.title && a.time == b.time && a.firstTime == b.firstTime)
+                #expect(a.count == b.count && a.evidenceTotal == b.evidenceTotal)
+                #expect(a.group.map(\.value) == b.group.map(\.value))
+                #expect(a.evidence.map(\.raw) == b.evidence.map(\.raw))
+            }
+            #expect(detector.correlationCounters == plain.correlationCounters)
+            #expect(plain.counters.countingInputsRecorded == 0)
+            // The correlations firing early on counts ("few" is judged at its window's end):
+            // in order, every input of theirs is recorded; out of order, most are.
+            let early = detector.plan.correlations.indices.filter {
+                [CorrelationSpec.Kind.eventCount, .valueCount].contains(detector.plan.correlations[$0].spec.kind)
+                    && detector.plan.correlations[$0].spec.condition?.firesEarly == true
+            }
+            let counted = early.reduce(0) { $0 + detector.correlationCounters[$1].inputs }
+            #expect(early.count == (k == 0 ? 2 : 1))
+            if disorder {
+                #expect(detector.counters.countingInputsRecorded > counted / 2)
+            } else {
+                #expect(detector.counters.countingInputsRecorded == counted)
+            }
+            var counters = detector.counters
+            counters.countingInputsRecorded = 0
+            #expect(counters == plain.counters)
+            #expect(detector.correlationBytes == plain.correlationBytes)
+            // The reads 90 s late are late for the counting pack's windows (not for the sequence's 5 minutes).
+            if disorder && k == 0 { #expect(detector.counters.lateInputs > 0) }
+        }
+    }
+
+    @Test("a counting input whose key and value do not fit a record's slot is queued as an input, and counts the same")
+    func longKeysQueuedAsInputs() throws {
+        let p = pack([
+            secretGet,
+            correlationYAML(
+                name: "distinct", type: "value_count", rules: ["secret_get"], groupBy: ["user.username"], timespan: "1m",
+                condition: "gte: 3\nfield: objectRef.name"),
+        ])
+        let long = String(repeating: "u", count: 150)
+        let events = [
+            secret(long, "a", at: 0), secret(long, String(repeating: "n", count: 60), at: 1), secret("bob", "a", at: 2),
+            secret(long, "c", at: 3),
+        ]
+        let (alerts, detector) = run(p, events)
+        let alert = try #require(alerts.first)
+        #expect(alerts.count == 1)
+        #expect(alert.group.first?.value == long && alert.count == 3 && alert.evidence.count == 3)
+        #expect(detector.counters.countingInputsRecorded == 3, "all but the long user's read of the long name")
     }
 
     @Test("chaining: a burst of 403s, then success on secrets, by the same user")

@@ -79,6 +79,7 @@ func json(_ c: DetectorCounters) -> String {
         ("lateness_queue_overflows", c.latenessQueueOverflows), ("clock_jumps_held", c.clockJumpsHeld),
         ("sequence_steps_set_aside", c.sequenceStepsSetAside),
         ("set_aside_steps_without_evidence", c.setAsideStepsWithoutEvidence),
+        ("counting_inputs_recorded", c.countingInputsRecorded),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
 }

@@ -172,6 +172,38 @@ public final class CorrelationState {
             to: g, emit)
     }
 
+    /// Whether inputs may come as records (`ingestRecorded`): event_count and value_count
+    /// firing early, which nearly every counting correlation does.
+    var takesRecordedInputs: Bool { mode == .eventCount || mode == .valueCount }
+
+    /// As `ingest` for an input of a correlation that `takesRecordedInputs`, given as the
+    /// bytes of its group key (`GroupKey.Builder.bytes`) and digest, and of its value
+    /// (value_count; nil: the event had none, and the input only counts). A `GroupKey` is
+    /// made only for a new group, a value key only for a new value: most inputs update a
+    /// group and a value already kept, and each made key was an allocation and a copy.
+    func ingestRecorded(
+        time t: Int64, key: UnsafeBufferPointer<UInt8>, digest: UInt64, value: UnsafeBufferPointer<UInt8>?,
+        evidence: Evidence, emit: (CorrelationFiring) -> Void
+    ) {
+        if countIsLate(t) { return }
+        if spec.kind == .valueCount, value == nil { return }
+        see(t)
+        let g: Group
+        if let s = index.find(digest, isKey: { slots[Int($0)]!.key.hasEncoding(key) }) {
+            g = slots[Int(s)]!
+        } else {
+            g = makeGroup(GroupKey(encodedBytes: key))
+        }
+        let before = g.bytes
+        let fired =
+            if mode == .valueCount, let value {
+                ingestValueCount(g, time: t, value: value, evidence: EvidenceItems(evidence), total: 1, emit)
+            } else {
+                ingestEventCount(g, time: t, evidence: EvidenceItems(evidence), total: 1, emit)
+            }
+        settle(g, before: before, fired: fired)
+    }
+
     /// Whether a later step of a sequence that finds no group is dropped when applied
     /// (temporal_ordered firing early): only then may the engine set such steps aside.
     var dropsLaterStepsWithoutGroup: Bool { mode == .ordered }
@@ -224,12 +256,23 @@ public final class CorrelationState {
         let before = g.bytes
         let fired: Bool
         switch mode {
-        case .eventCount: fired = ingestEventCount(g, input, emit)
-        case .valueCount: fired = ingestValueCount(g, input, emit)
+        case .eventCount:
+            fired = ingestEventCount(g, time: input.time, evidence: input.evidence, total: input.evidenceTotal, emit)
+        case .valueCount:
+            fired = input.valueKey!.withEncodedBytes {
+                ingestValueCount(g, time: input.time, value: $0, evidence: input.evidence, total: input.evidenceTotal, emit)
+            }
         case .temporal: fired = ingestTemporal(g, input, emit)
         case .ordered: fired = ingestOrdered(g, input, emit)
         case .window: fired = ingestWindow(g, input, emit)
         }
+        settle(g, before: before, fired: fired)
+    }
+
+    /// After an input changed group `g` (of `before` bytes): the group is removed when it
+    /// fired or keeps nothing, else marked as updated and its deadline scheduled; the state
+    /// is brought within its byte budget.
+    private func settle(_ g: Group, before: Int, fired: Bool) {
         totalBytes += g.bytes - before
         if fired || (mode == .ordered && g.chainCount == 0) {
             removeGroup(g)  // fired, or an ordered step with no chain to extend: nothing to keep
@@ -309,14 +352,15 @@ public final class CorrelationState {
 
     // MARK: - event_count, early
 
-    private func ingestEventCount(_ g: Group, _ input: CorrelationInput, _ emit: (CorrelationFiring) -> Void) -> Bool {
-        let t = input.time
+    private func ingestEventCount(
+        _ g: Group, time t: Int64, evidence: EvidenceItems, total: Int, _ emit: (CorrelationFiring) -> Void
+    ) -> Bool {
         let cutoff = sub(t, timespan)
         while let first = g.entries.firstTime, first < cutoff {
             g.bytes -= g.entries.removeFirst().bytes
         }
-        let ev = input.evidence.capped(maxEvidence)
-        let entry = Entry(time: t, evidence: ev, total: input.evidenceTotal, bytes: Cost.entry + ev.estimatedBytes)
+        let ev = evidence.capped(maxEvidence)
+        let entry = Entry(time: t, evidence: ev, total: total, bytes: Cost.entry + ev.estimatedBytes)
         let inOrder = g.entries.lastTime.map { t >= $0 } ?? true
         let at = g.entries.insert(entry)
         g.bytes += entry.bytes
@@ -349,19 +393,21 @@ public final class CorrelationState {
 
     // MARK: - value_count, early
 
-    private func ingestValueCount(_ g: Group, _ input: CorrelationInput, _ emit: (CorrelationFiring) -> Void) -> Bool {
-        let t = input.time
-        let value = input.valueKey!
+    /// `value`: the value's key, encoded (`GroupKey.Builder.bytes`).
+    private func ingestValueCount(
+        _ g: Group, time t: Int64, value: UnsafeBufferPointer<UInt8>, evidence: EvidenceItems, total: Int,
+        _ emit: (CorrelationFiring) -> Void
+    ) -> Bool {
         let cutoff = sub(t, timespan)
         while let h = g.values.oldest, h.time < cutoff {
             g.bytes -= h.bytes
             g.values.removeOldest()
         }
         let inOrder = g.values.newest.map { t >= $0.time } ?? true
-        let ev = input.evidence.capped(maxEvidence)
+        let ev = evidence.capped(maxEvidence)
         g.bytes += g.values.upsert(
-            value, time: t, evidence: ev, total: input.evidenceTotal,
-            bytes: Cost.value + value.estimatedBytes + ev.estimatedBytes)
+            value, digest: GroupKey.digest(of: value), time: t, evidence: ev, total: total,
+            cost: Cost.value + GroupKey.estimatedBytes(encoded: value) + ev.estimatedBytes)
 
         var nodes: [Int32] = []
         if inOrder {
@@ -369,7 +415,7 @@ public final class CorrelationState {
         } else {
             let all = g.values.orderedNodes()
             let times = all.map { g.values.nodes[Int($0)].time }
-            let at = all.firstIndex { g.values.nodes[Int($0)].key == value }!
+            let at = all.firstIndex { g.values.nodes[Int($0)].key?.hasEncoding(value) == true }!
             let (l, r) = bestWindow(times, containing: at)
             if condition.holds(Double(r - l + 1)) { nodes = Array(all[l...r]) }
         }
@@ -536,8 +582,11 @@ public final class CorrelationState {
             break
         case .valueCount:
             let value = input.valueKey!
-            g.bytes += g.values.upsert(
-                value, time: t, evidence: EvidenceItems([]), total: 1, bytes: Cost.value + value.estimatedBytes)
+            g.bytes += value.withEncodedBytes {
+                g.values.upsert(
+                    $0, digest: value.digest, time: t, evidence: EvidenceItems([]), total: 1,
+                    cost: Cost.value + value.estimatedBytes)
+            }
             while g.values.count > maxEntries {
                 g.bytes -= g.values.oldest!.bytes
                 g.values.removeOldest()
@@ -852,10 +901,13 @@ private struct RecencyMap {
     var oldest: Node? { head >= 0 ? nodes[Int(head)] : nil }
     var newest: Node? { tail >= 0 ? nodes[Int(tail)] : nil }
 
-    /// Records `key` at `time`; a key already present keeps its latest time and that
-    /// input's evidence. Returns the change in bytes.
-    mutating func upsert(_ key: Key, time: Int64, evidence: EvidenceItems, total: Int, bytes: Int) -> Int {
-        if let i = index.find(key.digest, isKey: { nodes[Int($0)].key == key }) {
+    /// Records the key encoded in `encoded` (with that `digest`) at `time`; a key already
+    /// present keeps its latest time and that input's evidence. A key is made only for a new
+    /// value. Returns the change in bytes (`cost`: what the value now costs).
+    mutating func upsert(
+        _ encoded: UnsafeBufferPointer<UInt8>, digest: UInt64, time: Int64, evidence: EvidenceItems, total: Int, cost bytes: Int
+    ) -> Int {
+        if let i = index.find(digest, isKey: { nodes[Int($0)].key?.hasEncoding(encoded) == true }) {
             let n = Int(i)
             guard time >= nodes[n].time else { return 0 }
             let delta = bytes - nodes[n].bytes
@@ -869,7 +921,8 @@ private struct RecencyMap {
             }
             return delta
         }
-        let node = Node(key: key, time: time, evidence: evidence, total: total, bytes: bytes, prev: -1, next: -1)
+        let node = Node(
+            key: GroupKey(encodedBytes: encoded), time: time, evidence: evidence, total: total, bytes: bytes, prev: -1, next: -1)
         let i: Int32
         if let f = free.popLast() {
             i = f
@@ -878,7 +931,7 @@ private struct RecencyMap {
             i = Int32(nodes.count)
             nodes.append(node)
         }
-        index.insert(key.digest, slot: i)
+        index.insert(digest, slot: i)
         insertSorted(i)
         return bytes
     }

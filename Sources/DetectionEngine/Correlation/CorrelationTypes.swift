@@ -201,26 +201,42 @@ public struct GroupKey: Hashable, Sendable {
 
     /// What keeping the values costs, as the state counts it: 16 bytes per value plus its
     /// UTF-8 bytes (without decoding them).
-    var estimatedBytes: Int {
+    var estimatedBytes: Int { encoded.withUnsafeBufferPointer(Self.estimatedBytes(encoded:)) }
+
+    /// `estimatedBytes` of the key whose encoded bytes (`Builder.bytes`) these are.
+    static func estimatedBytes(encoded: UnsafeBufferPointer<UInt8>) -> Int {
         var total = 0
-        forEachValue { bytes in total += 16 + (bytes?.count ?? 0) }
+        forEachValue(encoded) { bytes in total += 16 + (bytes?.count ?? 0) }
         return total
     }
 
+    /// Whether this is the key whose encoded bytes (`Builder.bytes`) these are.
+    func hasEncoding(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        encoded.withUnsafeBufferPointer { p in
+            p.count == bytes.count && (p.isEmpty || bytesEqual(p.baseAddress!, bytes.baseAddress!, p.count))
+        }
+    }
+
+    /// Calls `body` with the key's encoded bytes.
+    func withEncodedBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R { encoded.withUnsafeBufferPointer(body) }
+
     /// Calls `body` with each value's bytes in order (nil: absent).
     private func forEachValue(_ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
-        encoded.withUnsafeBufferPointer { b in
-            var i = 0
-            while i < b.count {
-                guard b[i] == Self.present else {
-                    body(nil)
-                    i += 1
-                    continue
-                }
-                let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
-                body(UnsafeBufferPointer(rebasing: b[(i + 5)..<(i + 5 + n)]))
-                i += 5 + n
+        encoded.withUnsafeBufferPointer { Self.forEachValue($0, body) }
+    }
+
+    /// Calls `body` with each value's bytes in order (nil: absent) of a key encoded in `b`.
+    private static func forEachValue(_ b: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>?) -> Void) {
+        var i = 0
+        while i < b.count {
+            guard b[i] == Self.present else {
+                body(nil)
+                i += 1
+                continue
             }
+            let n = Int(b[i + 1]) | Int(b[i + 2]) << 8 | Int(b[i + 3]) << 16 | Int(b[i + 4]) << 24
+            body(UnsafeBufferPointer(rebasing: b[(i + 5)..<(i + 5 + n)]))
+            i += 5 + n
         }
     }
 

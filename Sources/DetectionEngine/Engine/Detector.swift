@@ -32,8 +32,8 @@ public struct DetectorOptions: Sendable {
     /// RequestReceived matches held while waiting for the request's later stage.
     public var pendingCapacity = 10_000
     /// Correlation inputs waiting out the lateness, and the bytes of their evidence (or of
-    /// their event held in the `EvidenceRing`, which this bound therefore bounds too; a step
-    /// set aside counts 184 bytes, its record and key slot): at
+    /// their event held in the `EvidenceRing`, which this bound therefore bounds too; an
+    /// input queued as a record counts 256 bytes more, its record and key slot): at
     /// 100,000 events/s with a 30 s lateness the queue would otherwise hold minutes of
     /// evidence. Beyond either bound the oldest input is applied early (counted in
     /// `latenessQueueOverflows`); only an input arriving later than it could then be
@@ -50,6 +50,9 @@ public struct DetectorOptions: Sendable {
     /// Set aside later steps of sequences that no sequence can be waiting for
     /// (`SequenceWatch`). Off only to check what setting aside changes.
     public var setAsideSequenceSteps = true
+    /// Queue the inputs of event_count and value_count correlations as records (`RecordedInput`)
+    /// when they are in order. Off only to check that records change no result.
+    public var recordCountingInputs = true
     /// Event classes the memo remembers which rules to judge for, per rule index, and as
     /// many distinct identities and request shapes; when full, they are forgotten and
     /// relearnt (counted in `verdictMemoResets`). A class is a 64-byte cell, an identity or
@@ -111,6 +114,10 @@ public struct DetectorCounters: Sendable, Equatable {
     /// of order, after them, before setting aside was suspended): applied without their event
     /// in the evidence (the alert's `evidence_total` still counts it).
     public var setAsideStepsWithoutEvidence = 0
+    /// Inputs of event_count and value_count correlations queued as records (`RecordedInput`:
+    /// their key's and value's bytes, no key made unless their state keeps a new group or
+    /// value); the others (out of order, or with longer keys) are queued as inputs.
+    public var countingInputsRecorded = 0
 
     public init() {}
 }
@@ -225,7 +232,7 @@ public final class Detector {
         judge = EventJudge(rules: rules, options: options)
         replayContext = EventContext(AuditEvent())
         states = plan.correlations.map { CorrelationState(spec: $0.spec, limits: options.correlationLimits) }
-        routes = InputRoutes(plan)
+        routes = InputRoutes(plan) { [states] c in options.recordCountingInputs && states[c].takesRecordedInputs }
         watch = SequenceWatch(plan, states: states, enabled: options.setAsideSequenceSteps)
         // Every event inserts a key, so a busy stream fills any smaller size within minutes:
         // the table starts at its full size (8 MiB at the default capacity). Starting at
@@ -233,7 +240,10 @@ public final class Detector {
         // (315 -> 307 ns per event, medians of six alternating runs; session 34); the full
         // table's first writing costs a few milliseconds, and a test's detector about as much.
         duplicates = RecentKeys(capacity: options.duplicateCapacity, initialSlots: 2 * options.duplicateCapacity)
-        startedRequests = RecentKeys(capacity: options.longRunningCapacity)
+        // Every watch's ResponseStarted inserts a key, and a cluster's controllers keep
+        // thousands of watches open: the 1 GiB corpus fills the table to its capacity, so it
+        // starts there too (2 MiB at the default), sparing its growth (1% of detection).
+        startedRequests = RecentKeys(capacity: options.longRunningCapacity, initialSlots: 2 * options.longRunningCapacity)
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
     }
@@ -516,31 +526,44 @@ public final class Detector {
             nextDue = min(nextDue, Self.due(time, after: options.lateness))
             let inOrder = queue.takesInOrder(time)
             if setAsideResumes == .min { suspendSetAside() }
-            if route.mayBeDropped, inOrder, newestTime >= setAsideResumes,
-                keyBuilder.byteCount <= InputQueue.SetAsideRing.maxKeyBytes
+            let digest = keyBuilder.digest()
+            if route.mayBeDropped, inOrder, newestTime >= setAsideResumes, keyBuilder.byteCount <= InputQueue.RecordRing.maxBytes,
+                watch.canSetAside(route.correlation, digest: digest, states: states)
             {
-                let digest = keyBuilder.digest()
-                if watch.canSetAside(route.correlation, digest: digest, states: states) {
-                    tally.sequenceStepsSetAside += 1
-                    let step = SetAsideStep(
-                        correlation: Int32(route.correlation), position: Int32(route.position), time: time, digest: digest)
-                    queue.pushSetAside(step, key: keyBuilder.bytes)
-                    applyOverflow()
-                    return
-                }
+                tally.sequenceStepsSetAside += 1
+                queue.pushRecorded(
+                    RecordedInput(
+                        correlation: Int32(route.correlation), position: Int32(route.position), time: time, digest: digest,
+                        evidence: nil),
+                    key: keyBuilder.bytes, value: nil)
+                applyOverflow()
+                return
             }
-            let group = keyBuilder.key()
-            var value: GroupKey?
+            var hasValue = false
             if route.value >= 0 {
                 valueBuilder.reset()
-                if routes.withField(route.value, { Self.append($0, context, to: valueBuilder) }) { value = valueBuilder.key() }
+                hasValue = routes.withField(route.value) { Self.append($0, context, to: valueBuilder) }
             }
             if watch.watches(route.correlation, position: route.position) {
-                watch.queued(route.correlation, digest: group.digest)
+                watch.queued(route.correlation, digest: digest)
                 // A first step out of order (older than an event before it): steps set aside
                 // may have been waiting for it.
                 if time < newestTime { suspendSetAside() }
             }
+            if route.recordable, inOrder,
+                keyBuilder.byteCount + (hasValue ? valueBuilder.byteCount : 0) <= InputQueue.RecordRing.maxBytes
+            {
+                tally.countingInputsRecorded += 1
+                queue.pushRecorded(
+                    RecordedInput(
+                        correlation: Int32(route.correlation), position: Int32(route.position), time: time, digest: digest,
+                        evidence: madeEvidence(&shared, context, time: time)),
+                    key: keyBuilder.bytes, value: hasValue ? valueBuilder.bytes : nil)
+                applyOverflow()
+                return
+            }
+            let group = keyBuilder.key()
+            let value = hasValue ? valueBuilder.key() : nil
             // Held in the ring only while the input waits in the queue's in-order parts, which
             // release the ring in order.
             if route.mayBeDropped, inOrder, let held = heldInRing(&shared, context, time: time) {
@@ -812,13 +835,33 @@ public final class Detector {
         earliestDeadline = states.reduce(Int64.max) { min($0, $1.nextDeadline ?? .max) }
     }
 
-    /// Applies the queued input, or set-aside step, that comes first (of a queue not empty).
+    /// Applies the queued input, or recorded input, that comes first (of a queue not empty).
     private func deliverNext() {
-        if queue.nextIsSetAside {
-            queue.popSetAside { step, key in deliverSetAside(step, key: key) }
+        if queue.nextIsRecorded {
+            queue.popRecorded { input, key, value in
+                if let evidence = input.evidence {
+                    deliverRecorded(input, evidence: evidence, key: key, value: value)
+                } else {
+                    deliverSetAside(input, key: key)
+                }
+            }
         } else {
             deliver(queue.popFirst())
         }
+    }
+
+    /// A counting correlation's input queued as a record, at its turn.
+    private func deliverRecorded(
+        _ input: RecordedInput, evidence: Evidence, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>?
+    ) {
+        nextDue = .min
+        let c = Int(input.correlation)
+        let state = states[c]
+        if watch.watches(c, position: Int(input.position)) { watch.applied(c, digest: input.digest) }
+        state.ingestRecorded(time: input.time, key: key, digest: input.digest, value: value, evidence: evidence) { firing in
+            fired(c, firing)
+        }
+        if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
     }
 
     private func deliver(_ queued: QueuedInput) {
@@ -842,7 +885,7 @@ public final class Detector {
     /// A set-aside step at its turn: counted, unless a group for its key may have been made
     /// after all (by a first step that arrived out of order, after it), when it is applied
     /// as the input it stands for, without its event's evidence (counted if a group took it).
-    private func deliverSetAside(_ step: SetAsideStep, key: UnsafeBufferPointer<UInt8>) {
+    private func deliverSetAside(_ step: RecordedInput, key: UnsafeBufferPointer<UInt8>) {
         nextDue = .min
         let c = Int(step.correlation)
         let state = states[c]

@@ -18,6 +18,10 @@ final class InputRoutes {
         /// A later step of a temporal_ordered correlation: most such inputs find no sequence
         /// to extend, so their evidence is made only when they are applied (`EvidenceRing`).
         let mayBeDropped: Bool
+        /// An input of a correlation whose state takes inputs as records
+        /// (`CorrelationState.takesRecordedInputs`): queued as plain words and bytes when it
+        /// is in order and its bytes fit (`RecordedInput`).
+        let recordable: Bool
     }
 
     /// A field an input reads (nil: the source gives nothing), held by reference so a route
@@ -33,7 +37,8 @@ final class InputRoutes {
     private let bounds: [Int]
     private let fields: [Field]
 
-    init(_ plan: DetectionPlan) {
+    /// `recordable`: whether correlation `c` takes inputs as records.
+    init(_ plan: DetectionPlan, recordable: (Int) -> Bool) {
         var routes: [Route] = []
         var bounds = [0]
         var fields: [Field] = []
@@ -54,7 +59,8 @@ final class InputRoutes {
                     routes.append(
                         Route(
                             correlation: feed.correlation, position: position, groupStart: groupStart,
-                            groupCount: input.groupValues.count, value: value, mayBeDropped: ordered && position > 0))
+                            groupCount: input.groupValues.count, value: value, mayBeDropped: ordered && position > 0,
+                            recordable: recordable(feed.correlation)))
                 }
             }
             bounds.append(routes.count)
