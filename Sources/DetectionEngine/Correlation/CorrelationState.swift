@@ -192,7 +192,7 @@ public final class CorrelationState {
         if let s = index.find(digest, isKey: { slots[Int($0)]!.key.hasEncoding(key) }) {
             g = slots[Int(s)]!
         } else {
-            g = makeGroup(GroupKey(encodedBytes: key))
+            g = makeGroup(GroupKey(encodedBytes: key, digest: digest))
         }
         let before = g.bytes
         let fired =
@@ -922,7 +922,8 @@ private struct RecencyMap {
             return delta
         }
         let node = Node(
-            key: GroupKey(encodedBytes: encoded), time: time, evidence: evidence, total: total, bytes: bytes, prev: -1, next: -1)
+            key: GroupKey(encodedBytes: encoded, digest: digest), time: time, evidence: evidence, total: total, bytes: bytes,
+            prev: -1, next: -1)
         let i: Int32
         if let f = free.popLast() {
             i = f

@@ -186,8 +186,19 @@ public struct GroupKey: Hashable, Sendable {
         digest = encoded.withUnsafeBufferPointer { Self.digest(of: $0) }
     }
 
+    private init(encoded: [UInt8], digest: UInt64) {
+        self.encoded = encoded
+        self.digest = digest
+    }
+
     /// The key whose encoded bytes (`Builder.bytes`) these are.
     init(encodedBytes: UnsafeBufferPointer<UInt8>) { self.init(encoded: Array(encodedBytes)) }
+
+    /// The same, when their digest (`digest(of:)`) is known already.
+    init(encodedBytes: UnsafeBufferPointer<UInt8>, digest: UInt64) {
+        assert(digest == Self.digest(of: encodedBytes), "a group key made with another key's digest")
+        self.init(encoded: Array(encodedBytes), digest: digest)
+    }
 
     @inline(__always)
     static func digest(of encoded: UnsafeBufferPointer<UInt8>) -> UInt64 { fastHash(encoded, seed: 0x5851_F42D_4C95_7F2D) }
@@ -314,6 +325,9 @@ public struct GroupKey: Hashable, Sendable {
         /// The key of the values appended: a copy of the bytes, so the builder's buffer stays
         /// its own.
         func key() -> GroupKey { GroupKey(encodedBytes: bytes) }
+
+        /// The same, given the bytes' `digest()` already taken.
+        func key(digest: UInt64) -> GroupKey { GroupKey(encodedBytes: bytes, digest: digest) }
 
         /// How many encoded bytes the values appended take.
         var byteCount: Int { count }

@@ -562,7 +562,7 @@ public final class Detector {
                 applyOverflow()
                 return
             }
-            let group = keyBuilder.key()
+            let group = keyBuilder.key(digest: digest)
             let value = hasValue ? valueBuilder.key() : nil
             // Held in the ring only while the input waits in the queue's in-order parts, which
             // release the ring in order.
@@ -894,7 +894,7 @@ public final class Detector {
             return
         }
         let input = CorrelationInput(
-            input: Int(step.position), time: step.time, group: GroupKey(encodedBytes: key), valueKey: nil,
+            input: Int(step.position), time: step.time, group: GroupKey(encodedBytes: key, digest: step.digest), valueKey: nil,
             evidence: EvidenceItems([]), evidenceTotal: 1)
         state.ingest(
             input,
