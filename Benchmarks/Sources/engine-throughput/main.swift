@@ -1,6 +1,7 @@
 // engine-throughput: how fast the detection engine judges audit logs, against parsing alone.
 //
 //   engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--batch N] [--profile-rules]
+//                     [--unstepped]
 //   engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N]
 //                     [--max-bytes N] [--control]
 //
@@ -15,6 +16,10 @@
 // most matches and correlations with the most inputs. `--profile-rules` adds an
 // untimed pass that reports how many rules the verb x resource index leaves to try per
 // event and what each rule costs (clock read around every evaluation), most costly first.
+// `--unstepped` makes the detectors apply queued inputs at every event
+// (`DetectorOptions.applyInSteps` off), to compare the two in one binary: a change in a
+// module's size moves other code and data, and this machine's parse speed has moved 10%
+// with that alone.
 //
 // State at cap (the second form): one event_count correlation grouped by `user.username`
 // over a rule matching every event, 1 h window, a condition that never holds; N synthetic
@@ -37,7 +42,7 @@ import RuleLoader
 // MARK: Setup
 
 let usage = """
-    usage: engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--batch N] [--profile-rules]
+    usage: engine-throughput CORPUS --rules PATH [--rules PATH...] [--reps N] [--batch N] [--profile-rules] [--unstepped]
            engine-throughput --state-at-cap [--events N] [--event-bytes N] [--max-groups N] [--max-bytes N] [--control]
 
     """
@@ -252,7 +257,9 @@ func throughput(corpus: String, rulePaths: [String], reps: Int, profile: Bool, b
         do {
             last = nil  // the previous rep's detector is freed before this one runs
             let count = AlertCount()
-            let detector = Detector(plan: plan) { _ in count.n += 1 }
+            var options = DetectorOptions()
+            options.applyInSteps = !args.contains("--unstepped")
+            let detector = Detector(plan: plan, options: options) { _ in count.n += 1 }
             var source = MemorySource(data)
             var h = Detect(detector: detector, batchSize: batchSize)
             let m0 = mallocCalls()

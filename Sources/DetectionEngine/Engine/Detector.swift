@@ -5,7 +5,8 @@ import AuditModel
 public struct DetectorOptions: Sendable {
     /// How late an event may arrive (behind the newest event time seen) and still be
     /// correlated in order. Matches feeding correlations wait this long before they are
-    /// applied. 5 s suits a log file; the webhook backend delivers batches up to its
+    /// applied, and a fifth of it more at most (`applyInSteps`, never more than a second).
+    /// 5 s suits a log file; the webhook backend delivers batches up to its
     /// 30 s timeout late, so `kaudit serve` behind a slow apiserver wants 30 s or more.
     public var lateness: Int64 = 5_000_000
     /// How far ahead of the stream's clock (the newest event time) one event's time may lie
@@ -53,6 +54,10 @@ public struct DetectorOptions: Sendable {
     /// Queue the inputs of event_count and value_count correlations as records (`RecordedInput`)
     /// when they are in order. Off only to check that records change no result.
     public var recordCountingInputs = true
+    /// Apply queued inputs and advance windows when the watermark (the clock less the
+    /// lateness) has moved a fifth of the lateness, at most a second, rather than at every
+    /// event. Off only to compare.
+    public var applyInSteps = true
     /// Event classes the memo remembers which rules to judge for, per rule index, and as
     /// many distinct identities and request shapes; when full, they are forgotten and
     /// relearnt (counted in `verdictMemoResets`). A class is a 64-byte cell, an identity or
@@ -198,6 +203,18 @@ public final class Detector {
     /// took an input, so an event that feeds no correlation checks one number.
     private var earliestDeadline = Int64.max
     private var deadlinesChanged = false
+    /// How far the watermark (the clock less the lateness) moves before queued inputs are
+    /// applied and windows advanced again: a fifth of the lateness, at most a second (0 when
+    /// `applyInSteps` is off). Applied one or two at a time, between events that mostly match
+    /// nothing, each input found the correlation code out of the instruction cache; in steps,
+    /// a second's inputs are applied in a row (callgrind, 64 MiB corpus: 23% fewer
+    /// first-level instruction-cache misses; 1 GiB: 315 -> 308 ns of detection per event,
+    /// medians of runs of one binary taking turns with the option off; session 34). Each step
+    /// is what the detector did at every event had no event arrived in between, so the
+    /// alerts are the same ones, out a step later at most.
+    private let applyStep: Int64
+    /// The watermark to which inputs were last applied and windows advanced (`.min`: never).
+    private var appliedWatermark = Int64.min
     /// The clock reading from which `housekeeping` may have held requests, queued inputs or
     /// correlation windows to see to (`dueTime`); before it, it only moves the tables'
     /// horizons. `.min` (see to them at the next event) whenever a request is held, an input
@@ -246,6 +263,7 @@ public final class Detector {
         startedRequests = RecentKeys(capacity: options.longRunningCapacity, initialSlots: 2 * options.longRunningCapacity)
         matchesByRule = Array(repeating: 0, count: plan.rules.count)
         firingsByCorrelation = Array(repeating: 0, count: plan.correlations.count)
+        applyStep = options.applyInSteps ? min(1_000_000, max(0, options.lateness / 5)) : 0
     }
 
     // MARK: - Events
@@ -523,7 +541,7 @@ public final class Detector {
             }
             // An input (or a step set aside) is queued: it is due once the clock is the
             // lateness past it (`dueTime`), which nothing else queued may be.
-            nextDue = min(nextDue, Self.due(time, after: options.lateness))
+            nextDue = min(nextDue, max(Self.due(time, after: options.lateness), nextStepDue))
             let inOrder = queue.takesInOrder(time)
             if setAsideResumes == .min { suspendSetAside() }
             let digest = keyBuilder.digest()
@@ -789,19 +807,28 @@ public final class Detector {
         while pendingHead < pendingOrder.count, pendingOrder[pendingHead].time &+ options.requestTimeout < watermark {
             releaseOldestPending()
         }
-        while let next = queue.peekTime, next <= watermark { deliverNext() }
-        if !states.isEmpty {
-            refreshEarliestDeadline()
-            if earliestDeadline < watermark {
-                for c in states.indices {
-                    if let deadline = states[c].nextDeadline, deadline < watermark {
-                        states[c].advance(to: watermark) { firing in fired(c, firing) }
+        if appliedWatermark == .min || watermark >= Self.due(appliedWatermark, after: applyStep) {
+            appliedWatermark = watermark
+            while let next = queue.peekTime, next <= watermark { deliverNext() }
+            if !states.isEmpty {
+                refreshEarliestDeadline()
+                if earliestDeadline < watermark {
+                    for c in states.indices {
+                        if let deadline = states[c].nextDeadline, deadline < watermark {
+                            states[c].advance(to: watermark) { firing in fired(c, firing) }
+                        }
                     }
+                    deadlinesChanged = true
                 }
-                deadlinesChanged = true
             }
         }
         nextDue = dueTime()
+    }
+
+    /// The clock reading from which the watermark has moved `applyStep` past where inputs were
+    /// last applied (`.min`: at once).
+    private var nextStepDue: Int64 {
+        appliedWatermark == .min ? .min : Self.due(Self.due(appliedWatermark, after: applyStep), after: options.lateness)
     }
 
     /// The earliest clock reading at which `seeToDueWork` would find something to do, as things
@@ -816,12 +843,13 @@ public final class Detector {
             // Released once `time + requestTimeout < clock - lateness`.
             due = min(due, after(after(pendingOrder[pendingHead].time, options.requestTimeout), after(lateness, 1)))
         }
-        // Applied once `time <= clock - lateness`.
-        if let next = queue.peekTime { due = min(due, after(next, lateness)) }
+        // Applied once `time <= clock - lateness`, at the next step.
+        let step = nextStepDue
+        if let next = queue.peekTime { due = min(due, max(after(next, lateness), step)) }
         if !states.isEmpty {
             refreshEarliestDeadline()
-            // Advanced once `deadline < clock - lateness`.
-            if earliestDeadline != .max { due = min(due, after(earliestDeadline, after(lateness, 1))) }
+            // Advanced once `deadline < clock - lateness`, at the next step.
+            if earliestDeadline != .max { due = min(due, max(after(earliestDeadline, after(lateness, 1)), step)) }
         }
         return due
     }
