@@ -133,7 +133,8 @@ public struct DetectorCounters: Sendable, Equatable {
 /// filters, alerts for matches, and correlation inputs for rules that feed correlations.
 /// Correlation inputs wait in a time-ordered queue until the newest event time seen is
 /// `lateness` past them, so events out of order within the lateness correlate as if they
-/// had arrived in order; alerts from correlations come out when their last input is released.
+/// had arrived in order; they are applied, and windows closed, in steps of the watermark
+/// (`applyInSteps`); alerts from correlations come out when their last input is released.
 ///
 /// Judging each request once (the stage gate):
 /// - rules that do not test `stage` see a request at ResponseComplete, or at ResponseStarted
