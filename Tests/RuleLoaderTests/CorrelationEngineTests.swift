@@ -152,6 +152,29 @@ private func countingPack() -> RulePack {
     ])
 }
 
+/// `p` run over `events` with one option changed from the defaults (`off`), then with the
+/// defaults: what each run raised, and its detector.
+private func runOffAndOn(
+    _ p: RulePack, _ events: [String], off: (inout DetectorOptions) -> Void
+) -> (off: (alerts: [Alert], detector: Detector), on: (alerts: [Alert], detector: Detector)) {
+    var options = DetectorOptions()
+    off(&options)
+    return (run(p, events, options: options), run(p, events))
+}
+
+/// The same alerts in the same order (some at least): rule, times, count, totals and group,
+/// and, with `evidence`, the same events as evidence.
+private func expectSameAlerts(_ alerts: [Alert], _ expected: [Alert], evidence: Bool) {
+    #expect(alerts.count == expected.count)
+    #expect(!alerts.isEmpty)
+    for (a, b) in zip(alerts, expected) {
+        #expect(a.rule.title == b.rule.title && a.time == b.time && a.firstTime == b.firstTime)
+        #expect(a.count == b.count && a.evidenceTotal == b.evidenceTotal)
+        #expect(a.group.map(\.value) == b.group.map(\.value))
+        if evidence { #expect(a.evidence.map(\.raw) == b.evidence.map(\.raw)) }
+    }
+}
+
 /// Alerts a detector raised, collected by its sink.
 private final class AlertLog {
     var alerts: [Alert] = []
@@ -397,19 +420,10 @@ struct CorrelationEngineTests {
     func setAsideChangesNothing(seed: Int, disorder: Bool) throws {
         let events = randomReads(seed: 0x5E7A_51DE &+ UInt64(seed), secrets: 3, disorder: disorder)
         for p in [deniedThenAllowedPack(), probeThenSuccessPack()] {
-            var off = DetectorOptions()
-            off.setAsideSequenceSteps = false
-            let (expected, plain) = run(p, events, options: off)
-            let (alerts, detector) = run(p, events)
+            let ((expected, plain), (alerts, detector)) = runOffAndOn(p, events) { $0.setAsideSequenceSteps = false }
             #expect(plain.counters.sequenceStepsSetAside == 0)
             #expect(detector.counters.sequenceStepsSetAside > 0)
-            #expect(alerts.count == expected.count)
-            #expect(!alerts.isEmpty)
-            for (a, b) in zip(alerts, expected) {
-                #expect(a.rule.title == b.rule.title && a.time == b.time && a.firstTime == b.firstTime)
-                #expect(a.count == b.count && a.evidenceTotal == b.evidenceTotal)
-                #expect(a.group.map(\.value) == b.group.map(\.value))
-            }
+            expectSameAlerts(alerts, expected, evidence: false)
             #expect(detector.correlationCounters == plain.correlationCounters)
             if detector.counters.setAsideStepsWithoutEvidence == 0 {
                 let evidence = alerts.map { $0.evidence.map(\.raw) }
@@ -426,20 +440,9 @@ struct CorrelationEngineTests {
         // With a few reads later than the lateness when out of order (late inputs, counted as
         // such either way).
         let events = randomReads(seed: 0x7EC0_12D5 &+ UInt64(seed), secrets: 6, disorder: disorder, lateReads: disorder)
-        let counting = countingPack()
-        for (k, p) in [counting, probeThenSuccessPack()].enumerated() {
-            var off = DetectorOptions()
-            off.recordCountingInputs = false
-            let (expected, plain) = run(p, events, options: off)
-            let (alerts, detector) = run(p, events)
-            #expect(alerts.count == expected.count)
-            #expect(!alerts.isEmpty)
-            for (a, b) in zip(alerts, expected) {
-                #expect(a.rule.title == b.rule.title && a.time == b.time && a.firstTime == b.firstTime)
-                #expect(a.count == b.count && a.evidenceTotal == b.evidenceTotal)
-                #expect(a.group.map(\.value) == b.group.map(\.value))
-                #expect(a.evidence.map(\.raw) == b.evidence.map(\.raw))
-            }
+        for (k, p) in [countingPack(), probeThenSuccessPack()].enumerated() {
+            let ((expected, plain), (alerts, detector)) = runOffAndOn(p, events) { $0.recordCountingInputs = false }
+            expectSameAlerts(alerts, expected, evidence: true)
             #expect(detector.correlationCounters == plain.correlationCounters)
             #expect(plain.counters.countingInputsRecorded == 0)
             // The correlations firing early on counts ("few" is judged at its window's end):
@@ -469,12 +472,8 @@ struct CorrelationEngineTests {
         arguments: [(0, false), (1, false), (2, true), (3, true)])
     func steppedApplyChangesNothing(seed: Int, disorder: Bool) throws {
         let events = randomReads(seed: 0x57E9_0A11 &+ UInt64(seed), secrets: 6, disorder: disorder, lateReads: disorder)
-        let counting = countingPack()
-        for p in [counting, probeThenSuccessPack(), deniedThenAllowedPack()] {
-            var off = DetectorOptions()
-            off.applyInSteps = false
-            let (expected, plain) = run(p, events, options: off)
-            let (alerts, detector) = run(p, events)
+        for p in [countingPack(), probeThenSuccessPack(), deniedThenAllowedPack()] {
+            let ((expected, plain), (alerts, detector)) = runOffAndOn(p, events) { $0.applyInSteps = false }
             // The same alerts; those a window's end raises may come out in another order
             // among the alerts of the same step.
             func key(_ a: Alert) -> String {

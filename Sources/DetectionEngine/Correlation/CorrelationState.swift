@@ -182,18 +182,10 @@ public final class CorrelationState {
     /// made only for a new group, a value key only for a new value: most inputs update a
     /// group and a value already kept, and each made key was an allocation and a copy.
     func ingestRecorded(
-        time t: Int64, key: UnsafeBufferPointer<UInt8>, digest: UInt64, value: UnsafeBufferPointer<UInt8>?,
+        time t: Int64, position: Int, key: UnsafeBufferPointer<UInt8>, digest: UInt64, value: UnsafeBufferPointer<UInt8>?,
         evidence: Evidence, emit: (CorrelationFiring) -> Void
     ) {
-        if countIsLate(t) { return }
-        if spec.kind == .valueCount, value == nil { return }
-        see(t)
-        let g: Group
-        if let s = index.find(digest, isKey: { slots[Int($0)]!.key.hasEncoding(key) }) {
-            g = slots[Int(s)]!
-        } else {
-            g = makeGroup(GroupKey(encodedBytes: key, digest: digest))
-        }
+        guard let g = admit(time: t, position: position, hasValue: value != nil, key: key, digest: digest, made: nil) else { return }
         let before = g.bytes
         let fired =
             if mode == .valueCount, let value {
@@ -238,18 +230,29 @@ public final class CorrelationState {
     /// ordered sequence with no group (no chain to extend: the group would be made only to
     /// be removed again).
     private func admit(_ input: CorrelationInput) -> Group? {
-        if countIsLate(input.time) { return nil }
-        if spec.kind == .valueCount, input.valueKey == nil { return nil }
-        if (spec.kind == .temporal || spec.kind == .temporalOrdered), input.input < 0 || input.input >= spec.inputCount {
+        input.group.withEncodedBytes {
+            admit(
+                time: input.time, position: input.input, hasValue: input.valueKey != nil, key: $0, digest: input.group.digest,
+                made: input.group)
+        }
+    }
+
+    /// `admit` for an input given by its parts: its group key's encoded bytes and digest, and
+    /// the key itself when the input has one already (else one is made for a new group).
+    private func admit(
+        time t: Int64, position: Int, hasValue: Bool, key: UnsafeBufferPointer<UInt8>, digest: UInt64, made: GroupKey?
+    ) -> Group? {
+        if countIsLate(t) { return nil }
+        if spec.kind == .valueCount, !hasValue { return nil }
+        if (spec.kind == .temporal || spec.kind == .temporalOrdered), position < 0 || position >= spec.inputCount {
             return nil
         }
-        see(input.time)
-        let group = input.group
-        let laterStep = mode == .ordered && input.input > 0
-        if laterStep && !groupFilter.mayContain(group.digest) { return nil }
-        if let s = index.find(group.digest, isKey: { slots[Int($0)]!.key == group }) { return slots[Int(s)]! }
+        see(t)
+        let laterStep = mode == .ordered && position > 0
+        if laterStep && !groupFilter.mayContain(digest) { return nil }
+        if let s = index.find(digest, isKey: { slots[Int($0)]!.key.hasEncoding(key) }) { return slots[Int(s)]! }
         if laterStep { return nil }
-        return makeGroup(group)
+        return makeGroup(made ?? GroupKey(encodedBytes: key, digest: digest))
     }
 
     private func apply(_ input: CorrelationInput, to g: Group, _ emit: (CorrelationFiring) -> Void) {
@@ -670,13 +673,7 @@ public final class CorrelationState {
         while index.count >= max(1, limits.maxGroups), lruHead >= 0 {
             evict(slots[Int(lruHead)]!)
         }
-        let slot: Int32
-        if let s = freeSlots.popLast() {
-            slot = s
-        } else {
-            slot = Int32(slots.count)
-            slots.append(nil)
-        }
+        let slot = storeInFreeSlot(nil, in: &slots, free: &freeSlots)
         let g = Group(key: key, slot: slot, baseBytes: Cost.group + key.estimatedBytes)
         switch mode {
         case .temporal:
@@ -924,14 +921,7 @@ private struct RecencyMap {
         let node = Node(
             key: GroupKey(encodedBytes: encoded, digest: digest), time: time, evidence: evidence, total: total, bytes: bytes,
             prev: -1, next: -1)
-        let i: Int32
-        if let f = free.popLast() {
-            i = f
-            nodes[Int(f)] = node
-        } else {
-            i = Int32(nodes.count)
-            nodes.append(node)
-        }
+        let i = storeInFreeSlot(node, in: &nodes, free: &free)
         index.insert(digest, slot: i)
         insertSorted(i)
         return bytes

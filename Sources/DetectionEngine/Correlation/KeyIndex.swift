@@ -95,3 +95,17 @@ struct KeyIndex {
         for cell in old where cell.slot >= 0 { insert(cell.digest, slot: cell.slot) }
     }
 }
+
+/// Stores `value` in the slot last freed (`free`, whose numbers the caller pushes as it
+/// empties slots), else in a new slot at the end of `slots`; returns the slot's number. The
+/// slabs behind `KeyIndex`'s owners (a correlation's groups and values) and the lateness
+/// queue's out-of-order inputs, which refer to their elements by these numbers.
+@inline(__always)
+func storeInFreeSlot<T>(_ value: consuming T, in slots: inout [T], free: inout [Int32]) -> Int32 {
+    if let slot = free.popLast() {
+        slots[Int(slot)] = value
+        return slot
+    }
+    slots.append(value)
+    return Int32(slots.count - 1)
+}

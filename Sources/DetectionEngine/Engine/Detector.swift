@@ -887,10 +887,10 @@ public final class Detector {
         let c = Int(input.correlation)
         let state = states[c]
         if watch.watches(c, position: Int(input.position)) { watch.applied(c, digest: input.digest) }
-        state.ingestRecorded(time: input.time, key: key, digest: input.digest, value: value, evidence: evidence) { firing in
-            fired(c, firing)
-        }
-        if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
+        state.ingestRecorded(
+            time: input.time, position: Int(input.position), key: key, digest: input.digest, value: value, evidence: evidence
+        ) { firing in fired(c, firing) }
+        lowerEarliestDeadline(to: state)
     }
 
     private func deliver(_ queued: QueuedInput) {
@@ -904,11 +904,7 @@ public final class Detector {
         } else {
             state.ingest(queued.input) { firing in fired(c, firing) }
         }
-        // Only this state's deadlines moved. An input can move its earliest one earlier (a
-        // new group) or later (a group done); taking the minimum keeps the earliest deadline
-        // never later than the truth, and one too early only costs the check in
-        // `housekeeping`, which then recomputes it.
-        if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
+        lowerEarliestDeadline(to: state)
     }
 
     /// A set-aside step at its turn: counted, unless a group for its key may have been made
@@ -932,6 +928,15 @@ public final class Detector {
                 return EvidenceItems([])
             }
         ) { firing in fired(c, firing) }
+        lowerEarliestDeadline(to: state)
+    }
+
+    /// After an input was applied to `state`: only that state's deadlines moved. An input can
+    /// move its earliest one earlier (a new group) or later (a group done); taking the
+    /// minimum keeps the earliest deadline never later than the truth, and one too early only
+    /// costs the check in `housekeeping`, which then recomputes it.
+    @inline(__always)
+    private func lowerEarliestDeadline(to state: CorrelationState) {
         if let deadline = state.nextDeadline, deadline < earliestDeadline { earliestDeadline = deadline }
     }
 

@@ -255,14 +255,7 @@ struct InputQueue {
 
     private mutating func pushHeap(_ item: consuming QueuedInput, time: Int64, cost: Int) {
         precondition(item.held == nil, "an input held in the evidence ring must be applied in order")
-        let slot: Int32
-        if let free = freeSlots.popLast() {
-            slot = free
-            items[Int(slot)] = item
-        } else {
-            slot = Int32(items.count)
-            items.append(item)
-        }
+        let slot = storeInFreeSlot(item, in: &items, free: &freeSlots)
         heap.append((time, seq, slot, cost))
         var i = heap.count - 1
         while i > 0 {
