@@ -57,3 +57,72 @@ struct EventClassesTests {
         }
     }
 }
+
+/// The class keys' AES hash (`kaudit_key_hash_aes`, where the CPU has AES-NI): it must see
+/// every byte, the length and the seed, read nothing outside the key, and spread keys that
+/// differ only in a counter evenly over a table's cells.
+@Suite("Class-key hash with AES rounds", .enabled(if: EventClasses.aesAvailable, "this CPU has no AES-NI: keys use fastHash"))
+struct KeyHashTests {
+    private func hash(_ bytes: [UInt8], seed: UInt64 = 7) -> UInt64 {
+        // An exact-size allocation: a read past the end would show under the sanitizers.
+        let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+        defer { copy.deallocate() }
+        _ = copy.initialize(from: bytes)
+        return EventClasses.hash(copy.baseAddress!, bytes.count, seed: seed, aes: true)
+    }
+
+    @Test("no collisions among all strings of up to seven bytes over a small alphabet")
+    func shortInputsAreDistinct() {
+        let alphabet: [UInt8] = [0x00, 0x22, 0x30, 0x61, 0x7A, 0xFF]
+        var seen: [UInt64: [UInt8]] = [:]
+        var ofLength: [[UInt8]] = [[]]
+        seen[hash([])] = []
+        for _ in 1...7 {
+            ofLength = ofLength.flatMap { s in alphabet.map { s + [$0] } }
+            for s in ofLength {
+                let h = hash(s)
+                if let other = seen[h] { Issue.record("\(s) and \(other) share hash \(h)") }
+                seen[h] = s
+            }
+        }
+        #expect(seen.count == 335_923)  // 6^0 + 6^1 + ... + 6^7
+    }
+
+    /// Every length through the 16-, 32-, 64-byte and overlapping-tail paths, and past them.
+    @Test("every byte of keys of every length, the length and the seed change the hash")
+    func everyByteLengthAndSeedMatter() {
+        for n in Array(0...140) + [191, 192, 193, 200, 255, 256, 257, 301, 512, 1000] {
+            let base = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ n) }
+            let h = hash(base)
+            #expect(hash(base) == h, "length \(n): not deterministic")
+            #expect(hash(base, seed: 8) != h, "length \(n): the seed is ignored")
+            #expect(hash(base + [0]) != h, "length \(n): a trailing zero byte is ignored")
+            for i in 0..<n {
+                for flip: UInt8 in [0x01, 0x80] {
+                    var changed = base
+                    changed[i] ^= flip
+                    #expect(hash(changed) != h, "length \(n), byte \(i) ^ \(flip)")
+                }
+            }
+        }
+    }
+
+    /// Identity keys of one cluster differ in a few bytes (a user or pod number): their hashes'
+    /// low bits (what picks a cell) and high bits must still spread evenly.
+    @Test("keys that differ in a counter spread evenly over 1,024 cells", arguments: [0, 27, 54])
+    func countersSpreadEvenly(shift: Int) {
+        let cells = 1_024
+        let keys = 262_144
+        var counts = [Int](repeating: 0, count: cells)
+        for i in 0..<keys {
+            let key = Array("system:serviceaccount:team-\(i % 97):runner-\(i)|kubectl/v1.31.0 (linux/amd64)".utf8)
+            counts[Int(truncatingIfNeeded: hash(key) >> UInt64(shift)) & (cells - 1)] += 1
+        }
+        // 256 per cell on average (standard deviation 16): every cell within 90 of it.
+        let expected = Double(keys) / Double(cells)
+        let chiSquare = counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        #expect(counts.min()! > 256 - 90 && counts.max()! < 256 + 90, "cells range \(counts.min()!)...\(counts.max()!)")
+        // 1,023 degrees of freedom: mean 1,023, standard deviation about 45.
+        #expect(chiSquare < 1_300, "chi-square \(chiSquare)")
+    }
+}

@@ -144,6 +144,13 @@ typedef struct {
 /// (always a multiple of 64 consumed; -1 when AVX2 is not available and nothing was done).
 long kaudit_skip_container_blocks(const uint8_t *p, long len, kaudit_container_state *st);
 
+/// A 64-bit hash of `n` bytes through AES rounds (key_hash.c): for the detector's class
+/// keys, when `kaudit_has_aes()` says the CPU has the instructions (never call it otherwise).
+uint64_t kaudit_key_hash_aes(const uint8_t *p, size_t n, uint64_t seed);
+
+/// Whether the CPU has AES-NI and SSE4.1 (checked once by the caller).
+int kaudit_has_aes(void);
+
 /// Anchors `kaudit_find_anchor3` compares at once.
 #define KAUDIT_MAX_ANCHORS 8
 
