@@ -55,7 +55,8 @@ KAUDIT_AES uint64_t kaudit_key_hash_aes(const uint8_t *p, size_t n, uint64_t see
         memcpy(block, p, n);
         s0 = kaudit_round(s0, kaudit_load(block));
     }
-    // Every lane into every bit: two rounds join the lanes, two more with the key mix them.
+    // Every lane into every bit: three rounds join the lanes (the first two side by side),
+    // two more with the key mix them; each lane's last block is mixed by two rounds at least.
     __m128i x = kaudit_round(s0, s1);
     __m128i y = kaudit_round(s2, s3);
     x = kaudit_round(x, y);

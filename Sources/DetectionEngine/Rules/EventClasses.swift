@@ -47,11 +47,13 @@ struct EventClasses {
     /// The prepared key's hash.
     private(set) var scratchHash: UInt64 = 0
     private let seed: UInt64
-    /// Whether keys are hashed with AES rounds (`kaudit_key_hash_aes`) rather than `fastHash`.
+    /// Whether keys are hashed with AES rounds (`kaudit_key_hash_aes`) rather than `fastHash`:
+    /// `aesAvailable`, held here so the per-key choice is a load, not the static's once-check.
     private let hashesWithAES = Self.aesAvailable
     private static let initialCapacity = 256
     /// Whether the CPU can hash keys with AES rounds (all judges of a process hash alike: an
-    /// event's fingerprint folds in its class keys' hashes).
+    /// event's fingerprint folds in its class keys' hashes). `KAUDIT_PROBE_NO_AES` in the
+    /// environment turns it off, so one build can be measured both ways (Benchmarks/README).
     static let aesAvailable = kaudit_has_aes() != 0 && getenv("KAUDIT_PROBE_NO_AES") == nil
 
     private(set) var hits = 0
