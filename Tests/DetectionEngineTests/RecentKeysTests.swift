@@ -1,5 +1,6 @@
 // The duplicate and long-running-request tables: a bounded map forgotten by age.
 import AuditTestSupport
+import CAuditSIMD
 @testable import DetectionEngine
 import Testing
 
@@ -125,6 +126,44 @@ struct RecentKeysTests {
         #expect(table.payload(300) == 3)  // the horizon is not past the newest time
         table.forget(before: .min)
         #expect(table.payload(200) == nil)  // and it never moves back
+    }
+
+    /// `kaudit_recent_bucket` reads a bucket in one pass of vector compares: its answer for
+    /// random buckets, keys that differ in one 32-bit half only, and stamps at the edges of
+    /// the unsigned range (where a signed compare would go wrong) must be the slot-by-slot one.
+    @Test("the one-pass bucket scan agrees with a slot-by-slot reading")
+    func bucketScan() {
+        var rng = SplitMix64(seed: 64)
+        let edges: [UInt32] = [0, 1, 2, 0x7FFF_FFFF, 0x8000_0000, 0x8000_0001, 0xFFFF_FFFE, 0xFFFF_FFFF]
+        let bucket = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { bucket.deallocate() }
+        for round in 0..<20_000 {
+            let key = rng.next()
+            var keys: [UInt64] = []
+            var stamps: [UInt32] = []
+            for _ in 0..<4 {
+                switch rng.next() % 4 {
+                case 0: keys.append(key)
+                case 1: keys.append(key ^ (rng.next() & 0xFFFF_FFFF | 1))  // low half differs
+                case 2: keys.append(key ^ (rng.next() << 32 | 1 << 32))  // high half differs
+                default: keys.append(rng.next())
+                }
+                stamps.append(rng.next() % 2 == 0 ? edges[Int(rng.next() % 8)] : UInt32(truncatingIfNeeded: rng.next()))
+            }
+            let horizon = round % 3 == 0 ? edges[Int(rng.next() % 7) + 1] : max(1, UInt32(truncatingIfNeeded: rng.next()))
+            for k in 0..<4 {
+                bucket.storeBytes(of: keys[k], toByteOffset: 8 * k, as: UInt64.self)
+                bucket.storeBytes(of: UInt32(truncatingIfNeeded: rng.next()), toByteOffset: 32 + 4 * k, as: UInt32.self)
+                bucket.storeBytes(of: stamps[k], toByteOffset: 48 + 4 * k, as: UInt32.self)
+            }
+            var expected: UInt32 = 0
+            for k in 0..<4 {
+                let live = stamps[k] >= horizon
+                if live && keys[k] == key { expected |= 1 << k }
+                if !live { expected |= 1 << (8 + k) }
+            }
+            #expect(kaudit_recent_bucket(bucket, key, horizon) == expected, "keys \(keys) stamps \(stamps) horizon \(horizon)")
+        }
     }
 
     @Test("a key seen again keeps its first time: insert updates the payload only")

@@ -151,6 +151,38 @@ uint64_t kaudit_key_hash_aes(const uint8_t *p, size_t n, uint64_t seed);
 /// Whether the CPU has AES-NI and SSE4.1 (checked once by the caller).
 int kaudit_has_aes(void);
 
+/// One 64-byte bucket of the detector's recent-keys table, looked at in one pass: four
+/// 64-bit keys at p, their four 32-bit payloads at p + 32 and their four 32-bit stamps at
+/// p + 48 (p 16-byte aligned). Bits 0-3: the slots whose stamp is live (at least `horizon`,
+/// which is at least 1) and whose key is `key`; bits 8-11: the slots that are free (stamp
+/// below `horizon`). No branch depends on the slots, so none is mispredicted.
+static inline uint32_t kaudit_recent_bucket(const void *p, uint64_t key, uint32_t horizon) {
+#if defined(__SSE2__)
+    const __m128i k = _mm_set1_epi64x((long long)key);
+    __m128i e01 = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)p), k);
+    __m128i e23 = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)((const uint8_t *)p + 16)), k);
+    // A key is equal when both of its 32-bit halves are: each half ANDed with the other.
+    e01 = _mm_and_si128(e01, _mm_shuffle_epi32(e01, _MM_SHUFFLE(2, 3, 0, 1)));
+    e23 = _mm_and_si128(e23, _mm_shuffle_epi32(e23, _MM_SHUFFLE(2, 3, 0, 1)));
+    const uint32_t equal = (uint32_t)_mm_movemask_pd(_mm_castsi128_pd(e01))
+        | (uint32_t)_mm_movemask_pd(_mm_castsi128_pd(e23)) << 2;
+    // Unsigned stamp >= horizon, as signed (stamp ^ 2^31) > ((horizon - 1) ^ 2^31).
+    const __m128i bias = _mm_set1_epi32((int)0x80000000u);
+    const __m128i stamps = _mm_xor_si128(_mm_load_si128((const __m128i *)((const uint8_t *)p + 48)), bias);
+    const __m128i live = _mm_cmpgt_epi32(stamps, _mm_xor_si128(_mm_set1_epi32((int)(horizon - 1)), bias));
+    const uint32_t alive = (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(live));
+#else
+    const uint64_t *keys = (const uint64_t *)p;
+    const uint32_t *stamps = (const uint32_t *)((const uint8_t *)p + 48);
+    uint32_t equal = 0, alive = 0;
+    for (int i = 0; i < 4; i++) {
+        equal |= (uint32_t)(keys[i] == key) << i;
+        alive |= (uint32_t)(stamps[i] >= horizon) << i;
+    }
+#endif
+    return (equal & alive) | (~alive & 0xFu) << 8;
+}
+
 /// Anchors `kaudit_find_anchor3` compares at once.
 #define KAUDIT_MAX_ANCHORS 8
 

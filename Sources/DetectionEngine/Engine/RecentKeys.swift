@@ -8,9 +8,13 @@ import CAuditSIMD
 /// Every event inserts a key, and a busy stream keeps hundreds of thousands, so the table is
 /// larger than the caches and each memory access it makes is a likely cache miss. It is
 /// built for as few of them as possible:
-/// - Set-associative with two choices: a key may sit in any of the four 16-byte slots of
-///   two 64-byte buckets (one cache line each). A lookup or an insert reads those two lines
+/// - Set-associative with two choices: a key may sit in any of the four slots of two
+///   64-byte buckets (one cache line each). A lookup or an insert reads those two lines
 ///   and nothing else, and `prefetch` can ask for both while the caller works.
+/// - A bucket keeps its four keys together, then their payloads, then their stamps, so one
+///   pass of vector compares (`kaudit_recent_bucket`) says which slot holds the key and
+///   which are free, with no branch per slot: looked at slot by slot, whether each was live
+///   and whose it was were branches the processor could not predict.
 /// - Forgetting costs nothing per key: each slot keeps the time its key came, and keys
 ///   before the horizon count as absent (`forget(before:)` only moves the horizon); their
 ///   slots are reused by later inserts. There is no queue of keys to walk.
@@ -29,15 +33,19 @@ import CAuditSIMD
 /// rarely written keeps a small footprint; a full table for the detector's 262,144 keys is
 /// 8 MiB (the detector's duplicate table, written at every event, starts at that size).
 final class RecentKeys {
-    private struct Slot {
-        var key: UInt64
-        var payload: UInt32
-        /// When the key came (`stamp(_:)`); 0 for a slot never used.
-        var stamp: UInt32
+    /// One cache line: four slots' keys, payloads and stamps (when the key came, `stamp(_:)`;
+    /// 0 for a slot never used), each kind together (see `kaudit_recent_bucket`).
+    private struct Bucket {
+        var keys: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var payloads: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        var stamps: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
     }
 
     static let ways = 4
-    private var slots: UnsafeMutablePointer<Slot>
+    private static let bucketBytes = 64
+    private static let payloadOffset = 32
+    private static let stampOffset = 48
+    private var table: UnsafeMutablePointer<Bucket>
     private var bucketCount: Int
     private let maxBuckets: Int
     /// Keys the table is sized for: it has two slots for each, so it rarely forgets a key
@@ -55,20 +63,35 @@ final class RecentKeys {
     private var forgottenTicks = Int64.min
 
     init(capacity: Int, initialSlots: Int = 32_768) {
+        assert(MemoryLayout<Bucket>.stride == Self.bucketBytes, "a bucket is one cache line")
         self.capacity = max(capacity, 16)
         maxBuckets = (2 * self.capacity + Self.ways - 1) / Self.ways
         bucketCount = min(maxBuckets, max(initialSlots, Self.ways) / Self.ways)
-        slots = Self.allocateSlots(buckets: bucketCount)
+        table = Self.allocateBuckets(bucketCount)
     }
 
-    private static let empty = Slot(key: 0, payload: 0, stamp: 0)
+    deinit { table.deallocate() }
 
-    deinit { slots.deallocate() }
-
-    private static func allocateSlots(buckets: Int) -> UnsafeMutablePointer<Slot> {
-        let p = LargeTableMemory.allocate(Slot.self, count: buckets * ways)
-        p.initialize(repeating: empty, count: buckets * ways)
+    private static func allocateBuckets(_ count: Int) -> UnsafeMutablePointer<Bucket> {
+        let p = LargeTableMemory.allocate(Bucket.self, count: count)
+        p.initialize(repeating: Bucket(), count: count)
         return p
+    }
+
+    // A slot is its bucket times `ways` plus its place in the bucket (0 ... 3).
+
+    @inline(__always)
+    private func field<T>(_ slot: Int, _ offset: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+        (UnsafeMutableRawPointer(table) + ((slot >> 2) &* Self.bucketBytes &+ offset &+ (slot & 3) &* MemoryLayout<T>.size))
+            .assumingMemoryBound(to: T.self)
+    }
+
+    @inline(__always) private func key(_ slot: Int) -> UnsafeMutablePointer<UInt64> { field(slot, 0, UInt64.self) }
+    @inline(__always) private func payload(at slot: Int) -> UnsafeMutablePointer<UInt32> {
+        field(slot, Self.payloadOffset, UInt32.self)
+    }
+    @inline(__always) private func stamp(at slot: Int) -> UnsafeMutablePointer<UInt32> {
+        field(slot, Self.stampOffset, UInt32.self)
     }
 
     /// Whether any key inserted may still be live: false lets a caller skip a lookup.
@@ -77,7 +100,7 @@ final class RecentKeys {
     /// Live keys (a walk over the whole table: for tests and reports, not per event).
     var count: Int {
         var n = 0
-        for i in 0..<slotCount where slots[i].stamp >= horizon { n += 1 }
+        for i in 0..<slotCount where stamp(at: i).pointee >= horizon { n += 1 }
         return n
     }
 
@@ -120,23 +143,23 @@ final class RecentKeys {
             guard s != 0, !shift.overflow, shift.partialValue < Int64(s) else { return 0 }
             return UInt32(Int64(s) - shift.partialValue)
         }
-        for i in 0..<slotCount { slots[i].stamp = moved(slots[i].stamp) }
+        for i in 0..<slotCount { stamp(at: i).pointee = moved(stamp(at: i).pointee) }
         horizon = max(moved(horizon), 1)
         newest = moved(newest)
         base = newBase
     }
 
-    /// The two buckets of `key` (their first slots).
+    /// The two buckets of `key`.
     @inline(__always)
     private func buckets(_ key: UInt64) -> (Int, Int) { Self.buckets(key, of: bucketCount) }
 
-    /// The two buckets of `key` in a table of `bucketCount` buckets (their first slots).
+    /// The two buckets of `key` in a table of `bucketCount` buckets.
     @inline(__always)
     fileprivate static func buckets(_ key: UInt64, of bucketCount: Int) -> (Int, Int) {
         let n = UInt64(bucketCount)
         let a = (key &* 0x9E37_79B9_7F4A_7C15).multipliedFullWidth(by: n).high
         let b = (ByteHasher.mix(key) | 1).multipliedFullWidth(by: n).high
-        return (Int(truncatingIfNeeded: a) * Self.ways, Int(truncatingIfNeeded: b) * Self.ways)
+        return (Int(truncatingIfNeeded: a), Int(truncatingIfNeeded: b))
     }
 
     /// Asks the processor to fetch `key`'s two buckets now; a later lookup finds them in cache.
@@ -146,61 +169,64 @@ final class RecentKeys {
     /// Where the table's buckets are now, for asking for a key's buckets from outside the
     /// table (the judge, per event) without reaching the table object: valid until the
     /// table next grows, so its holder takes a fresh one before each run of judging.
-    var prefetcher: Prefetcher { Prefetcher(slots: UnsafeRawPointer(slots), bucketCount: bucketCount) }
+    var prefetcher: Prefetcher { Prefetcher(table: UnsafeRawPointer(table), bucketCount: bucketCount) }
 
     struct Prefetcher {
-        fileprivate let slots: UnsafeRawPointer?
+        fileprivate let table: UnsafeRawPointer?
         fileprivate let bucketCount: Int
 
         /// Asks for nothing (a judge with no table to warm).
-        static var none: Prefetcher { Prefetcher(slots: nil, bucketCount: 0) }
+        static var none: Prefetcher { Prefetcher(table: nil, bucketCount: 0) }
 
         @inline(__always)
         func prefetch(_ key: UInt64) {
-            guard let slots else { return }
+            guard let table else { return }
             let (a, b) = RecentKeys.buckets(key, of: bucketCount)
-            kaudit_prefetch(slots + a * MemoryLayout<Slot>.stride)
-            kaudit_prefetch(slots + b * MemoryLayout<Slot>.stride)
+            kaudit_prefetch(table + a &* RecentKeys.bucketBytes)
+            kaudit_prefetch(table + b &* RecentKeys.bucketBytes)
         }
     }
 
-    /// What one pass over a key's eight slots found: the slot holding it live (-1: none),
-    /// and the free slots of each bucket (how many, and one of them).
+    /// What one pass over a key's two buckets found (`kaudit_recent_bucket` of each): bits
+    /// 0-3 the live slots of bucket `a` holding the key, 4-7 of bucket `b`; bits 8-11 the
+    /// free slots of `a`, 12-15 of `b`. For both a lookup and the insert that may follow.
     private struct Scan {
-        var found = -1
-        var freeA = -1
-        var freeB = -1
-        var countA = 0
-        var countB = 0
+        let bits: UInt32
+        let a: Int
+        let b: Int
+
+        /// The slot holding the key live (-1: none).
+        var found: Int {
+            let m = bits & 0xFF
+            guard m != 0 else { return -1 }
+            let k = m.trailingZeroBitCount
+            return k < 4 ? a &* RecentKeys.ways &+ k : b &* RecentKeys.ways &+ (k &- 4)
+        }
+
+        /// A free slot of the emptier bucket (`a` on a tie), or -1 when all eight are live.
+        var free: Int {
+            let freeA = bits >> 8 & 0xF
+            let freeB = bits >> 12 & 0xF
+            guard freeA | freeB != 0 else { return -1 }
+            return freeA.nonzeroBitCount >= freeB.nonzeroBitCount
+                ? a &* RecentKeys.ways &+ freeA.trailingZeroBitCount : b &* RecentKeys.ways &+ freeB.trailingZeroBitCount
+        }
     }
 
-    /// One pass over `key`'s buckets for both a lookup and the insert that may follow (two
-    /// passes, one to find and one to place, were a third of an insert's instructions).
     @inline(__always)
     private func scan(_ key: UInt64, _ a: Int, _ b: Int) -> Scan {
-        var s = Scan()
-        for k in 0..<Self.ways {
-            let x = slots[a + k]
-            if x.stamp >= horizon {
-                if x.key == key { s.found = a + k }
-            } else {
-                (s.countA, s.freeA) = (s.countA + 1, a + k)
-            }
-            let y = slots[b + k]
-            if y.stamp >= horizon {
-                if y.key == key { s.found = b + k }
-            } else {
-                (s.countB, s.freeB) = (s.countB + 1, b + k)
-            }
-        }
-        return s
+        let raw = UnsafeRawPointer(table)
+        let bits =
+            kaudit_recent_bucket(raw + a &* Self.bucketBytes, key, horizon)
+            | kaudit_recent_bucket(raw + b &* Self.bucketBytes, key, horizon) << 4
+        return Scan(bits: bits, a: a, b: b)
     }
 
     /// The payload stored for `key`, if it is in the table.
     func payload(_ key: UInt64) -> UInt32? {
         let (a, b) = buckets(key)
-        let s = scan(key, a, b)
-        return s.found >= 0 ? slots[s.found].payload : nil
+        let found = scan(key, a, b).found
+        return found >= 0 ? payload(at: found).pointee : nil
     }
 
     /// The payload stored for `key` if it is present; otherwise inserts it with `payload` and
@@ -208,8 +234,9 @@ final class RecentKeys {
     func payloadOrInsert(_ key: UInt64, payload: UInt32, time: Int64) -> UInt32? {
         let (a, b) = buckets(key)
         let s = scan(key, a, b)
-        if s.found >= 0 { return slots[s.found].payload }
-        place(Slot(key: key, payload: payload, stamp: stamp(time)), s, a, b)
+        let found = s.found
+        if found >= 0 { return self.payload(at: found).pointee }
+        place(key, payload: payload, stamp: stamp(time), s)
         return nil
     }
 
@@ -217,10 +244,11 @@ final class RecentKeys {
     func insert(_ key: UInt64, payload: UInt32, time: Int64) {
         let (a, b) = buckets(key)
         let s = scan(key, a, b)
-        if s.found >= 0 {
-            slots[s.found].payload = payload
+        let found = s.found
+        if found >= 0 {
+            self.payload(at: found).pointee = payload
         } else {
-            place(Slot(key: key, payload: payload, stamp: stamp(time)), s, a, b)
+            place(key, payload: payload, stamp: stamp(time), s)
         }
     }
 
@@ -228,38 +256,46 @@ final class RecentKeys {
     /// buckets, as `scan` found them; when all eight slots hold live keys, grows the table, or
     /// at its full size replaces the oldest of them (counted).
     @inline(__always)
-    private func place(_ new: Slot, _ s: Scan, _ a: Int, _ b: Int) {
-        if new.stamp > newest { newest = new.stamp }
-        if s.countA + s.countB > 0 {
-            slots[s.countA >= s.countB ? s.freeA : s.freeB] = new
+    private func place(_ key: UInt64, payload: UInt32, stamp: UInt32, _ s: Scan) {
+        if stamp > newest { newest = stamp }
+        let free = s.free
+        if free >= 0 {
+            write(free, key: key, payload: payload, stamp: stamp)
         } else {
-            addToFullBuckets(new, a, b)
+            addToFullBuckets(key, payload: payload, stamp: stamp, s.a, s.b)
         }
     }
 
+    @inline(__always)
+    private func write(_ slot: Int, key: UInt64, payload: UInt32, stamp: UInt32) {
+        self.key(slot).pointee = key
+        self.payload(at: slot).pointee = payload
+        self.stamp(at: slot).pointee = stamp
+    }
+
     /// `place` for a key whose buckets have not been scanned (moving keys into a grown table).
-    private func add(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
-        place(Slot(key: key, payload: payload, stamp: stamp), scan(key, a, b), a, b)
+    private func add(_ key: UInt64, payload: UInt32, stamp: UInt32) {
+        let (a, b) = buckets(key)
+        place(key, payload: payload, stamp: stamp, scan(key, a, b))
     }
 
     /// `add` when all eight slots hold live keys: the table grows, or at its full size the
     /// oldest of them goes. Out of line: inlined, its preparations (the key's buckets in a
     /// doubled table, the slots' stamps kept for the search) ran on every insert.
     @inline(never)
-    private func addToFullBuckets(_ new: Slot, _ a: Int, _ b: Int) {
+    private func addToFullBuckets(_ key: UInt64, payload: UInt32, stamp: UInt32, _ a: Int, _ b: Int) {
         if bucketCount < maxBuckets {
             grow()
-            let (a, b) = buckets(new.key)
-            add(new.key, payload: new.payload, stamp: new.stamp, a, b)
+            add(key, payload: payload, stamp: stamp)
             return
         }
-        var oldest = a
+        var oldest = a &* Self.ways
         for k in 0..<2 * Self.ways {
-            let i = k < Self.ways ? a + k : b + k - Self.ways
-            if slots[i].stamp < slots[oldest].stamp { oldest = i }
+            let i = k < Self.ways ? a &* Self.ways &+ k : b &* Self.ways &+ (k &- Self.ways)
+            if self.stamp(at: i).pointee < self.stamp(at: oldest).pointee { oldest = i }
         }
         evicted += 1
-        slots[oldest] = new
+        write(oldest, key: key, payload: payload, stamp: stamp)
     }
 
     /// Forgets keys inserted before `time` (to the table's precision).
@@ -277,7 +313,7 @@ final class RecentKeys {
 
     /// Forgets everything.
     func removeAll() {
-        slots.update(repeating: Self.empty, count: slotCount)
+        table.update(repeating: Bucket(), count: bucketCount)
         newest = 0
     }
 
@@ -289,17 +325,23 @@ final class RecentKeys {
     /// waited for its buckets, and the growth of the duplicate table was 5% of detection on
     /// the 1 GiB corpus.
     private func grow() {
-        let old = slots
+        let old = table
         let oldSlots = slotCount
+        @inline(__always) func oldField<T>(_ slot: Int, _ offset: Int, _: T.Type) -> T {
+            (UnsafeRawPointer(old) + ((slot >> 2) &* Self.bucketBytes &+ offset &+ (slot & 3) &* MemoryLayout<T>.size))
+                .load(as: T.self)
+        }
         bucketCount = min(bucketCount * 2, maxBuckets)
-        slots = Self.allocateSlots(buckets: bucketCount)
+        table = Self.allocateBuckets(bucketCount)
         for j in 0..<oldSlots {
             let next = j &+ Self.rehashAhead
             // Through the table as it is now (`add` may have grown it again).
-            if next < oldSlots, old[next].stamp >= horizon { prefetcher.prefetch(old[next].key) }
-            guard old[j].stamp >= horizon else { continue }
-            let (a, b) = buckets(old[j].key)
-            add(old[j].key, payload: old[j].payload, stamp: old[j].stamp, a, b)
+            if next < oldSlots, oldField(next, Self.stampOffset, UInt32.self) >= horizon {
+                prefetcher.prefetch(oldField(next, 0, UInt64.self))
+            }
+            let stamp = oldField(j, Self.stampOffset, UInt32.self)
+            guard stamp >= horizon else { continue }
+            add(oldField(j, 0, UInt64.self), payload: oldField(j, Self.payloadOffset, UInt32.self), stamp: stamp)
         }
         old.deallocate()
     }
