@@ -289,10 +289,17 @@ final class RecentKeys {
             add(key, payload: payload, stamp: stamp)
             return
         }
+        // The oldest of the eight, chosen by selects rather than branches (which of them is
+        // oldest is as random as the keys): the long-running table is full on a busy stream,
+        // and every insert into it ends here.
         var oldest = a &* Self.ways
-        for k in 0..<2 * Self.ways {
+        var oldestStamp = self.stamp(at: oldest).pointee
+        for k in 1..<2 * Self.ways {
             let i = k < Self.ways ? a &* Self.ways &+ k : b &* Self.ways &+ (k &- Self.ways)
-            if self.stamp(at: i).pointee < self.stamp(at: oldest).pointee { oldest = i }
+            let s = self.stamp(at: i).pointee
+            let older = s < oldestStamp
+            oldest = older ? i : oldest
+            oldestStamp = older ? s : oldestStamp
         }
         evicted += 1
         write(oldest, key: key, payload: payload, stamp: stamp)
