@@ -63,7 +63,10 @@ final class RecentKeys {
     private var forgottenTicks = Int64.min
 
     init(capacity: Int, initialSlots: Int = 32_768) {
-        assert(MemoryLayout<Bucket>.stride == Self.bucketBytes, "a bucket is one cache line")
+        assert(
+            MemoryLayout<Bucket>.stride == Self.bucketBytes && MemoryLayout<Bucket>.offset(of: \.payloads) == Self.payloadOffset
+                && MemoryLayout<Bucket>.offset(of: \.stamps) == Self.stampOffset,
+            "a bucket is one cache line laid out as kaudit_recent_bucket reads it")
         self.capacity = max(capacity, 16)
         maxBuckets = (2 * self.capacity + Self.ways - 1) / Self.ways
         bucketCount = min(maxBuckets, max(initialSlots, Self.ways) / Self.ways)
