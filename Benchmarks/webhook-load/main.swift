@@ -146,7 +146,7 @@ func rss(_ pid: Int32) -> (rss: Int, hwm: Int)? {
     var hwm = 0
     var line = [CChar](repeating: 0, count: 256)
     while fgets(&line, 256, f) != nil {
-        let s = String(cString: line)
+        let s = line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }  // fgets ends it with a NUL
         let kb = Int(s.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
         if s.hasPrefix("VmRSS:") { rss = kb }
         if s.hasPrefix("VmHWM:") { hwm = kb }

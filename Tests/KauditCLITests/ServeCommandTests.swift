@@ -27,7 +27,7 @@ import WebhookClient
         init(stateDir: String, scratch: String) throws {
             let exe = try #require(CLI.executable, "kaudit binary not found")
             stderrPath = scratch + "/stderr-\(UUID().uuidString)"
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            try #require(FileManager.default.createFile(atPath: stderrPath, contents: nil), "could not create \(stderrPath)")
             process.executableURL = exe
             process.arguments = ["serve", "--state-dir", stateDir, "--insecure-listen", "127.0.0.1:0", "--format", "ndjson"]
             process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
