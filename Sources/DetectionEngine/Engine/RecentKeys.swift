@@ -83,18 +83,19 @@ final class RecentKeys {
 
     // A slot is its bucket times `ways` plus its place in the bucket (0 ... 3).
 
+    /// Slot `slot`'s key, payload or stamp (the kind at `offset` in its bucket) in `table`.
     @inline(__always)
-    private func field<T>(_ slot: Int, _ offset: Int, _: T.Type) -> UnsafeMutablePointer<T> {
-        (UnsafeMutableRawPointer(table) + ((slot >> 2) &* Self.bucketBytes &+ offset &+ (slot & 3) &* MemoryLayout<T>.size))
+    private static func field<T>(_ table: UnsafeMutablePointer<Bucket>, _ slot: Int, _ offset: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+        (UnsafeMutableRawPointer(table) + ((slot >> 2) &* bucketBytes &+ offset &+ (slot & 3) &* MemoryLayout<T>.size))
             .assumingMemoryBound(to: T.self)
     }
 
-    @inline(__always) private func key(_ slot: Int) -> UnsafeMutablePointer<UInt64> { field(slot, 0, UInt64.self) }
+    @inline(__always) private func key(at slot: Int) -> UnsafeMutablePointer<UInt64> { Self.field(table, slot, 0, UInt64.self) }
     @inline(__always) private func payload(at slot: Int) -> UnsafeMutablePointer<UInt32> {
-        field(slot, Self.payloadOffset, UInt32.self)
+        Self.field(table, slot, Self.payloadOffset, UInt32.self)
     }
     @inline(__always) private func stamp(at slot: Int) -> UnsafeMutablePointer<UInt32> {
-        field(slot, Self.stampOffset, UInt32.self)
+        Self.field(table, slot, Self.stampOffset, UInt32.self)
     }
 
     /// Whether any key inserted may still be live: false lets a caller skip a lookup.
@@ -271,7 +272,7 @@ final class RecentKeys {
 
     @inline(__always)
     private func write(_ slot: Int, key: UInt64, payload: UInt32, stamp: UInt32) {
-        self.key(slot).pointee = key
+        self.key(at: slot).pointee = key
         self.payload(at: slot).pointee = payload
         self.stamp(at: slot).pointee = stamp
     }
@@ -337,9 +338,8 @@ final class RecentKeys {
     private func grow() {
         let old = table
         let oldSlots = slotCount
-        @inline(__always) func oldField<T>(_ slot: Int, _ offset: Int, _: T.Type) -> T {
-            (UnsafeRawPointer(old) + ((slot >> 2) &* Self.bucketBytes &+ offset &+ (slot & 3) &* MemoryLayout<T>.size))
-                .load(as: T.self)
+        @inline(__always) func oldField<T>(_ slot: Int, _ offset: Int, _ type: T.Type) -> T {
+            Self.field(old, slot, offset, type).pointee
         }
         bucketCount = min(bucketCount * 2, maxBuckets)
         table = Self.allocateBuckets(bucketCount)
