@@ -79,6 +79,9 @@ public final class TempDir {
 
     deinit { try? FileManager.default.removeItem(at: url) }
 
+    /// The directory's path, for command lines.
+    public var path: String { url.path }
+
     /// Writes a file in the directory; returns its URL.
     public func file(_ name: String, _ contents: Data) throws -> URL {
         let u = url.appendingPathComponent(name)

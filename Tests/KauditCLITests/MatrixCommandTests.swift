@@ -1,3 +1,4 @@
+import AuditTestSupport
 import Foundation
 import Testing
 
@@ -21,7 +22,7 @@ struct MatrixCommandTests {
     }
 
     /// Two exec rules, one privileged-container rule, one naming an id the matrix does not have.
-    static func smallPack() throws -> URL {
+    static func smallPack() throws -> TempDir {
         try RulesCommandTests.ruleDirectory([
             "a.yml": rule("Exec A", ["MS-TA9006"]),
             "b.yml": rule("Exec B", ["MS-TA9006", "MS-TA9007"]),
@@ -116,7 +117,8 @@ struct MatrixCommandTests {
 
     @Test("--format list: one line per technique")
     func list() throws {
-        let r = try CLI.run(["matrix", "--format", "list", "--rules", try Self.smallPack().path])
+        let pack = try Self.smallPack()
+        let r = try CLI.run(["matrix", "--format", "list", "--rules", pack.path])
         let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("MS-TA") }
         #expect(lines.count == 40)
         #expect(lines.contains { $0.hasPrefix("MS-TA9006  yes     2  Exec into container") }, "\(r.stdout)")

@@ -9,11 +9,10 @@ struct RulesCommandTests {
     }
     static var haveSigmaHQ: Bool { FileManager.default.fileExists(atPath: sigmaHQ.path) }
 
-    /// A temporary directory holding `files`.
-    static func ruleDirectory(_ files: [String: String]) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kaudit-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+    /// A temporary directory holding `files`, removed when the value goes away.
+    static func ruleDirectory(_ files: [String: String]) throws -> TempDir {
+        let dir = try TempDir()
+        for (name, text) in files { _ = try dir.file(name, text) }
         return dir
     }
 
@@ -55,7 +54,6 @@ struct RulesCommandTests {
                     condition: selection and not filter
                 """,
         ])
-        defer { try? FileManager.default.removeItem(at: dir) }
         let r = try CLI.run(["rules", "lint", dir.path])
         #expect(r.status == 1, "\(r)")
         #expect(r.stdout.contains("bad.yml:2:5: error:"), "\(r)")  // the id
@@ -66,7 +64,6 @@ struct RulesCommandTests {
     @Test("--strict turns warnings into a failure")
     func strict() throws {
         let dir = try Self.ruleDirectory(["noid.yml": Self.goodRule.replacingOccurrences(of: "id: 0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c\n", with: "")])
-        defer { try? FileManager.default.removeItem(at: dir) }
         #expect(try CLI.run(["rules", "lint", dir.path]).status == 0)
         #expect(try CLI.run(["rules", "lint", "--strict", dir.path]).status == 1)
     }
@@ -74,7 +71,6 @@ struct RulesCommandTests {
     @Test("list gives id, title, level, techniques and kind, as text or JSON")
     func list() throws {
         let dir = try Self.ruleDirectory(["good.yml": Self.goodRule])
-        defer { try? FileManager.default.removeItem(at: dir) }
         let text = try CLI.run(["rules", "list", dir.path])
         #expect(text.status == 0, "\(text)")
         #expect(text.stdout.contains("0f6c3c0a-8d6e-4f7a-9b1c-2d3e4f5a6b7c  high  single  MS-TA9006,T1609  Exec into a pod"), "\(text)")
@@ -94,14 +90,13 @@ struct RulesCommandTests {
             "exec_into_pod.match.ndjson": exec + "\n",
             "exec_into_pod.nomatch.ndjson": logs + "\n",
         ])
-        defer { try? FileManager.default.removeItem(at: dir) }
         let ok = try CLI.run(["rules", "test", dir.path, "--fixtures", dir.path])
         #expect(ok.status == 0, "\(ok)")
         #expect(ok.stdout.contains("PASS  Exec into a pod (1 match, 1 nomatch)"), "\(ok)")
 
         // A near miss that fires is named with its file and line.
         try (logs + "\n" + exec + "\n").write(
-            to: dir.appendingPathComponent("exec_into_pod.nomatch.ndjson"), atomically: true, encoding: .utf8)
+            to: dir.url.appendingPathComponent("exec_into_pod.nomatch.ndjson"), atomically: true, encoding: .utf8)
         let bad = try CLI.run(["rules", "test", dir.path, "--fixtures", dir.path])
         #expect(bad.status == 1, "\(bad)")
         #expect(bad.stdout.contains("FAIL  Exec into a pod"), "\(bad)")
