@@ -1,4 +1,5 @@
 import AuditJSON
+import AuditTestSupport
 import Testing
 
 // The low-level skippers: strings (16-byte SIMD loop), scalars, and the 64-byte block
@@ -24,6 +25,65 @@ struct JSONScannerTests {
                 let end = withBytes(bytes) { JSONScanner.skipString($0, 0, $1, sawEscape: &sawEscape) }
                 #expect(end == expectedEnd, "padding \(padding), run \(run)")
                 #expect(sawEscape == (run > 0), "padding \(padding), run \(run)")
+            }
+        }
+    }
+
+    /// Where a string whose opening quote is at `i` ends, read byte by byte: after the first
+    /// quote no backslash escapes; -1 when there is none.
+    static func referenceStringEnd(_ bytes: [UInt8], from i: Int, end: Int) -> Int {
+        var j = i + 1
+        while j < end {
+            if bytes[j] == UInt8(ascii: "\"") { return j + 1 }
+            j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        return -1
+    }
+
+    /// Strings read 64 bytes per step once they show a second escape: runs of backslashes
+    /// that end just before, on and after a block's edge, escaping the quote or not; with
+    /// more bytes after them, or with the bytes ending there (the last bytes, short of a
+    /// block, are read one by one, after a block that may have ended on a backslash).
+    @Test("escape-dense strings end at the first unescaped quote, whatever runs cross a 64-byte block edge")
+    func escapeDenseAcrossBlocks() {
+        for padding in 0..<70 {
+            for run in 0...5 {
+                for trailing in [0, 70] {
+                    // Two escapes first: the rest of the string is read in blocks from the second.
+                    var bytes = utf8(#""\n\n"#) + Array(repeating: UInt8(ascii: "a"), count: padding)
+                    bytes += Array(repeating: UInt8(ascii: "\\"), count: run) + utf8(#"""#)
+                    if run % 2 == 1 { bytes += utf8(#"b""#) }  // the quote was escaped: another ends it
+                    bytes += Array(repeating: UInt8(ascii: "z"), count: trailing)
+                    let expected = Self.referenceStringEnd(bytes, from: 0, end: bytes.count)
+                    #expect(expected > 0)
+                    #expect(
+                        withBytes(bytes) { JSONScanner.skipString($0, 0, $1) } == expected,
+                        "padding \(padding), run \(run), trailing \(trailing)")
+                }
+            }
+        }
+    }
+
+    /// Random strings of quotes, backslashes and letters, as any byte-by-byte reading would
+    /// end them, cut short at every length: the block reading never finds a quote past `end`.
+    @Test("skipString agrees with a byte-by-byte reading on random escape-dense strings, cut at every length")
+    func escapeDenseRandom() {
+        var rng = SplitMix64(seed: 64)
+        for n in 0..<600 {
+            let length = Int.random(in: 0...300, using: &rng)
+            // Backslashes nearly half the bytes, so most strings reach the block reading; a
+            // quote one byte in 5, 50 or 500, so some end early and some run for blocks.
+            let quoteOdds = [5, 50, 500][n % 3]
+            let bytes = [UInt8(ascii: "\"")] + (0..<length).map { _ -> UInt8 in
+                if Int.random(in: 0..<quoteOdds, using: &rng) == 0 { return UInt8(ascii: "\"") }
+                return Bool.random(using: &rng) ? UInt8(ascii: "\\") : UInt8(ascii: "a")
+            }
+            for end in 1...bytes.count {
+                let expected = Self.referenceStringEnd(bytes, from: 0, end: end)
+                var sawEscape = false
+                let got = withBytes(bytes) { base, _ in JSONScanner.skipString(base, 0, end, sawEscape: &sawEscape) }
+                #expect(got == expected, "\(String(decoding: bytes, as: UTF8.self)) cut at \(end)")
+                if got != expected { return }
             }
         }
     }
