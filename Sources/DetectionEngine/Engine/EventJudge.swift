@@ -135,6 +135,7 @@ public final class EventJudge {
         let stage = Detector.Stage(index[.stage])
         var requestKey: UInt64 = 0
         var duplicateKey: UInt64 = 0
+        var mayBeLongRunning = false
         if let id = index[.auditID]?.rawStringContents {
             // `fastHash` ends in a full multiply, so its hash is used as it is, and each stage
             // xors in its own multiple of the golden ratio (stages are never 0): no further
@@ -143,7 +144,12 @@ public final class EventJudge {
             duplicateKey = requestKey ^ UInt64(stage.rawValue) &* 0x9E37_79B9_7F4A_7C15
             // The duplicate table is larger than the caches: its cell arrives while the rules run.
             duplicatePrefetcher.prefetch(duplicateKey)
-            if stage == .responseStarted || (stage == .responseComplete && startedMayHoldKeys) {
+            // The long-running table is read only for a ResponseStarted and for the completion
+            // of what may be a long-running request (`Detector.apply`, `Detector.prefetch`):
+            // asked for every completion, its buckets were fetched for nearly every event and
+            // most never read (no change measurable on the 1 GiB corpus, session 37).
+            mayBeLongRunning = stage == .responseComplete && EventIdentity.mayBeLongRunning(index)
+            if stage == .responseStarted || (mayBeLongRunning && startedMayHoldKeys) {
                 startedPrefetcher.prefetch(requestKey)
             }
         }
@@ -163,7 +169,6 @@ public final class EventJudge {
         } else {
             fingerprint = EventIdentity.fingerprint(index, stageTime: stageTime)
         }
-        let mayBeLongRunning = requestKey != 0 && stage == .responseComplete && EventIdentity.mayBeLongRunning(index)
         gatedMemo?.prefetchClassRecord()
         stagedMemo?.prefetchClassRecord()
         let first = matches.count
