@@ -1,6 +1,7 @@
 // A selection of sibling `exists` tests (`requestObject.data.<name>|exists: true`, one map
-// each) is judged in one pass over each object's members; it must answer exactly as the
-// tests one by one.
+// each) is judged in one pass over each object's members, and one of sibling value tests
+// is ruled out in one pass when none of the names is there; either must answer exactly as
+// the tests one by one.
 import AuditJSON
 import AuditModel
 import AuditTestSupport
@@ -14,6 +15,11 @@ struct SiblingExistsTests {
     /// The selection's maps, one exists test each, under `parent`.
     static func maps(_ parent: String, _ names: [String], exists: Bool = true) throws -> [[FieldTest]] {
         try names.map { [try test("\(parent).\($0)", [.bool(exists)], ["exists"])] }
+    }
+
+    /// The selection's maps, one `contains` test each (false on an absent field), under `parent`.
+    static func valueMaps(_ parent: String, _ names: [String], contains value: String) throws -> [[FieldTest]] {
+        try names.map { [try test("\(parent).\($0)", [.string(value)], ["contains"])] }
     }
 
     /// An event whose request (or response) body is `body`.
@@ -55,6 +61,46 @@ struct SiblingExistsTests {
         #expect(try rule([("k", .any(Self.maps("requestObject.data", ["password"])))], "k").program.siblingSets.isEmpty)
     }
 
+    @Test("sibling tests that are false on an absent field are grouped as a filter; tests true on an absent field are not")
+    func filterGrouping() throws {
+        let names = ["password", "token", "api_key"]
+        let exists = try rule([("k", .any(Self.maps("requestObject.data", names)))], "k").program.siblingSets
+        #expect(exists.count == 1 && exists[0].isExact)
+        let contains = try rule([("k", .any(Self.valueMaps("requestObject.data", names, contains: "x")))], "k").program.siblingSets
+        #expect(contains.count == 1 && !contains[0].isExact)
+        let mixed = try Self.maps("requestObject.data", ["password"]) + Self.valueMaps("requestObject.data", ["token"], contains: "x")
+        let mixedSets = try rule([("k", .any(mixed))], "k").program.siblingSets
+        #expect(mixedSets.count == 1 && !mixedSets[0].isExact)
+        // `null` matches an absent field and `neq` is true on one: such lists are judged one by one.
+        let null = try names.map { [try test("requestObject.data.\($0)", [.null])] }
+        #expect(try rule([("k", .any(null))], "k").program.siblingSets.isEmpty)
+        let negated = try names.map { [try test("requestObject.data.\($0)", [.string("x")], ["neq"])] }
+        #expect(try rule([("k", .any(negated))], "k").program.siblingSets.isEmpty)
+        // Annotation keys (dots inside one key) are members of the audit annotations.
+        let keys = ["mutation.webhook.admission.k8s.io/round_0_index_0", "mutation.webhook.admission.k8s.io/round_0_index_1"]
+        let annotations = try rule([("k", .any(Self.valueMaps("annotations", keys, contains: "x")))], "k").program.siblingSets
+        #expect(annotations.count == 1 && annotations[0].root == .annotations && annotations[0].names.count == 2)
+    }
+
+    @Test(
+        "the audit annotations: grouped exists and value tests answer as the tests one by one",
+        arguments: [
+            "{}", #"{"a/x":"v"}"#, #"{"other":"v"}"#, #"{"a/x":null}"#, #"{"a/x":[]}"#, #"{"a/x":["v"]}"#,
+            #"{"a/x":"v","a/x":"w"}"#, #"{"a/x":"w","a/x":"v"}"#, #"{"a\/x":"v"}"#, #"{"b.k8s.io/y":"{\"mutated\":true}"}"#,
+            #"{"b.k8s.io/y":"{\"mutated\":false}"}"#, #""a/x""#, "null", #"[{"a/x":"v"}]"#, #"{"A/X":"v"}"#,
+        ])
+    func annotations(map: String) throws {
+        let keys = ["a/x", "b.k8s.io/y", "c"]
+        for maps in [
+            try Self.maps("annotations", keys), try Self.valueMaps("annotations", keys, contains: "v"),
+            try Self.valueMaps("annotations", keys, contains: #""mutated":true"#),
+            try Self.maps("annotations", ["a/x"]) + Self.valueMaps("annotations", ["b.k8s.io/y"], contains: "mutated"),
+        ] {
+            let (grouped, oneByOne) = try Self.answers(maps, Self.event(body: map, in: "annotations"))
+            #expect(grouped == oneByOne, "\(map)")
+        }
+    }
+
     @Test(
         "the grouped answer is the tests' answer",
         arguments: [
@@ -92,6 +138,10 @@ struct SiblingExistsTests {
             let maps = try Self.maps("requestObject.data", names)
             let (grouped, oneByOne) = try Self.answers(maps, Self.event(body: body))
             #expect(grouped == oneByOne, "\(names) on \(body)")
+            // The same names as a filter over value tests.
+            let valueMaps = try Self.valueMaps("requestObject.data", names, contains: "x")
+            let (filtered, valueOneByOne) = try Self.answers(valueMaps, Self.event(body: body))
+            #expect(filtered == valueOneByOne, "values of \(names) on \(body)")
             // The response body is a different field: the request's tests do not see it.
             let (inResponse, oneByOneInResponse) = try Self.answers(maps, Self.event(body: body, in: "responseObject"))
             #expect(inResponse == oneByOneInResponse && !inResponse, "\(names) on a response \(body)")
@@ -118,13 +168,19 @@ struct SiblingExistsTests {
             }
         }
         let maps = try Self.maps("requestObject.data", Array(Self.names.prefix(3)))
+        let valueMaps = try Self.valueMaps("requestObject.data", Array(Self.names.prefix(3)), contains: "v")
         var present = 0
+        var valuesFound = 0
         for _ in 0..<2_000 {
             let body = "{" + (0..<Int(rng.next() % 3 + 1)).map { _ in #""data":"# + value(0) }.joined(separator: ",") + "}"
             let (grouped, oneByOne) = try Self.answers(maps, Self.event(body: body))
             #expect(grouped == oneByOne, "\(body)")
             if oneByOne { present += 1 }
+            let (filtered, valueOneByOne) = try Self.answers(valueMaps, Self.event(body: body))
+            #expect(filtered == valueOneByOne, "values on \(body)")
+            if valueOneByOne { valuesFound += 1 }
         }
         #expect(present > 100, "the random bodies should often hold a name")
+        #expect(valuesFound > 50, "and often a matching value")
     }
 }

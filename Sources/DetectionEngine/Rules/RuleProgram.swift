@@ -24,7 +24,9 @@ struct RuleProgram: Sendable {
 
     /// One selection: kind 0 all tests `tests[start..<start+count]`; 1 any of the maps
     /// `maps[start..<start+count]`; 2 keywords `keywords[start]`; 3 as 1, judged by
-    /// `siblingSets[set]` (the maps are sibling `exists` tests, see `SiblingExistsTest`).
+    /// `siblingSets[set]` (the maps are sibling `exists` tests, see `SiblingExistsTest`);
+    /// 4 as 1 once `siblingSets[set]` finds one of the maps' names present (the maps are
+    /// sibling tests that are false on an absent field).
     struct Selection: Sendable {
         var kind: UInt8
         var start: Int32
@@ -55,7 +57,10 @@ struct RuleProgram: Sendable {
                 tests += t
             case .any(let list):
                 if let set = SiblingExistsTest(maps: list) {
-                    selections.append(Selection(kind: 3, start: Int32(maps.count), count: Int32(list.count), set: Int32(siblingSets.count)))
+                    selections.append(
+                        Selection(
+                            kind: set.isExact ? 3 : 4, start: Int32(maps.count), count: Int32(list.count),
+                            set: Int32(siblingSets.count)))
                     siblingSets.append(set)
                 } else {
                     selections.append(Selection(kind: 1, start: Int32(maps.count), count: Int32(list.count)))
@@ -207,7 +212,7 @@ extension RuleProgram {
                 switch s.kind {
                 case 0:
                     return partialAll(Int(s.start), Int(s.count), context, known)
-                case 1, 3:
+                case 1, 3, 4:
                     return Self.threeValued(absorbing: true, Int(s.start)..<Int(s.start + s.count)) { m in
                         partialAll(Int(maps[m].start), Int(maps[m].count), context, known)
                     }
@@ -279,19 +284,28 @@ extension RuleProgram {
             case 0:
                 return all(Int(s.start), Int(s.count), context)
             case 1:
-                var m = Int(s.start)
-                let end = m + Int(s.count)
-                while m < end {
-                    let range = maps[m]
-                    if all(Int(range.start), Int(range.count), context) { return true }
-                    m += 1
-                }
-                return false
+                return any(s, context)
             case 3:
                 return siblingSets[Int(s.set)]._withUnsafeGuaranteedRef { $0.evaluate(context) }
+            case 4:
+                guard siblingSets[Int(s.set)]._withUnsafeGuaranteedRef({ $0.anyNamePresent(context) }) else { return false }
+                return any(s, context)
             default:
                 return keywords[Int(s.start)]._withUnsafeGuaranteedRef { $0.matches(utf8: context.event.object.rawBytes) }
             }
+        }
+
+        /// Whether one of selection `s`'s maps holds.
+        @inline(__always)
+        private func any(_ s: Selection, _ context: EventContext) -> Bool {
+            var m = Int(s.start)
+            let end = m + Int(s.count)
+            while m < end {
+                let range = maps[m]
+                if all(Int(range.start), Int(range.count), context) { return true }
+                m += 1
+            }
+            return false
         }
 
         @inline(__always)
