@@ -182,7 +182,7 @@ public struct JSONMembers: IteratorProtocol, Sequence {
             return nil
         }
         let valueStart = cursor.position
-        let valueEnd = JSONScanner.skipValue(cursor.base, valueStart, cursor.end)
+        let valueEnd = JSONScanner.skipValue(cursor.base, valueStart, cursor.end, skimLimit: JSONScanner.bodySkimLimit)
         guard cursor.valueEnded(at: valueEnd) else {
             done = true
             return nil
@@ -226,7 +226,7 @@ public struct JSONElements: IteratorProtocol, Sequence {
             j = JSONScanner.skipWhitespace(base, j + 1, end)
         }
         first = false
-        let e = JSONScanner.skipValue(base, j, end)
+        let e = JSONScanner.skipValue(base, j, end, skimLimit: JSONScanner.bodySkimLimit)
         guard e > j else {
             failed = true
             i = end

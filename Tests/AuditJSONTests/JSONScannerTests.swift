@@ -145,11 +145,17 @@ struct JSONScannerTests {
             #expect(expected == start + document.count)  // the generator's own invariant
             #expect(bothSkippers(bytes, from: start, to: bytes.count) == expected)
             #expect(withBytes(bytes) { JSONScanner.skipValue($0, start, $1) } == expected)
+            // Handed to the block scan after any number of bytes: the bodies' limit, and others.
+            for limit in [JSONScanner.bodySkimLimit, 0, generator.int(1...300)] {
+                #expect(withBytes(bytes) { JSONScanner.skipValue($0, start, $1, skimLimit: limit) } == expected, "limit \(limit)")
+            }
             // Any cut inside the document leaves it unterminated.
             for _ in 0..<3 {
                 let cut = start + generator.int(1...document.count - 1)  // documents are >= 2 bytes
                 #expect(referenceSkipContainer(bytes, from: start, to: cut) == -1)
                 #expect(bothSkippers(bytes, from: start, to: cut) == -1, "cut at \(cut - start) of \(document.count)")
+                let limit = generator.int(0...128)
+                #expect(withBytes(bytes) { base, _ in JSONScanner.skipValue(base, start, cut, skimLimit: limit) } == -1)
             }
         }
     }
