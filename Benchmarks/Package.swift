@@ -32,6 +32,9 @@ let package = Package(
                 .product(name: "RuleLoader", package: "main"),
                 .product(name: "AnalyzerKit", package: "main"),
             ]),
+        .executableTarget(
+            name: "container-skip",
+            dependencies: ["BenchSupport", .product(name: "AuditJSON", package: "main")]),
     ],
     swiftLanguageModes: [.v5]
 )
