@@ -48,5 +48,5 @@ public func fixed(_ x: Double, _ digits: Int, width: Int = 0) -> String {
 public func mallocCalls() -> UInt64? { mallocCounter?() }
 
 private typealias CounterFn = @convention(c) () -> UInt64
-nonisolated(unsafe) private let mallocCounter: CounterFn? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kaudit_malloc_calls")
+private let mallocCounter: CounterFn? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "kaudit_malloc_calls")
     .map { unsafeBitCast($0, to: CounterFn.self) }

@@ -75,7 +75,7 @@ func parallel(_ parts: [UnsafeRawBufferPointer], _ work: @escaping @Sendable (Un
 // MARK: Workloads
 
 /// Framing alone: count lines with the reader's framer.
-func frame(_ data: UnsafeRawBufferPointer) -> UInt64 {
+@Sendable func frame(_ data: UnsafeRawBufferPointer) -> UInt64 {
     let base = data.baseAddress!.assumingMemoryBound(to: UInt8.self)
     var framer = NDJSONFramer()
     var lines: UInt64 = 0
@@ -144,7 +144,7 @@ struct ExtractAll: AuditRecordHandler {
     mutating func handle(issue: ReadIssue) { issues &+= 1 }
 }
 
-func parse(_ data: UnsafeRawBufferPointer) -> (events: UInt64, checksum: UInt64, issues: UInt64) {
+@Sendable func parse(_ data: UnsafeRawBufferPointer) -> (events: UInt64, checksum: UInt64, issues: UInt64) {
     let reader = AuditStreamReader()
     var h = ExtractAll()
     reader.read(bytes: data, name: path, into: &h)
