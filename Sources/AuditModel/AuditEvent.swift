@@ -12,6 +12,12 @@ public enum EnvelopeField: Int, CaseIterable, Sendable {
     /// EventList only.
     case items
 
+    /// The envelope member a dotted path's first segment names, if any.
+    @inlinable @inline(__always)
+    public static func classify(segment: [UInt8]) -> EnvelopeField? {
+        segment.withUnsafeBufferPointer { b in b.baseAddress.flatMap { classify($0, b.count) } }
+    }
+
     /// Recognises a key by its length and bytes (no hashing, no String).
     @inlinable @inline(__always)
     public static func classify(_ p: UnsafePointer<UInt8>, _ n: Int) -> EnvelopeField? {
@@ -429,10 +435,7 @@ public struct AuditEvent {
         rethrows -> Bool
     {
         guard let first = path.segments.first else { return try body(object) }
-        let field = first.withUnsafeBufferPointer { b in
-            b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) }
-        }
-        if let field {
+        if let field = EnvelopeField.classify(segment: first) {
             guard let v = self[field] else { return true }
             return try v.forEachValue(at: path, fromSegment: 1, flattenArrays: flattenArrays, body)
         }

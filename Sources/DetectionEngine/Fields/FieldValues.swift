@@ -39,7 +39,7 @@ extension FieldSource {
             // `annotations.<key>` and the like: the envelope member from the index, then every
             // object on the way through the per-event member lists (`EventContext.member`).
             guard let first = p.segments.first,
-                let field = first.withUnsafeBufferPointer({ b in b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) } })
+                let field = EnvelopeField.classify(segment: first)
             else {
                 context.event.forEachValue(at: p, flattenArrays: true) { v in walk.one(body, v) }
                 break

@@ -74,7 +74,7 @@ final class SiblingExistsTest: Sendable {
             return (which == .request ? .requestObject : .responseObject, path)
         case .path(let path):
             guard let first = path.segments.first,
-                let field = first.withUnsafeBufferPointer({ b in b.baseAddress.flatMap { EnvelopeField.classify($0, b.count) } })
+                let field = EnvelopeField.classify(segment: first)
             else { return nil }
             return (field, path)
         default:
