@@ -55,6 +55,9 @@ struct ParallelReplayTests {
         counters.verdictMemoResets = 0
         counters.eventClassHits = 0
         counters.eventClassMisses = 0
+        counters.requestBodiesRemembered = 0
+        counters.requestBodiesKept = 0
+        counters.requestBodiesNotKept = 0
         outcome.counters = counters
         return outcome
     }

@@ -55,6 +55,7 @@ struct Ev {
     var code = 200
     var requestURI: String?
     var requestObject: String?
+    var responseObject: String?
 
     var json: String {
         let micros = Int64((at * 1_000_000).rounded())
@@ -71,6 +72,7 @@ struct Ev {
         s += "\"sourceIPs\":[\(sourceIPs.map { "\"\($0)\"" }.joined(separator: ","))],\"userAgent\":\"kubectl/v1.31.2\","
         s += "\"objectRef\":{\(ref)},\"responseStatus\":{\"metadata\":{},\"code\":\(code)},"
         if let requestObject { s += "\"requestObject\":\(requestObject)," }
+        if let responseObject { s += "\"responseObject\":\(responseObject)," }
         s += "\"requestReceivedTimestamp\":\"\(t)\",\"stageTimestamp\":\"\(t)\","
         s += "\"annotations\":{\"authorization.k8s.io/decision\":\"allow\",\"authorization.k8s.io/reason\":\"\"}}"
         return s

@@ -16,13 +16,16 @@ import Testing
         "\(a.rule.id) \(a.time) \(a.count) \(a.actor.user ?? "-") \(a.object.namespace ?? "-")/\(a.object.name ?? "-") \(a.evidenceTotal)"
     }
 
-    /// Runs NDJSON text through a detector with the memo on or off.
+    /// Runs NDJSON text through a detector with the memo on or off (and request bodies
+    /// remembered or not, see `BodyVerdictsTests`).
     static func alerts(
-        _ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool, classCapacity: Int = 16_384, maxQueuedInputs: Int = 200_000
+        _ plan: DetectionPlan, _ ndjson: [UInt8], memo: Bool, rememberBodies: Bool = true, classCapacity: Int = 16_384,
+        maxQueuedInputs: Int = 200_000
     ) -> (alerts: [String], counters: DetectorCounters) {
         var options = DetectorOptions()
         options.maxQueuedInputs = maxQueuedInputs
         options.memoizeVerdicts = memo
+        options.rememberRequestBodies = rememberBodies
         options.eventClassCapacity = classCapacity
         var out: [String] = []
         let detector = Detector(plan: plan, options: options) { out.append(summary($0)) }

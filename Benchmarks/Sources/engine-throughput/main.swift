@@ -81,6 +81,8 @@ func json(_ c: DetectorCounters) -> String {
         ("late_inputs", c.lateInputs), ("alerts", c.alerts), ("verdict_memo_hits", c.verdictMemoHits),
         ("verdict_memo_misses", c.verdictMemoMisses), ("verdict_memo_resets", c.verdictMemoResets),
         ("event_class_hits", c.eventClassHits), ("event_class_misses", c.eventClassMisses),
+        ("request_bodies_remembered", c.requestBodiesRemembered), ("request_bodies_kept", c.requestBodiesKept),
+        ("request_bodies_not_kept", c.requestBodiesNotKept),
         ("lateness_queue_overflows", c.latenessQueueOverflows), ("clock_jumps_held", c.clockJumpsHeld),
         ("sequence_steps_set_aside", c.sequenceStepsSetAside),
         ("set_aside_steps_without_evidence", c.setAsideStepsWithoutEvidence),

@@ -48,6 +48,10 @@ public struct DetectorOptions: Sendable {
     /// Remember rule verdicts per combination of envelope values (`VerdictMemo`). Off only
     /// to check that the memo changes no result.
     public var memoizeVerdicts = true
+    /// Remember the results of tests that read only the request body, per body, so a body
+    /// seen again is not walked again (`BodyVerdicts`: at most 512 bodies of up to 16 KiB
+    /// per judging thread). Off only to check that it changes no result.
+    public var rememberRequestBodies = true
     /// Set aside later steps of sequences that no sequence can be waiting for
     /// (`SequenceWatch`). Off only to check what setting aside changes.
     public var setAsideSequenceSteps = true
@@ -109,6 +113,13 @@ public struct DetectorCounters: Sendable, Equatable {
     /// rules to judge), and events of a new class worked out rule by rule.
     public var eventClassHits = 0
     public var eventClassMisses = 0
+    /// Events whose request body was judged before, byte for byte, so the tests that read
+    /// only the body were answered from memory (`BodyVerdicts`); bodies kept on their second
+    /// sighting; and lookups that found nothing kept (first sightings, bodies over the size
+    /// bound).
+    public var requestBodiesRemembered = 0
+    public var requestBodiesKept = 0
+    public var requestBodiesNotKept = 0
     /// Correlation inputs applied before their lateness had passed, because the queue was at
     /// `maxQueuedInputs` or `maxQueuedBytes`.
     public var latenessQueueOverflows = 0
@@ -1000,6 +1011,9 @@ public final class Detector {
         c.verdictMemoResets += judgedElsewhere.verdictMemoResets
         c.eventClassHits += judgedElsewhere.eventClassHits
         c.eventClassMisses += judgedElsewhere.eventClassMisses
+        c.requestBodiesRemembered += judgedElsewhere.requestBodiesRemembered
+        c.requestBodiesKept += judgedElsewhere.requestBodiesKept
+        c.requestBodiesNotKept += judgedElsewhere.requestBodiesNotKept
         c.lateInputs = states.reduce(0) { $0 + $1.counters.lateInputs }
         c.duplicateTableEvictions = duplicates.evicted
         c.longRunningTableEvictions = startedRequests.evicted

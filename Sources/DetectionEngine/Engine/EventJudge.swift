@@ -103,6 +103,7 @@ public final class EventJudge {
         hasStaged = !rules.staged.rules.isEmpty
         context = EventContext(AuditEvent())
         context.keepResults(slots: rules.resultSlots)
+        if options.rememberRequestBodies { context.bodyVerdicts = BodyVerdicts(slots: rules.resultSlots) }
         if options.memoizeVerdicts {
             gatedMemo = VerdictMemo(
                 rules: rules.gated.rules, candidateLists: rules.gated.candidates, classCapacity: options.eventClassCapacity,
@@ -203,6 +204,11 @@ public final class EventJudge {
             c.verdictMemoResets += memo.resets
             c.eventClassHits += memo.classHits
             c.eventClassMisses += memo.classMisses
+        }
+        if let memo = context.bodyVerdicts {
+            c.requestBodiesRemembered += memo.hits
+            c.requestBodiesKept += memo.stores
+            c.requestBodiesNotKept += memo.misses
         }
     }
 }

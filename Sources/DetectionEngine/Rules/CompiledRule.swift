@@ -34,6 +34,37 @@ public final class FieldTest: Sendable {
     /// `EventContext.result`); -1 when it is not kept: a test made outside a plan's
     /// `FieldTestCache`, or one whose result depends on the element a per-element rule is on.
     public let resultSlot: Int
+    /// Whether the result depends on the request body alone, so that `BodyVerdicts` can
+    /// remember it for the body (only tests with a `resultSlot`).
+    let bodyBinding: BodyBinding
+
+    /// What a test's result depends on, as far as `BodyVerdicts` is concerned.
+    enum BodyBinding: UInt8 {
+        /// Other parts of the event too.
+        case none
+        /// `requestObject` or a path into it.
+        case requestBody
+        /// A pod-spec field: the request body and the resource (which says where the spec
+        /// sits), when the spec was found in the request body (else the response's is read).
+        case podSpec
+
+        init(_ source: FieldSource) {
+            switch source {
+            case .envelope(.requestObject), .body(.request, _): self = .requestBody
+            case .derived(let d):
+                switch d {
+                case .podContainerName, .podImage, .podPrivileged, .podAllowPrivilegeEscalation, .podRunAsUser,
+                    .podCapabilitiesAdd, .podVolumeMountPath, .podCommand, .podArgs, .podHostNetwork, .podHostPID,
+                    .podHostIPC, .podServiceAccountName, .podHostPath, .podHostPathType:
+                    self = .podSpec
+                case .execCommand, .execCommandLine, .execContainer, .execStdin, .execTTY, .serviceAccountNamespace,
+                    .serviceAccountName, .sourceIP:
+                    self = .none
+                }
+            default: self = .none
+            }
+        }
+    }
 
     /// `resultSlot`: a number no other test of the plan has (the plan's `FieldTestCache`
     /// numbers its tests), or -1.
@@ -41,6 +72,7 @@ public final class FieldTest: Sendable {
         self.field = field
         source = field.source
         self.resultSlot = field.source.elementScope == nil ? resultSlot : -1
+        bodyBinding = self.resultSlot >= 0 ? BodyBinding(field.source) : .none
         valueMatcher = matcher
         unretainedMatcher = Unmanaged.passUnretained(matcher)
         check = .value(matcher)
@@ -56,6 +88,7 @@ public final class FieldTest: Sendable {
         valueMatcher = nil
         unretainedMatcher = nil
         resultSlot = -1
+        bodyBinding = .none
         check = .reference(reference)
         absentMatches = false
     }
@@ -72,8 +105,13 @@ public final class FieldTest: Sendable {
         let slot = resultSlot
         guard slot >= 0 else { return compute(context) }
         if let kept = context.result(slot) { return kept }
+        if bodyBinding != .none, let remembered = context.rememberedBodyResult(slot) {
+            context.keep(remembered, slot)
+            return remembered
+        }
         let result = compute(context)
         context.keep(result, slot)
+        if bodyBinding != .none { context.rememberBodyResult(result, slot, needsSpecInRequest: bodyBinding == .podSpec) }
         return result
     }
 

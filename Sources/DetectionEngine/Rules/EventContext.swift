@@ -18,6 +18,13 @@ public final class EventContext {
 
     private var specLooked = false
     private var spec: PodSpecView?
+    /// Whether the pod spec was found in the request body (not the response's).
+    private var specInRequest = false
+
+    /// Results of request-body tests remembered across events (a judge's; nil otherwise),
+    /// and the current event's entry in it: -2 not looked up yet, -1 none.
+    var bodyVerdicts: BodyVerdicts?
+    private var bodyEntry = -2
     /// The pod spec's members and containers, found in one pass each and kept for the
     /// event, so the many rules about pod specs do not each walk the (large) body again.
     private var specMembers: [JSONMember] = []
@@ -157,9 +164,11 @@ public final class EventContext {
         }
         if specLooked {
             specLooked = false
+            specInRequest = false
             spec = nil
             specMembers.removeAll(keepingCapacity: true)
         }
+        bodyEntry = -2
         if containersLooked {
             containersLooked = false
             containerList.removeAll(keepingCapacity: true)
@@ -184,13 +193,41 @@ public final class EventContext {
             func find(_ body: EnvelopeField) -> PodSpecView? {
                 index[body].flatMap { PodSpecView(in: $0, resource: resource) { self.member(of: $0, $1) } }
             }
-            spec = find(.requestObject) ?? find(.responseObject)
+            spec = find(.requestObject)
+            specInRequest = spec != nil
+            if spec == nil { spec = find(.responseObject) }
             if let spec {
                 var members = spec.spec.members
                 while let m = members.next() { specMembers.append(m) }
             }
         }
         return spec
+    }
+
+    /// The result of test `slot` remembered for this event's request body (see
+    /// `BodyVerdicts`), if any; the body is looked up on the first call per event.
+    @inline(__always)
+    func rememberedBodyResult(_ slot: Int) -> Bool? {
+        guard let memo = bodyVerdicts else { return nil }
+        if bodyEntry == -2 { bodyEntry = lookUpBody(memo) }
+        return bodyEntry >= 0 ? memo.result(bodyEntry, slot) : nil
+    }
+
+    /// Remembers test `slot`'s result for this event's request body, if the body is kept
+    /// (after `rememberedBodyResult`). `needsSpecInRequest`: a pod-spec test, whose result
+    /// is the body's only when the spec was found there.
+    @inline(__always)
+    func rememberBodyResult(_ result: Bool, _ slot: Int, needsSpecInRequest: Bool) {
+        guard bodyEntry >= 0, let memo = bodyVerdicts, !needsSpecInRequest || specInRequest else { return }
+        memo.remember(result, bodyEntry, slot)
+    }
+
+    private func lookUpBody(_ memo: BodyVerdicts) -> Int {
+        guard let body = index[.requestObject] else { return -1 }
+        let resource = index[nested: .refResource]
+        return memo.entry(
+            resource: UnsafeBufferPointer(start: resource.map { $0.base + $0.start }, count: resource.map { $0.end - $0.start } ?? 0),
+            body: UnsafeBufferPointer(start: body.base + body.start, count: body.end - body.start))
     }
 
     /// A member of the pod spec (`hostNetwork`, `volumes`, ...), from the cached members.
