@@ -23,8 +23,11 @@ public final class EventContext {
 
     /// Results of request-body tests remembered across events (a judge's; nil otherwise),
     /// and the current event's entry in it: -2 not looked up yet, -1 none.
-    var bodyVerdicts: BodyVerdicts?
+    var bodyVerdicts: BodyVerdicts? { didSet { bodyMemo = bodyVerdicts.map(Unmanaged.passUnretained) } }
     private var bodyEntry = -2
+    /// `bodyVerdicts` again, unretained (`bodyVerdicts` keeps it alive): read by every test of
+    /// a request body, it was retained and released around each.
+    private var bodyMemo: Unmanaged<BodyVerdicts>?
     /// The pod spec's members and containers, found in one pass each and kept for the
     /// event, so the many rules about pod specs do not each walk the (large) body again.
     private var specMembers: [JSONMember] = []
@@ -208,9 +211,14 @@ public final class EventContext {
     /// `BodyVerdicts`), if any; the body is looked up on the first call per event.
     @inline(__always)
     func rememberedBodyResult(_ slot: Int) -> Bool? {
-        guard let memo = bodyVerdicts else { return nil }
-        if bodyEntry == -2 { bodyEntry = lookUpBody(memo) }
-        return bodyEntry >= 0 ? memo.result(bodyEntry, slot) : nil
+        var entry = bodyEntry
+        guard entry != -1, let memo = bodyMemo else { return nil }
+        if entry == -2 {
+            entry = memo._withUnsafeGuaranteedRef { lookUpBody($0) }
+            bodyEntry = entry
+            guard entry >= 0 else { return nil }
+        }
+        return memo._withUnsafeGuaranteedRef { $0.result(entry, slot) }
     }
 
     /// Remembers test `slot`'s result for this event's request body, if the body is kept
@@ -218,8 +226,9 @@ public final class EventContext {
     /// is the body's only when the spec was found there.
     @inline(__always)
     func rememberBodyResult(_ result: Bool, _ slot: Int, needsSpecInRequest: Bool) {
-        guard bodyEntry >= 0, let memo = bodyVerdicts, !needsSpecInRequest || specInRequest else { return }
-        memo.remember(result, bodyEntry, slot)
+        let entry = bodyEntry
+        guard entry >= 0, let memo = bodyMemo, !needsSpecInRequest || specInRequest else { return }
+        memo._withUnsafeGuaranteedRef { $0.remember(result, entry, slot) }
     }
 
     private func lookUpBody(_ memo: BodyVerdicts) -> Int {
