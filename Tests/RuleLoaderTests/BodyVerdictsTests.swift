@@ -124,6 +124,12 @@ struct BodyVerdictsTests {
         #expect(r.with.count == 12)
         #expect(r.counters.requestBodiesRemembered == 0 && r.counters.requestBodiesKept == 0)
         #expect(r.counters.requestBodiesNotKept == 4)
+        // A resource name past its bound (the log sets it) keeps its body out too.
+        let long = String(repeating: "r", count: 300)
+        let small = Self.body(image: "debug", hostNetwork: true)
+        let named = Self.both((0..<4).map { Ev(verb: "create", resource: long, name: "n\($0)", requestObject: small) })
+        #expect(named.with == named.without)
+        #expect(named.counters.requestBodiesKept == 0 && named.counters.requestBodiesNotKept == 4)
     }
 
     @Test("random streams of a few bodies, resources and responses give the same alerts")

@@ -19,15 +19,18 @@ import Glibc
 /// collision costs a lookup, never a wrong verdict.
 ///
 /// Bounded: `entryCount` bodies of at most `maxBodyBytes` each are kept (larger ones are
-/// judged as usual), so at most `entryCount * maxBodyBytes` bytes of copies. A body is
+/// judged as usual), so at most `entryCount * (maxBodyBytes + maxResourceBytes)` bytes of
+/// copies (about 8.5 MiB with their rounding to whole KiB). A body is
 /// copied in only when it is seen a second time (its hash is remembered on the first
 /// sighting), so a stream of distinct bodies costs one hash each and evicts nothing.
 /// One per judge (per thread): nothing here is shared.
 final class BodyVerdicts {
     /// Bodies kept at most (a power of two: the table is direct-mapped).
     static let entryCount = 512
-    /// The largest body kept, in bytes.
+    /// The largest body kept, in bytes, and the longest resource name (the key's other part;
+    /// resource names are short, but the field is the log's to set).
     static let maxBodyBytes = 16 << 10
+    static let maxResourceBytes = 256
     /// Hashes of bodies seen once, waiting for a second sighting (a power of two).
     static let sightingCount = 1024
 
@@ -74,7 +77,7 @@ final class BodyVerdicts {
     /// The entry of this body of this resource, if it is kept (or kept now, on its second
     /// sighting); -1 otherwise.
     func entry(resource: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let b = body.baseAddress, body.count <= Self.maxBodyBytes else {
+        guard let b = body.baseAddress, body.count <= Self.maxBodyBytes, resource.count <= Self.maxResourceBytes else {
             misses += 1
             return -1
         }
