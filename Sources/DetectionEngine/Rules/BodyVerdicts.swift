@@ -20,10 +20,10 @@ import Glibc
 ///
 /// Bounded: `entryCount` bodies of at most `maxBodyBytes` each are kept (larger ones are
 /// judged as usual), so at most `entryCount * (maxBodyBytes + maxResourceBytes)` bytes of
-/// copies (about 8.5 MiB with their rounding to whole KiB). A body is
-/// copied in only when it is seen a second time (its hash is remembered on the first
-/// sighting), so a stream of distinct bodies costs one hash each and evicts nothing.
-/// One per judge (per thread): nothing here is shared.
+/// copies (about 8.5 MiB with their rounding to whole KiB). A body is copied in only when it
+/// is seen a second time (its hash is remembered on the first sighting), so a stream of
+/// distinct bodies costs one hash each and evicts nothing. One per judge (per thread):
+/// nothing here is shared.
 final class BodyVerdicts {
     /// Bodies kept at most (a power of two: the table is direct-mapped).
     static let entryCount = 512
