@@ -157,6 +157,36 @@ struct BodyVerdictsTests {
         #expect(r.counters.requestBodiesRemembered > 200)
     }
 
+    @Test("bodies a letter apart, duplicate keys and escaped names: the same alerts as judged afresh")
+    func nearDuplicates() {
+        var rng = SplitMix64(seed: 7)
+        // Duplicate keys (the last one counts), an escaped name, and a name or image that a
+        // one-letter change turns into a match or out of one.
+        var pool = [
+            #"{"metadata":{"name":"a"},"spec":{"hostNetwork":false,"hostNetwork":true,"containers":[{"image":"debug"}]}}"#,
+            #"{"metadata":{"name":"a"},"spec":{"hostNetwork":true,"hostNetwork":false,"containers":[{"image":"nginx"}]}}"#,
+            #"{"metadata":{"n\u0061me":"b"},"spec":{"host\u004eetwork":true,"containers":[{"image":"debuf"}]}}"#,
+            Self.body(image: "debug", hostNetwork: true), Self.body(image: "xebug", hostNetwork: false, name: "webb"),
+        ]
+        var events: [Ev] = []
+        for i in 0..<600 {
+            var body = pool[Int(rng.next() % UInt64(pool.count))]
+            if rng.next() % 3 == 0 {
+                // One letter of a string changed to another: still JSON, same length.
+                var bytes = Array(body.utf8)
+                let letters = bytes.indices.filter { bytes[$0] >= 0x61 && bytes[$0] <= 0x7A }
+                let at = letters[Int(rng.next() % UInt64(letters.count))]
+                bytes[at] = 0x61 + UInt8(rng.next() % 26)
+                body = String(decoding: bytes, as: UTF8.self)
+                if pool.count < 40 { pool.append(body) }
+            }
+            events.append(Ev(verb: "create", name: "n\(i)", user: rng.next() % 2 == 0 ? "alice" : "bob", requestObject: body))
+        }
+        let r = Self.both(events)
+        #expect(r.with == r.without)
+        #expect(r.counters.requestBodiesRemembered > 200)
+    }
+
     @Test("the bundled pack on generated traffic gives the same alerts with bodies remembered")
     func generatedTraffic() {
         var log = SyntheticAuditLog(.init(seed: 5, attackInterval: 1_000))
