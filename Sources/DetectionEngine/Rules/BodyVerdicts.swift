@@ -100,7 +100,7 @@ final class BodyVerdicts {
             return -1
         }
         sightings[s] = 0
-        store(i, hash: hash, resource: resource, body: UnsafeBufferPointer(start: b, count: body.count))
+        store(i, hash: hash, resource: resource, body: body)
         stores += 1
         return i
     }
@@ -125,20 +125,23 @@ final class BodyVerdicts {
     /// The result of test `slot` remembered in entry `i`, if any.
     @inline(__always)
     func result(_ i: Int, _ slot: Int) -> Bool? {
-        let base = bits + i * 2 * words
-        let word = slot >> 6
-        let bit = UInt64(1) << UInt64(slot & 63)
-        guard base[word] & bit != 0 else { return nil }
-        return base[words + word] & bit != 0
+        let (known, bit) = place(i, slot)
+        guard known.pointee & bit != 0 else { return nil }
+        return known[words] & bit != 0
     }
 
     /// Remembers test `slot`'s result in entry `i`.
     @inline(__always)
     func remember(_ result: Bool, _ i: Int, _ slot: Int) {
-        let base = bits + i * 2 * words
-        let word = slot >> 6
-        let bit = UInt64(1) << UInt64(slot & 63)
-        base[word] |= bit
-        if result { base[words + word] |= bit } else { base[words + word] &= ~bit }
+        let (known, bit) = place(i, slot)
+        known.pointee |= bit
+        if result { known[words] |= bit } else { known[words] &= ~bit }
+    }
+
+    /// The word of entry `i` that says whether test `slot`'s result is known (its result is
+    /// `words` further on), and the test's bit in both.
+    @inline(__always)
+    private func place(_ i: Int, _ slot: Int) -> (UnsafeMutablePointer<UInt64>, UInt64) {
+        (bits + (i &* 2 &* words &+ slot &>> 6), UInt64(1) << UInt64(slot & 63))
     }
 }

@@ -233,10 +233,8 @@ public final class EventContext {
 
     private func lookUpBody(_ memo: BodyVerdicts) -> Int {
         guard let body = index[.requestObject] else { return -1 }
-        let resource = index[nested: .refResource]
         return memo.entry(
-            resource: UnsafeBufferPointer(start: resource.map { $0.base + $0.start }, count: resource.map { $0.end - $0.start } ?? 0),
-            body: UnsafeBufferPointer(start: body.base + body.start, count: body.end - body.start))
+            resource: index[nested: .refResource]?.rawBytes ?? UnsafeBufferPointer(start: nil, count: 0), body: body.rawBytes)
     }
 
     /// A member of the pod spec (`hostNetwork`, `volumes`, ...), from the cached members.
